@@ -1,0 +1,203 @@
+//! The command line: arguments (clap), what each command does, and where
+//! its outputs go. This is the one place that decides file or stdout.
+
+use crate::error::{Error, exit_code};
+use crate::exercise::{EMBEDDED_SOURCE, ExerciseSet};
+use crate::grade::{Environment, GradeOptions, grade_submission};
+use crate::outcome::SubmissionReport;
+use crate::report;
+use clap::{Args, Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// Grades TCP socket-programming exercises by playing the other side of
+/// every conversation.
+#[derive(Debug, Parser)]
+#[command(name = "sockgrade", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Grade the submission in a folder (default: the current folder).
+    Grade(GradeArgs),
+    /// List the exercises: id, role, port and points.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+struct GradeArgs {
+    /// The submission folder, holding client-1.py, server-1.py, ...
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Grade only this exercise (repeat for several).
+    #[arg(long = "exercise", short = 'e', value_name = "ID")]
+    exercise: Vec<String>,
+    /// Also write the results as JSON to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Also write the results as JUnit XML to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Seed for the random values; a report's seed replays its run.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    #[command(flatten)]
+    exercises: ExercisesArg,
+    /// Multiply every timeout by F (for a slow machine, or a debugger).
+    #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = parse_scale)]
+    timeout_scale: f64,
+    /// How many exercises run at once (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    #[command(flatten)]
+    exercises: ExercisesArg,
+}
+
+#[derive(Debug, Args)]
+struct ExercisesArg {
+    /// Use the exercises in FILE instead of the notebook's embedded ones.
+    #[arg(long = "exercises", value_name = "FILE")]
+    file: Option<PathBuf>,
+}
+
+impl ExercisesArg {
+    fn load(&self) -> Result<ExerciseSet, Error> {
+        let loaded = match &self.file {
+            Some(path) => ExerciseSet::from_file(path),
+            None => ExerciseSet::embedded(),
+        };
+        loaded.map_err(|e| {
+            let message = e.to_string();
+            match &self.file {
+                Some(_) => Error::bad_input(message).with_source(e),
+                None => Error::internal(format!("the embedded exercises are broken: {message}")),
+            }
+        })
+    }
+}
+
+fn parse_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(scale) if scale.is_finite() && scale > 0.0 && scale <= 100.0 => Ok(scale),
+        _ => Err(format!("`{text}` is not a number between 0 and 100 (1 = the exercise's own timeouts)")),
+    }
+}
+
+/// Runs the parsed command; returns the process exit code.
+pub fn run(cli: Cli) -> Result<u8, Error> {
+    match cli.command {
+        Command::List(args) => list(&args),
+        Command::Grade(args) => grade(&args),
+    }
+}
+
+fn list(args: &ListArgs) -> Result<u8, Error> {
+    let set = args.exercises.load()?;
+    let mut out = String::new();
+    out.push_str(&format!("{:<14} {:<7} {:<7} {:>6}  {}\n", "id", "role", "port", "points", "title"));
+    for exercise in &set.exercises {
+        let port = exercise.port.map_or_else(|| "any".to_string(), |p| p.to_string());
+        out.push_str(&format!(
+            "{:<14} {:<7} {:<7} {:>6}  {}\n",
+            exercise.id,
+            exercise.role.as_str(),
+            port,
+            exercise.points,
+            exercise.title
+        ));
+    }
+    if set.source != EMBEDDED_SOURCE {
+        out.push_str(&format!("(from {})\n", set.source));
+    }
+    print_stdout(&out);
+    Ok(exit_code::ALL_PASSED)
+}
+
+fn grade(args: &GradeArgs) -> Result<u8, Error> {
+    let set = args.exercises.load()?;
+    let options = GradeOptions {
+        seed: args.seed.unwrap_or_else(random_seed),
+        timeout_scale: args.timeout_scale,
+        jobs: args
+            .jobs
+            .map(usize::from)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        only: args.exercise.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal("cannot start the async runtime").with_source(e))?;
+    let report = runtime.block_on(async {
+        let environment = Environment::discover();
+        grade_submission(&args.dir, &set, &options, &environment).await
+    })?;
+    // Student programs the grader ended may leave tasks behind; do not wait.
+    runtime.shutdown_background();
+
+    write_outputs(args, &report)?;
+    Ok(if report.all_passed() { exit_code::ALL_PASSED } else { exit_code::NOT_ALL_PASSED })
+}
+
+/// Writes the machine-readable files, then the terminal report (to stderr
+/// when stdout carries a machine-readable one).
+fn write_outputs(args: &GradeArgs, report: &SubmissionReport) -> Result<(), Error> {
+    let stdout_taken = [&args.json, &args.junit].iter().any(|p| p.as_deref() == Some(Path::new("-")));
+    if let Some(path) = &args.json {
+        emit(path, &report::json::render(report))?;
+    }
+    if let Some(path) = &args.junit {
+        emit(path, &report::junit::render(std::slice::from_ref(report)))?;
+    }
+    let to_terminal = if stdout_taken { std::io::stderr().is_terminal() } else { std::io::stdout().is_terminal() };
+    let style = report::terminal::Style { color: to_terminal && !no_color() };
+    let text = report::terminal::render(report, style);
+    if stdout_taken {
+        eprint!("{text}");
+    } else {
+        print_stdout(&text);
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path`, or to stdout for `-`.
+fn emit(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if path == Path::new("-") {
+        let mut stdout = std::io::stdout().lock();
+        return stdout
+            .write_all(bytes)
+            .and_then(|()| stdout.flush())
+            .map_err(|e| Error::bad_input("cannot write to stdout").with_source(e));
+    }
+    report::write_atomically(path, bytes).map_err(|e| {
+        Error::bad_input(format!(
+            "cannot write {}: {e}; check that its folder exists and is writable",
+            path.display()
+        ))
+        .with_source(e)
+    })
+}
+
+fn print_stdout(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}
+
+/// `NO_COLOR` set to anything non-empty turns colour off (no-color.org).
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// A fresh seed, small enough to read, type, and keep exact in JSON.
+fn random_seed() -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(std::time::SystemTime::now()) % 1_000_000_000
+}

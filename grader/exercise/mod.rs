@@ -1,0 +1,348 @@
+//! An exercise as data: who the student is, which port, the timeouts, the
+//! random values, and the conversation as a list of [`Step`]s. The notebook's
+//! exercises are embedded in the binary; `--exercises FILE` loads others in
+//! the same format, so an instructor changes an exercise without recompiling.
+
+mod load;
+mod values;
+
+pub use load::{EMBEDDED_SOURCE, ExerciseSet, LoadError};
+pub use values::{Rng, Values, ValuesError, exercise_seed};
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// One exercise of the notebook (or of an instructor's file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Exercise {
+    /// The id students and files use, such as `client-1`.
+    pub id: String,
+    /// A short title.
+    pub title: String,
+    /// What the student is asked to do, in the notebook's words.
+    pub instructions: String,
+    /// Whether the student writes the client or the server.
+    pub role: Role,
+    /// The port of the conversation; absent when any free port will do (the
+    /// program then learns it from `args` and `SOCKGRADE_PORT`).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Arguments given to the student's program; `{host}` and `{port}` are
+    /// filled in.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Points for passing.
+    #[serde(default = "default_points")]
+    pub points: f64,
+    /// Appended to every message the grader sends (netcat sends `\n`).
+    #[serde(default = "default_line_ending")]
+    pub line_ending: String,
+    /// How long each phase may take.
+    #[serde(default)]
+    pub timeouts: Timeouts,
+    /// Named random or derived values, used in steps as `{name}`.
+    #[serde(default)]
+    pub values: BTreeMap<String, ValueSpec>,
+    /// The conversation, played in order.
+    pub steps: Vec<Step>,
+}
+
+fn default_points() -> f64 {
+    1.0
+}
+
+fn default_line_ending() -> String {
+    "\n".to_string()
+}
+
+/// The student's side of the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The student writes a client; the grader listens.
+    Client,
+    /// The student writes a server; the grader connects.
+    Server,
+}
+
+impl Role {
+    /// `client` or `server`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Client => "client",
+            Role::Server => "server",
+        }
+    }
+}
+
+/// Deadlines of one exercise, in seconds (scaled by `--timeout-scale`).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Timeouts {
+    /// From launch until a client connects or a server accepts.
+    pub start: f64,
+    /// For each step that waits on the student.
+    pub step: f64,
+    /// For the whole exercise, launch to verdict.
+    pub total: f64,
+    /// After the conversation, for a client to print and exit.
+    pub exit_grace: f64,
+    /// Silence after which a message without a newline counts as complete.
+    pub quiet: f64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            start: 5.0,
+            step: 3.0,
+            total: 20.0,
+            exit_grace: 2.0,
+            quiet: 0.3,
+        }
+    }
+}
+
+impl Timeouts {
+    /// These timeouts multiplied by `scale`, as durations.
+    pub fn scaled(&self, scale: f64) -> Deadlines {
+        let seconds = |value: f64| Duration::from_secs_f64((value * scale).max(0.001));
+        Deadlines {
+            start: seconds(self.start),
+            step: seconds(self.step),
+            total: seconds(self.total),
+            exit_grace: seconds(self.exit_grace),
+            quiet: seconds(self.quiet),
+        }
+    }
+}
+
+/// [`Timeouts`] after scaling, ready to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// See [`Timeouts::start`].
+    pub start: Duration,
+    /// See [`Timeouts::step`].
+    pub step: Duration,
+    /// See [`Timeouts::total`].
+    pub total: Duration,
+    /// See [`Timeouts::exit_grace`].
+    pub exit_grace: Duration,
+    /// See [`Timeouts::quiet`].
+    pub quiet: Duration,
+}
+
+/// A named value of an exercise, drawn from the run's seed or derived from
+/// other values. Text fields may use `{name}` placeholders.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ValueSpec {
+    /// A random lowercase word from a built-in list.
+    RandomWord,
+    /// A random phrase of several words, with spaces and punctuation.
+    RandomPhrase,
+    /// A random integer in `[min, max]`.
+    RandomNumber {
+        /// Smallest value.
+        min: i64,
+        /// Largest value.
+        max: i64,
+    },
+    /// A random token of 16 hexadecimal digits.
+    RandomToken,
+    /// Text built from other values, such as `doubled:{word}{word}`.
+    Format(String),
+    /// The number of alphabetic characters in a text.
+    LetterCount(String),
+    /// The sum of the numbers in a list of texts.
+    Sum(Vec<String>),
+}
+
+/// One step of the conversation, from the grader's side.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Step {
+    /// Send a message (placeholders filled, the line ending appended).
+    Send(String),
+    /// Read until a message matches, or fail on a mismatch, close or deadline.
+    Expect(Matcher),
+    /// Accept a message matching this if one comes within the quiet gap.
+    ExpectOptional(Matcher),
+    /// Expect the student to close the connection.
+    ExpectClose,
+    /// Expect the program's standard output to match (before it exits).
+    ExpectOutput(Matcher),
+    /// Expect the program to exit by itself with this status.
+    ExpectExit(i32),
+    /// Play a web server for one HTTP/1.0 request, then close.
+    HttpExchange(HttpExchange),
+    /// Close the grader's side of the connection gracefully.
+    Close,
+}
+
+/// The grader's side of one HTTP exchange (client-5).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct HttpExchange {
+    /// The request line the student must send, such as `GET / HTTP/1.0`.
+    pub request_line: String,
+    /// The body of the `200 OK` response (placeholders filled).
+    pub body: String,
+}
+
+/// What counts as a right message. Text is compared after trimming
+/// surrounding whitespace and line endings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Matcher {
+    /// The message is exactly this text.
+    Exact(String),
+    /// The message contains this text.
+    Contains(String),
+    /// The message matches this regular expression.
+    Regex(String),
+    /// The message contains a number equal to this value (`42`, `42.0` and
+    /// `The sum is 42` all match 42).
+    Number(String),
+    /// Any message with some text in it (a prompt).
+    AnyText,
+    /// Every one of these matches the text received in this step.
+    AllOf(Vec<Matcher>),
+    /// At least one of these matches.
+    AnyOf(Vec<Matcher>),
+}
+
+/// A problem with an exercise that parses but cannot be played.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// Where: `exercise client-1, step 3`.
+    pub place: String,
+    /// What is wrong and what to do.
+    pub problem: String,
+}
+
+impl Exercise {
+    /// Checks what serde cannot: placeholders name known values, regexes
+    /// compile, a client exercise has a port or arguments to carry one.
+    pub fn validate(&self) -> Vec<Invalid> {
+        let mut problems = Vec::new();
+        let mut complain = |place: String, problem: String| problems.push(Invalid { place, problem });
+        let here = |what: &str| format!("exercise {}, {what}", self.id);
+
+        if self.id.is_empty() || !self.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            complain(
+                here("id"),
+                "ids use letters, digits and `-` only (they name the student's files)".to_string(),
+            );
+        }
+        if self.steps.is_empty() {
+            complain(here("steps"), "an exercise needs at least one step".to_string());
+        }
+        if self.role == Role::Server && self.port.is_none() {
+            complain(here("port"), "a server exercise needs a `port` to connect to".to_string());
+        }
+        if self.port.is_none() && !self.args.iter().any(|a| a.contains("{port}")) {
+            complain(
+                here("port"),
+                "without a fixed `port`, `args` must pass `{port}` to the program".to_string(),
+            );
+        }
+        let known = |name: &str| values::BUILTIN_NAMES.contains(&name) || self.values.contains_key(name);
+        let mut check_text = |place: String, text: &str| {
+            for name in values::placeholders(text) {
+                if !known(name) {
+                    complain(
+                        place.clone(),
+                        format!("`{{{name}}}` names no value; define it under `values`"),
+                    );
+                }
+            }
+        };
+        for (name, spec) in &self.values {
+            for text in spec.texts() {
+                check_text(here(&format!("value `{name}`")), text);
+            }
+        }
+        for arg in &self.args {
+            check_text(here("args"), arg);
+        }
+        for (index, step) in self.steps.iter().enumerate() {
+            let place = here(&format!("step {}", index + 1));
+            for text in step.texts() {
+                check_text(place.clone(), text);
+            }
+        }
+        drop(check_text);
+        for (index, step) in self.steps.iter().enumerate() {
+            if let Some(matcher) = step.matcher() {
+                if let Err(problem) = matcher.check_regexes() {
+                    complain(here(&format!("step {}", index + 1)), problem);
+                }
+            }
+        }
+        if let Err(cycle) = values::check_acyclic(&self.values) {
+            complain(here("values"), cycle);
+        }
+        problems
+    }
+}
+
+impl ValueSpec {
+    /// The texts that may hold placeholders.
+    fn texts(&self) -> Vec<&str> {
+        match self {
+            ValueSpec::Format(text) | ValueSpec::LetterCount(text) => vec![text],
+            ValueSpec::Sum(items) => items.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Step {
+    /// The matcher of an expecting step.
+    pub fn matcher(&self) -> Option<&Matcher> {
+        match self {
+            Step::Expect(m) | Step::ExpectOptional(m) | Step::ExpectOutput(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The texts that may hold placeholders.
+    fn texts(&self) -> Vec<&str> {
+        match self {
+            Step::Send(text) => vec![text],
+            Step::HttpExchange(http) => vec![&http.request_line, &http.body],
+            step => step.matcher().map(Matcher::texts).unwrap_or_default(),
+        }
+    }
+}
+
+impl Matcher {
+    fn texts(&self) -> Vec<&str> {
+        match self {
+            Matcher::Exact(t) | Matcher::Contains(t) | Matcher::Regex(t) | Matcher::Number(t) => {
+                vec![t]
+            }
+            Matcher::AnyText => Vec::new(),
+            Matcher::AllOf(all) | Matcher::AnyOf(all) => all.iter().flat_map(Matcher::texts).collect(),
+        }
+    }
+
+    fn check_regexes(&self) -> Result<(), String> {
+        match self {
+            Matcher::Regex(pattern) => {
+                // Placeholders are filled with escaped text at run time; any
+                // literal stands in for them here.
+                let sample = values::placeholders(pattern)
+                    .fold(pattern.clone(), |p, name| p.replace(&format!("{{{name}}}"), "x"));
+                regex::Regex::new(&sample)
+                    .map(drop)
+                    .map_err(|e| format!("the regex `{pattern}` does not compile: {e}"))
+            }
+            Matcher::AllOf(all) | Matcher::AnyOf(all) => all.iter().try_for_each(Matcher::check_regexes),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The values of one exercise: random ones drawn from the run's seed, derived
+//! ones computed from them, and the built-ins (`{host}`, `{port}`,
+//! `{hostname}`, `{client-ip}`), filled into `{name}` placeholders.
+
+use super::ValueSpec;
+use std::collections::{BTreeMap, HashMap};
+
+/// Names the grader fills in itself.
+pub const BUILTIN_NAMES: &[&str] = &["host", "port", "hostname", "client-ip"];
+
+/// Words for `random-word` and `random-phrase`: common, unambiguous, and
+/// lowercase ASCII, so that no student's text handling can trip on them.
+const WORDS: &[&str] = &[
+    "apple", "bridge", "candle", "dragon", "engine", "forest", "garden", "harbor", "island",
+    "jacket", "kettle", "ladder", "magnet", "needle", "orange", "pepper", "quartz", "rabbit",
+    "saddle", "tunnel", "umbrella", "velvet", "walnut", "yellow", "zipper", "socket", "packet",
+    "router", "signal", "window", "pillow", "marble", "copper", "silver", "meadow", "canyon",
+];
+
+const PUNCTUATION: &[&str] = &[",", "!", "?", ".", ";", "'s", "-"];
+
+/// A small, fast, value-stable generator (SplitMix64): the same seed gives
+/// the same values in every version of sockgrade, which a crate's generator
+/// does not promise across its own releases.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator starting from `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A value in `[min, max]`.
+    pub fn between(&mut self, min: i64, max: i64) -> i64 {
+        let (low, high) = if min <= max { (min, max) } else { (max, min) };
+        let span = (high as i128 - low as i128 + 1) as u128;
+        (low as i128 + (self.next_u64() as u128 % span) as i128) as i64
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.between(0, items.len() as i64 - 1) as usize]
+    }
+}
+
+/// The seed of one exercise, from the run's seed and the exercise id, so that
+/// grading one exercise alone draws the same values as grading all of them.
+pub fn exercise_seed(run_seed: u64, exercise_id: &str) -> u64 {
+    // FNV-1a: stable across platforms and versions, unlike std's hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in exercise_id.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    run_seed ^ hash
+}
+
+/// The placeholder names in `text`: `{name}` where the name starts with a
+/// letter, so regex repetitions such as `{2,3}` are left alone.
+pub fn placeholders(text: &str) -> impl Iterator<Item = &str> {
+    text.split('{').skip(1).filter_map(|rest| {
+        let name = rest.split_once('}')?.0;
+        let mut chars = name.chars();
+        let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+        let rest_is_name = chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        (starts_with_letter && rest_is_name).then_some(name)
+    })
+}
+
+/// Checks that no derived value depends on itself.
+pub fn check_acyclic(specs: &BTreeMap<String, ValueSpec>) -> Result<(), String> {
+    fn visit<'a>(
+        name: &'a str,
+        specs: &'a BTreeMap<String, ValueSpec>,
+        path: &mut Vec<&'a str>,
+    ) -> Result<(), String> {
+        if path.contains(&name) {
+            path.push(name);
+            return Err(format!("the values depend on themselves: {}", path.join(" → ")));
+        }
+        let Some(spec) = specs.get(name) else {
+            return Ok(());
+        };
+        path.push(name);
+        for text in spec.texts() {
+            for inner in placeholders(text) {
+                visit(inner, specs, path)?;
+            }
+        }
+        path.pop();
+        Ok(())
+    }
+    specs.keys().try_for_each(|name| visit(name, specs, &mut Vec::new()))
+}
+
+/// A value that cannot be computed (a `sum` of something that is not a number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValuesError(pub String);
+
+/// The resolved values of one exercise run.
+#[derive(Debug, Clone, Default)]
+pub struct Values {
+    resolved: HashMap<String, String>,
+}
+
+impl Values {
+    /// Draws and derives every value of `specs` from `seed`, with `builtins`
+    /// (such as `host` and `port`) already known.
+    pub fn resolve(
+        specs: &BTreeMap<String, ValueSpec>,
+        seed: u64,
+        builtins: &[(&str, String)],
+    ) -> Result<Values, ValuesError> {
+        let mut values = Values::default();
+        for (name, value) in builtins {
+            values.resolved.insert(name.to_string(), value.clone());
+        }
+        // Random values first, in name order, so each draws the same numbers
+        // whatever the derived values look like.
+        let mut rng = Rng::new(seed);
+        for (name, spec) in specs {
+            let drawn = match spec {
+                ValueSpec::RandomWord => Some(rng.pick(WORDS).to_string()),
+                ValueSpec::RandomPhrase => Some(random_phrase(&mut rng)),
+                ValueSpec::RandomNumber { min, max } => Some(rng.between(*min, *max).to_string()),
+                ValueSpec::RandomToken => Some(format!("{:016x}", rng.next_u64())),
+                _ => None,
+            };
+            if let Some(drawn) = drawn {
+                values.resolved.insert(name.clone(), drawn);
+            }
+        }
+        // Derived values: resolve until nothing changes; validation has ruled
+        // out cycles, so this ends within `specs.len()` rounds.
+        for _ in 0..=specs.len() {
+            let mut progressed = false;
+            for (name, spec) in specs {
+                if values.resolved.contains_key(name) {
+                    continue;
+                }
+                let inputs_ready = spec
+                    .texts()
+                    .iter()
+                    .all(|text| placeholders(text).all(|p| values.resolved.contains_key(p)));
+                if inputs_ready {
+                    let derived = values.derive(spec)?;
+                    values.resolved.insert(name.clone(), derived);
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        Ok(values)
+    }
+
+    fn derive(&self, spec: &ValueSpec) -> Result<String, ValuesError> {
+        Ok(match spec {
+            ValueSpec::Format(text) => self.fill(text),
+            ValueSpec::LetterCount(text) => {
+                self.fill(text).chars().filter(|c| c.is_alphabetic()).count().to_string()
+            }
+            ValueSpec::Sum(items) => {
+                let mut sum = 0i128;
+                for item in items {
+                    let filled = self.fill(item);
+                    let number: i128 = filled.trim().parse().map_err(|_| {
+                        ValuesError(format!("`{item}` is `{filled}`, which is not an integer to sum"))
+                    })?;
+                    sum += number;
+                }
+                sum.to_string()
+            }
+            other => unreachable!("random value {other:?} is drawn, not derived"),
+        })
+    }
+
+    /// Sets a built-in learned during the run (`client-ip` once connected).
+    pub fn set(&mut self, name: &str, value: String) {
+        self.resolved.insert(name.to_string(), value);
+    }
+
+    /// The value called `name`, if there is one.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.resolved.get(name).map(String::as_str)
+    }
+
+    /// `text` with every known `{name}` replaced by its value.
+    pub fn fill(&self, text: &str) -> String {
+        self.fill_with(text, |value| value.to_string())
+    }
+
+    /// `text` with every known `{name}` replaced by `transform(value)`; used
+    /// to escape values filled into a regex.
+    pub fn fill_with(&self, text: &str, transform: impl Fn(&str) -> String) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let replaced = after.split_once('}').and_then(|(name, tail)| {
+                let value = self.resolved.get(name)?;
+                Some((transform(value), tail))
+            });
+            match replaced {
+                Some((value, tail)) => {
+                    out.push_str(&value);
+                    rest = tail;
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+fn random_phrase(rng: &mut Rng) -> String {
+    let word_count = rng.between(3, 6);
+    let mut phrase = String::new();
+    for index in 0..word_count {
+        if index > 0 {
+            phrase.push(' ');
+        }
+        let word = rng.pick(WORDS);
+        if index == 0 {
+            let mut chars = word.chars();
+            phrase.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+            phrase.push_str(chars.as_str());
+        } else {
+            phrase.push_str(word);
+        }
+        if index + 1 < word_count && rng.between(0, 2) == 0 {
+            phrase.push_str(rng.pick(PUNCTUATION));
+        }
+    }
+    phrase.push_str(rng.pick(&["!", "?", "."]));
+    phrase
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn specs(json: &str) -> BTreeMap<String, ValueSpec> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn the_same_seed_draws_the_same_values() {
+        let specs = specs(r#"{"w": "random-word", "n": {"random-number": {"min": 1, "max": 9}}}"#);
+        let a = Values::resolve(&specs, 7, &[]).unwrap();
+        let b = Values::resolve(&specs, 7, &[]).unwrap();
+        assert_eq!(a.get("w"), b.get("w"));
+        assert_eq!(a.get("n"), b.get("n"));
+    }
+
+    #[test]
+    fn derived_values_follow_their_inputs() {
+        let specs = specs(
+            r#"{"w": "random-word", "d": {"format": "doubled:{w}{w}"},
+                "p": {"format": "Hi, {w}!"}, "n": {"letter-count": "{p}"},
+                "s": {"sum": ["{n}", "-3"]}}"#,
+        );
+        let values = Values::resolve(&specs, 1, &[]).unwrap();
+        let word = values.get("w").unwrap().to_string();
+        assert_eq!(values.get("d").unwrap(), format!("doubled:{word}{word}"));
+        let letters = 2 + word.len();
+        assert_eq!(values.get("n").unwrap(), letters.to_string());
+        assert_eq!(values.get("s").unwrap(), (letters as i64 - 3).to_string());
+    }
+
+    #[test]
+    fn placeholders_skip_regex_repetitions() {
+        let names: Vec<_> = placeholders("a{2,3} {word} {x1} {}").collect();
+        assert_eq!(names, ["word", "x1"]);
+    }
+
+    #[test]
+    fn fill_leaves_unknown_braces_alone() {
+        let values = Values::resolve(&BTreeMap::new(), 0, &[("port", "5555".into())]).unwrap();
+        assert_eq!(values.fill("port {port} {other} {"), "port 5555 {other} {");
+    }
+
+    #[test]
+    fn cycles_are_reported() {
+        let specs = specs(r#"{"a": {"format": "{b}"}, "b": {"format": "{a}"}}"#);
+        assert!(check_acyclic(&specs).unwrap_err().contains("a → b → a"));
+    }
+
+    #[test]
+    fn phrases_have_spaces_and_letters() {
+        let mut rng = Rng::new(3);
+        for _ in 0..50 {
+            let phrase = random_phrase(&mut rng);
+            assert!(phrase.contains(' '), "{phrase}");
+            assert!(phrase.chars().any(|c| !c.is_alphanumeric() && c != ' '), "{phrase}");
+        }
+    }
+
+    #[test]
+    fn between_covers_the_whole_range() {
+        let mut rng = Rng::new(9);
+        let drawn: std::collections::HashSet<_> = (0..200).map(|_| rng.between(-2, 2)).collect();
+        assert_eq!(drawn.len(), 5);
+    }
+}

@@ -1,0 +1,471 @@
+//! Grading one submission: the private copy and the optional build, then
+//! every selected exercise (concurrently, since their ports differ), each
+//! turned into an [`ExerciseResult`]. A batch calls [`grade_submission`]
+//! once per submission.
+
+use crate::error::Error;
+use crate::exercise::{Exercise, ExerciseSet, Role, Values, exercise_seed};
+use crate::outcome::{ExerciseResult, ExitInfo, Status, SubmissionReport, ToolInfo};
+use crate::peer::{self, Connection, Conversation, Failure, FailureKind, Listening};
+use crate::platform;
+use crate::sandbox::Isolation;
+use crate::student::{
+    Finished, Interpreters, Launch, Located, Manifest, Program, Running, Workspace, locate,
+};
+use crate::transcript::Recorder;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::time::{Instant, timeout};
+
+/// The host students connect to and listen on.
+pub const HOST: &str = "127.0.0.1";
+/// Longest a manifest's build command may run (before `--timeout-scale`).
+const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
+/// After the connection closed, how long to wait for the program's exit
+/// status, to tell a crash from a clean close.
+const EXIT_SETTLE: Duration = Duration::from_millis(250);
+
+/// How to grade: shared by every exercise of a run.
+#[derive(Debug, Clone)]
+pub struct GradeOptions {
+    /// The seed of every random value.
+    pub seed: u64,
+    /// Multiplies every timeout (slow machines, debugging).
+    pub timeout_scale: f64,
+    /// How many exercises run at once.
+    pub jobs: usize,
+    /// Exercise ids to grade; empty means all.
+    pub only: Vec<String>,
+}
+
+/// What grading needs from the machine, found once per run.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    /// Interpreters for `.py`, `.sh` and `.js` programs.
+    pub interpreters: Interpreters,
+    /// The host name a student's server may report.
+    pub hostname: String,
+    /// The isolation in force.
+    pub isolation: Isolation,
+}
+
+impl Environment {
+    /// Looks at this machine.
+    pub fn discover() -> Environment {
+        Environment {
+            interpreters: Interpreters::discover(),
+            hostname: platform::hostname(),
+            isolation: Isolation::default(),
+        }
+    }
+}
+
+/// Grades the submission in `folder` on the exercises of `set`.
+pub async fn grade_submission(
+    folder: &Path,
+    set: &ExerciseSet,
+    options: &GradeOptions,
+    environment: &Environment,
+) -> Result<SubmissionReport, Error> {
+    let started = Instant::now();
+    if !folder.is_dir() {
+        return Err(Error::bad_input(format!(
+            "{} is not a folder: give the folder that holds the programs (client-1.py, ...)",
+            folder.display()
+        )));
+    }
+    let selected = select(set, &options.only)?;
+    let manifest = Manifest::read(folder)
+        .map_err(|e| Error::bad_input(format!("the submission's manifest is broken: {e}")))?;
+    let workspace = Workspace::prepare(folder).map_err(|e| {
+        Error::bad_input(format!(
+            "cannot copy {} to a private folder: check that it is readable",
+            folder.display()
+        ))
+        .with_source(e)
+    })?;
+
+    let build_failure = match manifest.as_ref().and_then(|m| m.build.as_deref()) {
+        Some(command) => build(command, workspace.base(), options.timeout_scale).await,
+        None => None,
+    };
+
+    let context = Arc::new(Context {
+        workspace,
+        manifest,
+        options: options.clone(),
+        environment: environment.clone(),
+        build_failure,
+    });
+    let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
+    let mut tasks = Vec::new();
+    for exercise in selected {
+        let context = Arc::clone(&context);
+        let permits = Arc::clone(&permits);
+        let exercise = exercise.clone();
+        tasks.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            grade_exercise(&exercise, &context).await
+        }));
+    }
+    let mut exercises = Vec::new();
+    for task in tasks {
+        exercises.push(task.await.map_err(|e| Error::internal(format!("an exercise's task failed: {e}")))?);
+    }
+
+    let name = folder
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| folder.display().to_string());
+    Ok(SubmissionReport {
+        schema_version: crate::outcome::SCHEMA_VERSION,
+        tool: ToolInfo::default(),
+        submission: name,
+        path: folder.display().to_string(),
+        seed: options.seed,
+        exercises_source: set.source.clone(),
+        isolation: environment.isolation.as_str().to_string(),
+        score: exercises.iter().map(|e| e.score).sum(),
+        max_score: exercises.iter().map(|e| e.max_score).sum(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        exercises,
+    })
+}
+
+/// The exercises named by `--exercise`, in the file's order; all if none.
+fn select<'a>(set: &'a ExerciseSet, only: &[String]) -> Result<Vec<&'a Exercise>, Error> {
+    if let Some(unknown) = only.iter().find(|id| set.get(id).is_none()) {
+        return Err(Error::bad_input(format!(
+            "there is no exercise `{unknown}`; the exercises are: {}",
+            set.ids()
+        )));
+    }
+    Ok(set
+        .exercises
+        .iter()
+        .filter(|e| only.is_empty() || only.contains(&e.id))
+        .collect())
+}
+
+/// Everything an exercise's task needs.
+#[derive(Debug)]
+struct Context {
+    workspace: Workspace,
+    manifest: Option<Manifest>,
+    options: GradeOptions,
+    environment: Environment,
+    build_failure: Option<BuildFailure>,
+}
+
+/// A manifest build that did not succeed.
+#[derive(Debug, Clone)]
+struct BuildFailure {
+    message: String,
+    output: Finished,
+}
+
+/// Runs the manifest's build command in the submission's private copy.
+async fn build(command: &str, folder: &Path, scale: f64) -> Option<BuildFailure> {
+    let shell: Vec<std::ffi::OsString> = if cfg!(windows) {
+        vec!["cmd".into(), "/C".into(), command.into()]
+    } else {
+        vec!["sh".into(), "-c".into(), command.into()]
+    };
+    let launch = Launch { argv: shell, cwd: folder.to_path_buf(), env: Vec::new() };
+    let running = match Running::spawn(&launch) {
+        Ok(running) => running,
+        Err(e) => {
+            return Some(BuildFailure {
+                message: format!("the build command `{command}` could not start: {e}"),
+                output: Finished {
+                    exit: ExitInfo { code: None, signal: None, killed_by_grader: false },
+                    stdout: String::new(),
+                    stderr: String::new(),
+                },
+            });
+        }
+    };
+    let mut observer = running.observer();
+    let limit = BUILD_TIMEOUT.mul_f64(scale);
+    let ended = timeout(limit, observer.wait_exit()).await;
+    let output = running.stop().await;
+    match ended {
+        Ok(exit) if exit.is_success() => None,
+        Ok(exit) => Some(BuildFailure {
+            message: format!("the build command `{command}` failed ({})", exit.describe()),
+            output,
+        }),
+        Err(_) => Some(BuildFailure {
+            message: format!("the build command `{command}` ran longer than {}s", limit.as_secs()),
+            output,
+        }),
+    }
+}
+
+/// Grades one exercise; every outcome, good or bad, is a result.
+async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResult {
+    let started = Instant::now();
+    let mut result = ExerciseResult {
+        id: exercise.id.clone(),
+        title: exercise.title.clone(),
+        status: Status::Error,
+        score: 0.0,
+        max_score: exercise.points,
+        duration_ms: 0,
+        message: String::new(),
+        expected: None,
+        received: None,
+        command: None,
+        exit: None,
+        transcript: Vec::new(),
+        stdout: String::new(),
+        stderr: String::new(),
+    };
+    let located = locate(
+        context.workspace.base(),
+        &exercise.id,
+        context.manifest.as_ref(),
+        &context.environment.interpreters,
+    );
+    match located {
+        Located::Missing(tried) => {
+            result.status = Status::Missing;
+            result.message = format!("no program for {}: looked for {}", exercise.id, tried.join(", "));
+        }
+        Located::NoInterpreter { file, interpreter } => {
+            result.status = Status::Error;
+            result.message = format!(
+                "{file} needs `{interpreter}`, which is not installed here (not on PATH): install it and grade again"
+            );
+        }
+        Located::Found(program) => match &context.build_failure {
+            Some(build) => {
+                result.status = Status::Failed;
+                result.message = build.message.clone();
+                result.stdout = build.output.stdout.clone();
+                result.stderr = build.output.stderr.clone();
+            }
+            None => run(exercise, &program, context, &mut result).await,
+        },
+    }
+    if result.status == Status::Passed {
+        result.score = result.max_score;
+    }
+    result.duration_ms = started.elapsed().as_millis() as u64;
+    result
+}
+
+/// Where the grader stands before the program starts.
+enum Setup {
+    /// Listening for the student's client.
+    Listening(Listening),
+    /// The student's server will be on this port.
+    Connecting(u16),
+}
+
+/// Runs the program against the peer and fills in `result`.
+async fn run(exercise: &Exercise, program: &Program, context: &Context, result: &mut ExerciseResult) {
+    let recorder = Recorder::new();
+    let deadlines = exercise.timeouts.scaled(context.options.timeout_scale);
+    let setup = match prepare_peer(exercise) {
+        Ok(setup) => setup,
+        Err(message) => {
+            result.status = Status::Error;
+            result.message = message;
+            return;
+        }
+    };
+    let port = match &setup {
+        Setup::Listening(listening) => listening.port(),
+        Setup::Connecting(port) => *port,
+    };
+    let builtins = [
+        ("host", HOST.to_string()),
+        ("port", port.to_string()),
+        ("hostname", context.environment.hostname.clone()),
+        ("client-ip", HOST.to_string()),
+    ];
+    let seed = exercise_seed(context.options.seed, &exercise.id);
+    let mut values = match Values::resolve(&exercise.values, seed, &builtins) {
+        Ok(values) => values,
+        Err(e) => {
+            result.status = Status::Error;
+            result.message = format!("the exercise's values cannot be computed: {}", e.0);
+            return;
+        }
+    };
+    let args: Vec<String> = exercise.args.iter().map(|a| values.fill(a)).collect();
+    let mut display = program.display.clone();
+    for arg in &args {
+        display.push(' ');
+        display.push_str(&shell_words::quote(arg));
+    }
+    result.command = Some(display.clone());
+
+    let cwd = match context.workspace.exercise_copy(&exercise.id) {
+        Ok(cwd) => cwd,
+        Err(e) => {
+            result.status = Status::Error;
+            result.message = format!("cannot make a private copy of the submission: {e}");
+            return;
+        }
+    };
+    let mut argv = program.argv.clone();
+    argv.extend(args.iter().map(Into::into));
+    let launch = Launch {
+        argv,
+        cwd,
+        env: vec![
+            ("SOCKGRADE_HOST".to_string(), HOST.to_string()),
+            ("SOCKGRADE_PORT".to_string(), port.to_string()),
+            ("PYTHONUNBUFFERED".to_string(), "1".to_string()),
+        ],
+    };
+    let running = match Running::spawn(&launch) {
+        Ok(running) => running,
+        Err(e) => {
+            let (status, message) = spawn_failure(&display, &e);
+            result.status = status;
+            result.message = message;
+            return;
+        }
+    };
+    recorder.event(format!("started `{display}`"));
+    let mut observer = running.observer();
+
+    let conversation = async {
+        let start_deadline = Instant::now() + deadlines.start;
+        let stream = match setup {
+            Setup::Listening(listening) => listening.accept(start_deadline, &mut observer).await?,
+            Setup::Connecting(port) => peer::connect(port, start_deadline, &mut observer).await?,
+        };
+        recorder.event(match exercise.role {
+            Role::Client => "the program connected",
+            Role::Server => "connected to the program",
+        });
+        let connection = Connection::new(stream, recorder.clone());
+        if exercise.role == Role::Server {
+            if let Some(ip) = connection.local_ip() {
+                values.set("client-ip", ip.to_string());
+            }
+        }
+        let (outcome, connection) =
+            Conversation::new(exercise, &values, deadlines, connection, observer.clone())
+                .play()
+                .await;
+        connection.finish(deadlines.exit_grace).await;
+        outcome
+    };
+    let outcome = match timeout(deadlines.total, conversation).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(Failure::new(
+            FailureKind::Timeout,
+            format!(
+                "the exercise took longer than its time limit of {:.1}s",
+                deadlines.total.as_secs_f64()
+            ),
+        )),
+    };
+    if outcome.as_ref().is_err_and(|f| f.kind == FailureKind::Closed) {
+        // The close may be the first sign of a crash: let the exit status
+        // arrive so the verdict can say so.
+        let _ = timeout(EXIT_SETTLE, observer.wait_exit()).await;
+    }
+    let exited_by_itself = observer.exited();
+    let finished = running.stop().await;
+    if exited_by_itself.is_none() {
+        recorder.event("the grader stopped the program");
+    } else {
+        recorder.event(format!("the program exited ({})", finished.exit.describe()));
+    }
+    let (status, message) = verdict(outcome.as_ref().err(), exited_by_itself.as_ref(), &finished);
+    result.status = status;
+    result.message = message;
+    if let Err(failure) = outcome {
+        result.expected = failure.expected;
+        result.received = failure.received;
+    }
+    result.exit = Some(finished.exit);
+    result.stdout = finished.stdout;
+    result.stderr = finished.stderr;
+    result.transcript = recorder.entries();
+}
+
+/// Binds the grader's listener, or checks the student's port is free.
+fn prepare_peer(exercise: &Exercise) -> Result<Setup, String> {
+    match (exercise.role, exercise.port) {
+        (Role::Client, port) => Listening::bind(port.unwrap_or(0)).map(Setup::Listening).map_err(|e| {
+            let port = port.unwrap_or(0);
+            let holder = platform::port_holder(port)
+                .map(|h| format!(" by {h}"))
+                .unwrap_or_default();
+            format!(
+                "the grader cannot listen on port {port} ({e}): it is in use{holder}; stop that program and grade again"
+            )
+        }),
+        (Role::Server, Some(port)) => {
+            if peer::port_is_free(port) {
+                Ok(Setup::Connecting(port))
+            } else {
+                let holder = platform::port_holder(port)
+                    .map(|h| format!(" by {h}"))
+                    .unwrap_or_else(|| " by another program".to_string());
+                Err(format!(
+                    "port {port} is already in use{holder}, before your server started: stop that program \
+                     (an earlier run left open?) and grade again"
+                ))
+            }
+        }
+        (Role::Server, None) => Err("the exercise has no port (the exercise file is invalid)".to_string()),
+    }
+}
+
+/// The verdict when the program cannot even start.
+fn spawn_failure(display: &str, error: &std::io::Error) -> (Status, String) {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::NotFound => (
+            Status::Crashed,
+            format!("`{display}` could not start: the program was not found (check the manifest's command)"),
+        ),
+        ErrorKind::PermissionDenied => (
+            Status::Crashed,
+            format!("`{display}` could not start: the file is not executable (chmod +x, or add a #! line)"),
+        ),
+        _ => (Status::Crashed, format!("`{display}` could not start: {error}")),
+    }
+}
+
+/// The verdict and message from how the conversation and the program ended.
+fn verdict(failure: Option<&Failure>, exited: Option<&ExitInfo>, finished: &Finished) -> (Status, String) {
+    let Some(failure) = failure else {
+        return (Status::Passed, "passed".to_string());
+    };
+    let crash = exited.filter(|exit| !exit.is_success());
+    let crash_note = |exit: &ExitInfo| {
+        let last_line = last_line(&finished.stderr);
+        match last_line {
+            Some(line) => format!("the program crashed ({}): {line}", exit.describe()),
+            None => format!("the program crashed ({})", exit.describe()),
+        }
+    };
+    match (&failure.kind, crash) {
+        (FailureKind::Harness, _) => (Status::Error, failure.message.clone()),
+        (FailureKind::Exited(exit), _) if !exit.is_success() => (Status::Crashed, crash_note(exit)),
+        (FailureKind::Exited(_), _) => (Status::Failed, failure.message.clone()),
+        (FailureKind::Closed, Some(exit)) => {
+            (Status::Crashed, format!("{}; {}", crash_note(exit), failure.message))
+        }
+        (FailureKind::Closed | FailureKind::Mismatch, _) => (Status::Failed, failure.message.clone()),
+        (FailureKind::Timeout, _) => (Status::Timeout, failure.message.clone()),
+    }
+}
+
+/// The last non-empty line of a program's stderr (a Python exception's
+/// type and message).
+fn last_line(text: &str) -> Option<&str> {
+    text.lines().rev().map(str::trim).find(|line| !line.is_empty())
+}

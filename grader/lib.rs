@@ -1,0 +1,34 @@
+//! sockgrade grades socket-programming exercises: for each exercise it
+//! plays the other side of the conversation (a listener for a student's
+//! client, a client for a student's server), runs the student's program
+//! against it with deadlines, and reports the verdicts.
+//!
+//! Layout, one concept per module:
+//! - [`exercise`]: an exercise as data (steps, matchers, values, timeouts),
+//!   loading and validation, the embedded notebook set.
+//! - [`peer`]: the grader's side of one conversation: connection setup,
+//!   the [`peer::Connection`] that owns the bytes, matching, and the step
+//!   interpreter.
+//! - [`student`]: the submission contract, private copies, launching and
+//!   watching the student's program, capturing its output.
+//! - [`grade`]: one submission, every selected exercise, into results.
+//! - [`outcome`]: the result values every reporter reads.
+//! - [`report`]: terminal, JSON and JUnit writers (pure: results in, bytes out).
+//! - [`transcript`]: the timeline of one exercise.
+//! - [`sandbox`]: the isolation in force.
+//! - [`platform`]: everything OS-specific (process groups, /proc).
+//! - [`text`]: making untrusted bytes safe to show.
+//! - [`error`]: harness errors and exit codes; [`cli`]: the command line.
+
+pub mod cli;
+pub mod error;
+pub mod exercise;
+pub mod grade;
+pub mod outcome;
+pub mod peer;
+pub mod platform;
+pub mod report;
+pub mod sandbox;
+pub mod student;
+pub mod text;
+pub mod transcript;

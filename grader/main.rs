@@ -1,0 +1,27 @@
+//! The `sockgrade` command: parse, run, map the outcome to an exit code.
+
+use clap::Parser;
+use sockgrade::cli::{self, Cli};
+use sockgrade::error::exit_code;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = std::panic::catch_unwind(|| cli::run(cli));
+    ExitCode::from(match outcome {
+        Ok(Ok(code)) => code,
+        Ok(Err(error)) => {
+            eprintln!("sockgrade: {error}");
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                eprintln!("  caused by: {cause}");
+                source = cause.source();
+            }
+            error.exit_code()
+        }
+        Err(_) => {
+            eprintln!("sockgrade: internal error (a bug in sockgrade): please report it with the command you ran");
+            exit_code::INTERNAL
+        }
+    })
+}

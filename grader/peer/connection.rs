@@ -1,0 +1,165 @@
+//! One TCP conversation from the grader's side: a stream, the bytes received
+//! but not yet consumed by a step, and the rules for closing it so that the
+//! student's port is left reusable.
+
+use crate::transcript::Recorder;
+use socket2::SockRef;
+use std::io;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout_at};
+
+/// The most unconsumed bytes kept; a program that floods the socket is
+/// judged on what fits, and the grader's memory stays bounded.
+pub const MAX_BUFFERED: usize = 1 << 20;
+
+/// What one read brought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadEvent {
+    /// Some bytes arrived (now in the buffer).
+    Data,
+    /// The student closed its side.
+    Closed,
+    /// The deadline passed first.
+    Deadline,
+}
+
+/// What the grader did last, which decides how it may close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LastMove {
+    /// The grader sent something the student may still be reading.
+    Sent,
+    /// The grader's last act was reading an answer: the student has read
+    /// everything the grader sent.
+    Received,
+}
+
+/// A connection to the student's program, with its receive buffer.
+#[derive(Debug)]
+pub struct Connection {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+    peer_closed: bool,
+    we_closed: bool,
+    last_move: LastMove,
+    recorder: Recorder,
+}
+
+impl Connection {
+    /// Wraps an established stream.
+    pub fn new(stream: TcpStream, recorder: Recorder) -> Connection {
+        // Messages are small and a conversation waits on each one: send
+        // every message at once rather than batching.
+        let _ = stream.set_nodelay(true);
+        Connection {
+            stream,
+            buffer: Vec::new(),
+            peer_closed: false,
+            we_closed: false,
+            last_move: LastMove::Received,
+            recorder,
+        }
+    }
+
+    /// Bytes received and not yet consumed.
+    pub fn buffered(&self) -> &[u8] {
+        &self.buffer
+    }
+
+    /// Drops the first `count` buffered bytes (a step consumed them).
+    pub fn consume(&mut self, count: usize) {
+        self.buffer.drain(..count.min(self.buffer.len()));
+        self.last_move = LastMove::Received;
+    }
+
+    /// True once the student has closed its side.
+    pub fn peer_closed(&self) -> bool {
+        self.peer_closed
+    }
+
+    /// The local address of the grader's socket (the student sees it as the
+    /// client's address).
+    pub fn local_ip(&self) -> Option<std::net::IpAddr> {
+        self.stream.local_addr().ok().map(|a| a.ip())
+    }
+
+    /// Sends `bytes`, or fails at `deadline` (a program that stops reading
+    /// fills the socket's buffers).
+    pub async fn send(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+        self.recorder.sent(bytes);
+        self.last_move = LastMove::Sent;
+        match timeout_at(deadline, self.stream.write_all(bytes)).await {
+            Ok(result) => result,
+            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "the program stopped reading")),
+        }
+    }
+
+    /// Reads what is available, waiting until `deadline` at most.
+    pub async fn read(&mut self, deadline: Instant) -> io::Result<ReadEvent> {
+        if self.peer_closed {
+            return Ok(ReadEvent::Closed);
+        }
+        if self.buffer.len() >= MAX_BUFFERED {
+            return Ok(ReadEvent::Deadline);
+        }
+        let mut chunk = [0u8; 8192];
+        match timeout_at(deadline, self.stream.read(&mut chunk)).await {
+            Err(_) => Ok(ReadEvent::Deadline),
+            Ok(Ok(0)) => {
+                self.peer_closed = true;
+                self.recorder.event("the program closed the connection");
+                Ok(ReadEvent::Closed)
+            }
+            Ok(Ok(n)) => {
+                self.recorder.received(&chunk[..n]);
+                let room = MAX_BUFFERED - self.buffer.len();
+                self.buffer.extend_from_slice(&chunk[..n.min(room)]);
+                Ok(ReadEvent::Data)
+            }
+            Ok(Err(error)) if error.kind() == io::ErrorKind::ConnectionReset => {
+                self.peer_closed = true;
+                self.recorder.event("the program reset the connection");
+                Ok(ReadEvent::Closed)
+            }
+            Ok(Err(error)) => Err(error),
+        }
+    }
+
+    /// Closes the grader's sending side (FIN): the student reads the end of
+    /// the stream, as from `nc` when its input ends.
+    pub async fn close_sending(&mut self) {
+        if !self.we_closed {
+            self.we_closed = true;
+            self.recorder.event("the grader closed its side");
+            let _ = self.stream.shutdown().await;
+        }
+    }
+
+    /// Ends the connection without leaving TIME_WAIT on the student's side
+    /// and without resetting a connection the student may still be reading.
+    ///
+    /// TIME_WAIT lands on whichever side closes first; on a student server's
+    /// port it would make the next run's `bind` fail unless the student set
+    /// SO_REUSEADDR. So: if the student already closed, or has read all the
+    /// grader sent (its last answer came after), an abortive close (RST)
+    /// ends the connection with no TIME_WAIT anywhere. Otherwise the grader
+    /// closes first, gracefully, and waits up to `grace` for the student's
+    /// close; TIME_WAIT then stays on the grader's side.
+    pub async fn finish(mut self, grace: Duration) {
+        if !self.peer_closed && self.last_move == LastMove::Sent {
+            self.close_sending().await;
+            let deadline = Instant::now() + grace;
+            let mut sink = [0u8; 8192];
+            while let Ok(Ok(n)) = timeout_at(deadline, self.stream.read(&mut sink)).await {
+                if n == 0 {
+                    self.peer_closed = true;
+                    break;
+                }
+                self.recorder.received(&sink[..n]);
+            }
+        }
+        let _ = SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+        drop(self.stream);
+    }
+}

@@ -1,0 +1,339 @@
+//! The step interpreter: plays an exercise's steps over a [`Connection`],
+//! deciding pass or fail from messages and the program's output, without
+//! touching bytes on the wire itself.
+
+use super::matching::{describe, find_match, matches};
+use super::{Connection, Failure, FailureKind, ReadEvent};
+use crate::exercise::{Deadlines, Exercise, HttpExchange, Matcher, Step, Values};
+use crate::student::Observer;
+use crate::text::escape_bytes;
+use tokio::time::{Instant, sleep_until};
+
+/// One conversation: an exercise's steps against one connection.
+pub struct Conversation<'a> {
+    exercise: &'a Exercise,
+    values: &'a Values,
+    deadlines: Deadlines,
+    connection: Connection,
+    observer: Observer,
+}
+
+impl<'a> Conversation<'a> {
+    /// A conversation ready to play.
+    pub fn new(
+        exercise: &'a Exercise,
+        values: &'a Values,
+        deadlines: Deadlines,
+        connection: Connection,
+        observer: Observer,
+    ) -> Conversation<'a> {
+        Conversation { exercise, values, deadlines, connection, observer }
+    }
+
+    /// Plays every step in order; stops at the first failure. Returns the
+    /// connection so the caller can close it properly.
+    pub async fn play(mut self) -> (Result<(), Failure>, Connection) {
+        let total = self.exercise.steps.len();
+        for (index, step) in self.exercise.steps.iter().enumerate() {
+            if let Err(mut failure) = self.play_step(step).await {
+                if total > 1 {
+                    failure.message = format!("step {} of {total}: {}", index + 1, failure.message);
+                }
+                return (Err(failure), self.connection);
+            }
+        }
+        (Ok(()), self.connection)
+    }
+
+    async fn play_step(&mut self, step: &Step) -> Result<(), Failure> {
+        let deadline = Instant::now() + self.deadlines.step;
+        match step {
+            Step::Send(text) => self.send(text, deadline).await,
+            Step::Expect(matcher) => self.expect(matcher, deadline).await,
+            Step::ExpectOptional(matcher) => self.expect_optional(matcher).await,
+            Step::ExpectClose => self.expect_close(deadline).await,
+            Step::ExpectOutput(matcher) => self.expect_output(matcher, deadline).await,
+            Step::ExpectExit(code) => self.expect_exit(*code, deadline).await,
+            Step::HttpExchange(http) => self.http_exchange(http, deadline).await,
+            Step::Close => {
+                self.connection.close_sending().await;
+                Ok(())
+            }
+        }
+    }
+
+    async fn send(&mut self, text: &str, deadline: Instant) -> Result<(), Failure> {
+        let message = format!("{}{}", self.values.fill(text), self.exercise.line_ending);
+        self.send_bytes(message.as_bytes(), deadline).await
+    }
+
+    async fn send_bytes(&mut self, bytes: &[u8], deadline: Instant) -> Result<(), Failure> {
+        self.connection.send(bytes, deadline).await.map_err(|error| {
+            let what = escape_bytes(bytes);
+            match error.kind() {
+                std::io::ErrorKind::TimedOut => Failure::new(
+                    FailureKind::Timeout,
+                    format!("could not send `{what}`: the program stopped reading"),
+                ),
+                _ => Failure::new(
+                    FailureKind::Closed,
+                    format!("could not send `{what}`: the program had closed the connection ({error})"),
+                ),
+            }
+        })
+    }
+
+    /// Reads until the buffered bytes satisfy `matcher`. A message counts
+    /// as complete (and wrong, if it does not match) at the student's
+    /// close, after a quiet gap, or at the step's deadline; a right answer
+    /// is accepted the moment its bytes arrive.
+    async fn expect(&mut self, matcher: &Matcher, deadline: Instant) -> Result<(), Failure> {
+        let mut last_data = Instant::now();
+        loop {
+            if let Some(end) = find_match(matcher, self.values, self.connection.buffered()) {
+                self.connection.consume(end);
+                return Ok(());
+            }
+            let pending = !is_blank(self.connection.buffered());
+            if self.connection.peer_closed() {
+                let message = if pending {
+                    "the program sent something else and closed the connection".to_string()
+                } else {
+                    "the program closed the connection without sending it".to_string()
+                };
+                return Err(self.mismatch(FailureKind::Closed, message, matcher));
+            }
+            let quiet_until = last_data + self.deadlines.quiet;
+            let wait_until = if pending { deadline.min(quiet_until) } else { deadline };
+            match self.read(wait_until).await? {
+                ReadEvent::Data => last_data = Instant::now(),
+                ReadEvent::Closed => {}
+                ReadEvent::Deadline if pending => {
+                    return Err(self.mismatch(
+                        FailureKind::Mismatch,
+                        "the program sent something else".to_string(),
+                        matcher,
+                    ));
+                }
+                ReadEvent::Deadline => {
+                    let seconds = self.deadlines.step.as_secs_f64();
+                    return Err(self.mismatch(
+                        FailureKind::Timeout,
+                        format!("waited {seconds:.1}s and the program sent nothing"),
+                        matcher,
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Accepts one message matching `matcher` if it comes within the quiet
+    /// gap; anything else is left for the next step.
+    async fn expect_optional(&mut self, matcher: &Matcher) -> Result<(), Failure> {
+        let until = Instant::now() + self.deadlines.quiet;
+        loop {
+            if let Some(end) = find_match(matcher, self.values, self.connection.buffered()) {
+                self.connection.consume(end);
+                return Ok(());
+            }
+            if self.connection.peer_closed() {
+                return Ok(());
+            }
+            if self.read(until).await? == ReadEvent::Deadline {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn expect_close(&mut self, deadline: Instant) -> Result<(), Failure> {
+        loop {
+            match self.read(deadline).await? {
+                ReadEvent::Closed => return Ok(()),
+                ReadEvent::Data => {
+                    // Words before closing ("Bye!") are fine; keep memory flat.
+                    let all = self.connection.buffered().len();
+                    self.connection.consume(all);
+                }
+                ReadEvent::Deadline => {
+                    return Err(Failure {
+                        kind: FailureKind::Timeout,
+                        message: format!(
+                            "the program should have closed the connection, but it was still open after {:.1}s",
+                            self.deadlines.step.as_secs_f64()
+                        ),
+                        expected: Some("the connection closed".to_string()),
+                        received: None,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Waits until the program's standard output satisfies `matcher`.
+    async fn expect_output(&mut self, matcher: &Matcher, deadline: Instant) -> Result<(), Failure> {
+        let mut stdout = self.observer.stdout.clone();
+        loop {
+            let printed = stdout.text();
+            if matches(matcher, self.values, printed.trim()) {
+                return Ok(());
+            }
+            let failure = |kind, message: String| Failure {
+                kind,
+                message,
+                expected: Some(format!("printed output with {}", describe(matcher, self.values))),
+                received: Some(if printed.is_empty() {
+                    "(nothing printed)".to_string()
+                } else {
+                    escape_bytes(printed.as_bytes())
+                }),
+            };
+            if stdout.progress().closed {
+                return Err(failure(
+                    FailureKind::Mismatch,
+                    "the program ended without printing the reply it received".to_string(),
+                ));
+            }
+            tokio::select! {
+                () = stdout.changed() => {}
+                () = sleep_until(deadline) => {
+                    return Err(failure(
+                        FailureKind::Timeout,
+                        "the program did not print the reply it received in time".to_string(),
+                    ));
+                }
+            }
+        }
+    }
+
+    async fn expect_exit(&mut self, code: i32, deadline: Instant) -> Result<(), Failure> {
+        tokio::select! {
+            exit = self.observer.wait_exit() => {
+                if exit.code == Some(code) {
+                    Ok(())
+                } else {
+                    Err(Failure {
+                        kind: FailureKind::Mismatch,
+                        message: format!("the program ended with {}", exit.describe()),
+                        expected: Some(format!("exit status {code}")),
+                        received: Some(exit.describe()),
+                    })
+                }
+            }
+            () = sleep_until(deadline) => Err(Failure::new(
+                FailureKind::Timeout,
+                format!("the program should have exited with status {code}, but it was still running"),
+            )),
+        }
+    }
+
+    /// Plays a web server: reads a request up to its empty line, checks the
+    /// request line, answers `200 OK` with the body, and closes.
+    async fn http_exchange(&mut self, http: &HttpExchange, deadline: Instant) -> Result<(), Failure> {
+        let expected_line = self.values.fill(&http.request_line);
+        let mut last_data = Instant::now();
+        let head_end = loop {
+            if let Some(end) = end_of_http_head(self.connection.buffered()) {
+                break end;
+            }
+            let received = escape_bytes(self.connection.buffered());
+            let has_request_line = self.connection.buffered().contains(&b'\n');
+            let failure = |kind, message: &str| Failure {
+                kind,
+                message: message.to_string(),
+                expected: Some(format!("`{expected_line}` and then an empty line")),
+                received: Some(received.clone()),
+            };
+            if self.connection.peer_closed() {
+                return Err(failure(
+                    FailureKind::Closed,
+                    "the program closed the connection before ending its request with an empty line",
+                ));
+            }
+            // A request line and then silence: the missing empty line is
+            // the classic mistake, and a real server would wait forever.
+            let wait_until = if has_request_line { deadline.min(last_data + self.deadlines.quiet) } else { deadline };
+            match self.read(wait_until).await? {
+                ReadEvent::Data => last_data = Instant::now(),
+                ReadEvent::Closed => {}
+                ReadEvent::Deadline if has_request_line => {
+                    return Err(failure(
+                        FailureKind::Mismatch,
+                        "the request was not ended by an empty line: send `GET / HTTP/1.0` followed by two line breaks",
+                    ));
+                }
+                ReadEvent::Deadline => {
+                    return Err(failure(FailureKind::Timeout, "no complete HTTP request line arrived in time"));
+                }
+            }
+        };
+        let head = String::from_utf8_lossy(&self.connection.buffered()[..head_end]).into_owned();
+        let request_line = head.lines().next().unwrap_or("").trim().to_string();
+        self.connection.consume(head_end);
+        if request_line != expected_line.trim() {
+            return Err(Failure {
+                kind: FailureKind::Mismatch,
+                message: "the request line is not the one asked for".to_string(),
+                expected: Some(format!("`{expected_line}`")),
+                received: Some(format!("`{}`", escape_bytes(request_line.as_bytes()))),
+            });
+        }
+        let body = self.values.fill(&http.body);
+        let response = format!(
+            "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        self.send_bytes(response.as_bytes(), deadline).await?;
+        self.connection.close_sending().await;
+        Ok(())
+    }
+
+    async fn read(&mut self, until: Instant) -> Result<ReadEvent, Failure> {
+        self.connection.read(until).await.map_err(|error| {
+            Failure::new(FailureKind::Harness, format!("reading from the connection failed: {error}"))
+        })
+    }
+
+    fn mismatch(&self, kind: FailureKind, message: String, matcher: &Matcher) -> Failure {
+        let buffered = self.connection.buffered();
+        Failure {
+            kind,
+            message,
+            expected: Some(describe(matcher, self.values)),
+            received: (!buffered.is_empty()).then(|| escape_bytes(buffered)),
+        }
+    }
+}
+
+/// Where an HTTP request's head ends: after its first empty line, whether
+/// lines end in `\r\n` or `\n`.
+fn end_of_http_head(bytes: &[u8]) -> Option<usize> {
+    let mut line_start = 0;
+    for (index, &byte) in bytes.iter().enumerate() {
+        if byte == b'\n' {
+            let line = &bytes[line_start..index];
+            if line_start > 0 && (line.is_empty() || line == b"\r") {
+                return Some(index + 1);
+            }
+            line_start = index + 1;
+        }
+    }
+    None
+}
+
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_heads_end_at_the_first_empty_line() {
+        assert_eq!(end_of_http_head(b"GET / HTTP/1.0\r\n\r\n"), Some(18));
+        assert_eq!(end_of_http_head(b"GET / HTTP/1.0\n\n"), Some(16));
+        assert_eq!(end_of_http_head(b"GET / HTTP/1.0\r\nHost: x\r\n\r\nbody"), Some(27));
+        assert_eq!(end_of_http_head(b"GET / HTTP/1.0\r\n"), None);
+        assert_eq!(end_of_http_head(b"\r\nGET"), None);
+    }
+}

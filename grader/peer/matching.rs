@@ -1,0 +1,185 @@
+//! Deciding whether received text is the expected message: generous about
+//! framing (segments, line endings, surrounding whitespace), strict about
+//! content.
+
+use crate::exercise::{Matcher, Values};
+use regex::Regex;
+
+/// True when `text` (already trimmed) satisfies `matcher`.
+pub fn matches(matcher: &Matcher, values: &Values, text: &str) -> bool {
+    match matcher {
+        Matcher::Exact(expected) => text == values.fill(expected).trim(),
+        Matcher::Contains(part) => text.contains(values.fill(part).trim()),
+        Matcher::Regex(pattern) => {
+            let pattern = values.fill_with(pattern, regex::escape);
+            Regex::new(&pattern).is_ok_and(|re| re.is_match(text))
+        }
+        Matcher::Number(expected) => {
+            let filled = values.fill(expected);
+            match filled.trim().parse::<f64>() {
+                Ok(expected) => numbers_in(text).any(|n| n == expected),
+                Err(_) => false,
+            }
+        }
+        Matcher::AnyText => !text.is_empty(),
+        Matcher::AllOf(all) => all.iter().all(|m| matches(m, values, text)),
+        Matcher::AnyOf(any) => any.iter().any(|m| matches(m, values, text)),
+    }
+}
+
+/// The decimal numbers written in `text`: `42`, `-7`, `42.0`, `1e3` is not
+/// one (students write sums, not scientific notation).
+fn numbers_in(text: &str) -> impl Iterator<Item = f64> + '_ {
+    let bytes = text.as_bytes();
+    let mut index = 0;
+    std::iter::from_fn(move || {
+        while index < bytes.len() {
+            let start = index;
+            let negative = bytes[index] == b'-'
+                && bytes.get(index + 1).is_some_and(u8::is_ascii_digit)
+                && (index == 0 || !bytes[index - 1].is_ascii_alphanumeric());
+            if negative {
+                index += 1;
+            }
+            if bytes[index].is_ascii_digit() {
+                while index < bytes.len() && bytes[index].is_ascii_digit() {
+                    index += 1;
+                }
+                let has_fraction = bytes.get(index) == Some(&b'.')
+                    && bytes.get(index + 1).is_some_and(u8::is_ascii_digit);
+                if has_fraction {
+                    index += 1;
+                    while index < bytes.len() && bytes[index].is_ascii_digit() {
+                        index += 1;
+                    }
+                }
+                return text[start..index].parse().ok();
+            }
+            index += 1;
+        }
+        None
+    })
+}
+
+/// Where in `buffer` a message satisfying `matcher` ends, if one does.
+///
+/// Two readings are tried, so that every framing a student uses works: the
+/// whole buffer as one message (fragments, no newline, a multi-line answer),
+/// then its first complete line (an answer followed by more text).
+pub fn find_match(matcher: &Matcher, values: &Values, buffer: &[u8]) -> Option<usize> {
+    let text = String::from_utf8_lossy(buffer);
+    if matches(matcher, values, text.trim()) {
+        return Some(buffer.len());
+    }
+    let first_line_end = buffer.iter().position(|&b| b == b'\n')?;
+    let line = String::from_utf8_lossy(&buffer[..first_line_end]);
+    matches(matcher, values, line.trim()).then_some(first_line_end + 1)
+}
+
+/// The expectation in words, for "expected" in reports.
+pub fn describe(matcher: &Matcher, values: &Values) -> String {
+    match matcher {
+        Matcher::Exact(text) => format!("`{}`", values.fill(text)),
+        Matcher::Contains(text) => format!("text containing `{}`", values.fill(text)),
+        Matcher::Regex(pattern) => {
+            format!("text matching /{}/", values.fill_with(pattern, regex::escape))
+        }
+        Matcher::Number(number) => format!("the number {}", values.fill(number)),
+        Matcher::AnyText => "any text (a prompt)".to_string(),
+        Matcher::AllOf(all) => join(all, values, " and "),
+        Matcher::AnyOf(any) => join(any, values, " or "),
+    }
+}
+
+fn join(matchers: &[Matcher], values: &Values, separator: &str) -> String {
+    let parts: Vec<String> = matchers
+        .iter()
+        .map(|m| match m {
+            Matcher::AllOf(_) | Matcher::AnyOf(_) => format!("({})", describe(m, values)),
+            _ => describe(m, values),
+        })
+        .collect();
+    parts.join(separator)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn values() -> Values {
+        Values::resolve(&BTreeMap::new(), 0, &[("sum", "42".into()), ("word", "a.b".into())])
+            .unwrap()
+    }
+
+    fn exact(text: &str) -> Matcher {
+        Matcher::Exact(text.into())
+    }
+
+    #[test]
+    fn exact_ignores_framing_but_not_content() {
+        let v = values();
+        assert_eq!(find_match(&exact("1"), &v, b"1"), Some(1));
+        assert_eq!(find_match(&exact("1"), &v, b"1\r\n"), Some(3));
+        assert_eq!(find_match(&exact("1"), &v, b"  1 \n"), Some(5));
+        assert_eq!(find_match(&exact("1"), &v, b"11\n"), None);
+        assert_eq!(find_match(&exact("How do you do?"), &v, b"How do"), None);
+        assert_eq!(find_match(&exact("How do you do?"), &v, b"How do you do?"), Some(14));
+    }
+
+    #[test]
+    fn the_first_line_can_match_with_more_text_after_it() {
+        let v = values();
+        assert_eq!(find_match(&exact("2"), &v, b"2\nnext prompt:"), Some(2));
+        assert_eq!(find_match(&exact("2"), &v, b"nope\n2\n"), None);
+    }
+
+    #[test]
+    fn numbers_match_in_any_notation_and_sentence() {
+        let v = values();
+        let sum = Matcher::Number("{sum}".into());
+        for text in ["42", "42.0", "The sum is 42", "sum=42\n", "-1 + 43 = 42"] {
+            assert!(matches(&sum, &v, text), "{text}");
+        }
+        for text in ["4", "420", "4.2", "1230", "forty-two", "-42", ""] {
+            assert!(!matches(&sum, &v, text), "{text}");
+        }
+    }
+
+    #[test]
+    fn negative_numbers_are_read_only_after_a_separator() {
+        let numbers: Vec<f64> = numbers_in("a-5 -3 x=-2.5").collect();
+        assert_eq!(numbers, [5.0, -3.0, -2.5]);
+    }
+
+    #[test]
+    fn regexes_get_escaped_values() {
+        let v = values();
+        let re = Matcher::Regex("^{word}$".into());
+        assert!(matches(&re, &v, "a.b"));
+        assert!(!matches(&re, &v, "axb"));
+    }
+
+    #[test]
+    fn all_of_reads_across_lines() {
+        let v = values();
+        let m = Matcher::AllOf(vec![
+            Matcher::Contains("127.0.0.1".into()),
+            Matcher::AnyOf(vec![Matcher::Contains("localhost".into()), Matcher::Contains("box".into())]),
+        ]);
+        assert!(find_match(&m, &v, b"127.0.0.1\nlocalhost\n").is_some());
+        assert!(find_match(&m, &v, b"127.0.0.1 box").is_some());
+        assert!(find_match(&m, &v, b"127.0.0.1\n").is_none());
+        assert_eq!(
+            describe(&m, &v),
+            "text containing `127.0.0.1` and (text containing `localhost` or text containing `box`)"
+        );
+    }
+
+    #[test]
+    fn any_text_needs_something_visible() {
+        let v = values();
+        assert!(find_match(&Matcher::AnyText, &v, b"Enter a phrase: ").is_some());
+        assert!(find_match(&Matcher::AnyText, &v, b"\r\n").is_none());
+    }
+}

@@ -1,0 +1,167 @@
+//! The grader's side of one conversation: setting up the connection (a
+//! listener for a client exercise, connect polling for a server exercise),
+//! then the step interpreter. [`Connection`] owns the bytes; the
+//! [`conversation`] interprets steps and never touches sockets.
+
+mod connection;
+pub mod conversation;
+pub mod matching;
+
+pub use connection::{Connection, MAX_BUFFERED, ReadEvent};
+pub use conversation::Conversation;
+
+use crate::outcome::ExitInfo;
+use crate::student::Observer;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::time::{Instant, sleep, sleep_until, timeout};
+
+/// How often a student's server is tried while it starts.
+pub const CONNECT_POLL_INTERVAL: Duration = Duration::from_millis(4);
+/// The longest one connect attempt may take; a refusal on loopback is
+/// immediate, but a full accept queue makes a SYN wait.
+const CONNECT_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Why a step, or the setup, did not go as the exercise requires.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// What kind of failure it is; decides the verdict.
+    pub kind: FailureKind,
+    /// What happened, for the student.
+    pub message: String,
+    /// What was expected, in words.
+    pub expected: Option<String>,
+    /// What arrived instead (escaped).
+    pub received: Option<String>,
+}
+
+/// The kinds of failure, from which the verdict follows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FailureKind {
+    /// The program sent or printed something else.
+    Mismatch,
+    /// The program closed the connection too early.
+    Closed,
+    /// A deadline passed.
+    Timeout,
+    /// The program exited before the conversation was over.
+    Exited(ExitInfo),
+    /// The grader or the machine failed.
+    Harness,
+}
+
+impl Failure {
+    /// A failure with only a kind and a message.
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Failure {
+        Failure { kind, message: message.into(), expected: None, received: None }
+    }
+}
+
+/// The grader listening for a student's client, on IPv4 loopback and, where
+/// the machine has it, IPv6 loopback too (a client may resolve `localhost`
+/// to `::1`).
+#[derive(Debug)]
+pub struct Listening {
+    listeners: Vec<TcpListener>,
+    port: u16,
+}
+
+impl Listening {
+    /// Listens on `port` (0: any free port).
+    pub fn bind(port: u16) -> io::Result<Listening> {
+        let v4 = listener(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
+        let port = v4.local_addr()?.port();
+        let mut listeners = vec![v4];
+        if let Ok(v6) = listener(SocketAddr::from((Ipv6Addr::LOCALHOST, port))) {
+            listeners.push(v6);
+        }
+        Ok(Listening { listeners, port })
+    }
+
+    /// The port listened on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Waits for the student's client to connect, until `deadline` or until
+    /// the program exits. The listeners close on return, so a second
+    /// connection attempt is refused, as by a notebook server.
+    pub async fn accept(self, deadline: Instant, observer: &mut Observer) -> Result<TcpStream, Failure> {
+        let accept_any = async {
+            let (v4, v6) = (&self.listeners[0], self.listeners.get(1));
+            tokio::select! {
+                result = v4.accept() => result,
+                result = async { v6.expect("guarded").accept().await }, if v6.is_some() => result,
+            }
+        };
+        tokio::select! {
+            result = accept_any => result.map(|(stream, _)| stream).map_err(|e| {
+                Failure::new(FailureKind::Harness, format!("accepting the connection failed: {e}"))
+            }),
+            exit = observer.wait_exit() => Err(Failure::new(
+                FailureKind::Exited(exit.clone()),
+                format!("the program ended ({}) without connecting to port {}", exit.describe(), self.port),
+            )),
+            () = sleep_until(deadline) => Err(Failure::new(
+                FailureKind::Timeout,
+                format!("the program did not connect to port {} in time", self.port),
+            )),
+        }
+    }
+}
+
+fn listener(address: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if address.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    // The grader may listen on this port again right away (the next run,
+    // the next student): its own TIME_WAIT must not stop it.
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(16)
+}
+
+/// Checks that nothing listens on `port` yet, so that the grader never
+/// talks to a stale server instead of the student's program. Binding with
+/// SO_REUSEADDR fails only when a socket listens there (TIME_WAIT does not
+/// count), and no connection is made.
+pub fn port_is_free(port: u16) -> bool {
+    let Ok(socket) = TcpSocket::new_v4() else {
+        return true;
+    };
+    let _ = socket.set_reuseaddr(true);
+    socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).is_ok()
+}
+
+/// Connects to the student's server on `port`, trying every few
+/// milliseconds until it accepts, the program exits, or `deadline` passes.
+/// The first connection that succeeds is the conversation: a notebook
+/// server accepts exactly once, so there is never a probe.
+pub async fn connect(port: u16, deadline: Instant, observer: &mut Observer) -> Result<TcpStream, Failure> {
+    let addresses = [
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+    ];
+    loop {
+        for address in addresses {
+            if let Ok(Ok(stream)) = timeout(CONNECT_ATTEMPT_TIMEOUT, TcpStream::connect(address)).await {
+                return Ok(stream);
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(Failure::new(
+                FailureKind::Timeout,
+                format!("nothing accepted a connection on port {port} in time: is the server listening on port {port}?"),
+            ));
+        }
+        tokio::select! {
+            () = sleep(CONNECT_POLL_INTERVAL) => {}
+            exit = observer.wait_exit() => {
+                return Err(Failure::new(
+                    FailureKind::Exited(exit.clone()),
+                    format!("the program ended ({}) before accepting a connection on port {port}", exit.describe()),
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Everything that differs between operating systems, behind one small
+//! interface: process groups and their signals, exit statuses, the host
+//! name, and (on Linux) which process listens on a port. The rest of the
+//! code compiles and runs everywhere.
+
+use crate::outcome::ExitInfo;
+use std::process::ExitStatus;
+
+/// Puts the child in a process group of its own, so that everything it
+/// starts can be ended together.
+pub fn isolate_process_group(command: &mut tokio::process::Command) {
+    #[cfg(unix)]
+    command.process_group(0);
+    #[cfg(not(unix))]
+    let _ = command;
+}
+
+/// Asks every process of the group led by `pid` to stop (SIGTERM).
+pub fn terminate_group(pid: u32) {
+    #[cfg(unix)]
+    signal_group(pid, nix::sys::signal::Signal::SIGTERM);
+    #[cfg(not(unix))]
+    let _ = pid;
+}
+
+/// Kills every process of the group led by `pid` (SIGKILL).
+pub fn kill_group(pid: u32) {
+    #[cfg(unix)]
+    signal_group(pid, nix::sys::signal::Signal::SIGKILL);
+    #[cfg(not(unix))]
+    let _ = pid;
+}
+
+#[cfg(unix)]
+fn signal_group(pid: u32, signal: nix::sys::signal::Signal) {
+    if let Ok(pid) = i32::try_from(pid) {
+        // ESRCH means the group is already gone, which is the goal.
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), signal);
+    }
+}
+
+/// How a process ended, in the report's terms.
+pub fn exit_info(status: ExitStatus, killed_by_grader: bool) -> ExitInfo {
+    #[cfg(unix)]
+    let signal = std::os::unix::process::ExitStatusExt::signal(&status);
+    #[cfg(not(unix))]
+    let signal = None;
+    ExitInfo { code: status.code(), signal, killed_by_grader }
+}
+
+/// The machine's host name, as a student's `socket.gethostname()` sees it.
+pub fn hostname() -> String {
+    #[cfg(unix)]
+    let name = nix::unistd::gethostname().ok().and_then(|n| n.into_string().ok());
+    #[cfg(not(unix))]
+    let name = std::env::var("COMPUTERNAME").ok();
+    name.unwrap_or_else(|| "localhost".to_string())
+}
+
+/// Names the process listening on TCP `port` ("python3 server.py (pid 42)"),
+/// where the system lets us find out.
+pub fn port_holder(port: u16) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    return linux::port_holder(port);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = port;
+        None
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::fs;
+
+    /// TCP state LISTEN in /proc/net/tcp.
+    const LISTEN: &str = "0A";
+
+    pub fn port_holder(port: u16) -> Option<String> {
+        let inode = ["/proc/net/tcp", "/proc/net/tcp6"]
+            .iter()
+            .filter_map(|table| fs::read_to_string(table).ok())
+            .find_map(|table| listening_inode(&table, port))?;
+        let target = format!("socket:[{inode}]");
+        for entry in fs::read_dir("/proc").ok()?.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else {
+                continue;
+            };
+            let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
+                continue;
+            };
+            let holds = fds
+                .flatten()
+                .any(|fd| fs::read_link(fd.path()).is_ok_and(|link| link.as_os_str() == target.as_str()));
+            if holds {
+                let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                let command = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                return Some(format!("`{}` (pid {pid})", command.trim()));
+            }
+        }
+        Some(format!("a process this user cannot see (socket inode {inode})"))
+    }
+
+    /// The inode of the socket listening on `port` in a /proc/net/tcp table.
+    fn listening_inode(table: &str, port: u16) -> Option<String> {
+        let wanted = format!("{port:04X}");
+        table.lines().skip(1).find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local_port = fields.get(1)?.rsplit(':').next()?;
+            (local_port == wanted && fields.get(3) == Some(&LISTEN)).then(|| fields.get(9).map(|s| s.to_string()))?
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn finds_the_listener_of_a_port_in_the_table() {
+            let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+               0: 0100007F:1ED2 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1\n\
+               1: 0100007F:1ED2 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 999 1\n";
+            assert_eq!(listening_inode(table, 7890).as_deref(), Some("12345"));
+            assert_eq!(listening_inode(table, 7891), None);
+        }
+
+        #[test]
+        fn names_the_process_that_listens() {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let holder = port_holder(port).unwrap();
+            assert!(holder.contains(&format!("(pid {})", std::process::id())), "{holder}");
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The evidence of an exercise that did not pass (its transcript and the tail
+//! of its output), formatted once so that the terminal and JUnit show the
+//! same lines.
+
+use crate::outcome::{Direction, TranscriptEntry};
+use crate::text::{escape_output, truncate_chars};
+
+/// Longest line shown from a transcript or an output tail: one runaway
+/// message must not bury the rest of the report.
+pub(super) const MAX_LINE_CHARS: usize = 300;
+
+/// The arrow of a transcript line: grader to student, student to grader, or
+/// something that happened.
+fn arrow(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Sent => "→",
+        Direction::Received => "←",
+        Direction::Event => "·",
+    }
+}
+
+/// Text shown on one line: any control character left in it (the producer
+/// should have escaped them all, but a stray ESC must never reach a
+/// terminal) and any line break become visible escapes.
+pub(super) fn one_line(text: &str) -> String {
+    escape_output(text.as_bytes()).replace('\n', "\\n")
+}
+
+/// Text shown over several lines: line breaks and tabs stay, any other
+/// control character becomes a visible escape.
+pub(super) fn multi_line(text: &str) -> String {
+    escape_output(text.as_bytes())
+}
+
+/// `  0.003s → text`: the time since the exercise started, who sent it,
+/// and what.
+pub(super) fn transcript_line(entry: &TranscriptEntry) -> String {
+    let seconds = entry.at_ms as f64 / 1000.0;
+    let text = truncate_chars(&one_line(&entry.text), MAX_LINE_CHARS);
+    format!("{seconds:>7.3}s {} {text}", arrow(entry.direction))
+}
+
+/// The last `max` entries of a transcript, and how many came before them:
+/// the end of a conversation is where it went wrong.
+pub(super) fn last_entries(
+    transcript: &[TranscriptEntry],
+    max: usize,
+) -> (usize, &[TranscriptEntry]) {
+    let skipped = transcript.len().saturating_sub(max);
+    (skipped, &transcript[skipped..])
+}
+
+/// The tail of a program's output: its last `max` lines (blank lines at the
+/// very end left out, each line control-free and shortened) and how many
+/// lines it has in all.
+pub(super) struct Tail {
+    /// Lines of output, trailing blank lines excluded.
+    pub total: usize,
+    /// The last lines, at most `max`.
+    pub lines: Vec<String>,
+}
+
+impl Tail {
+    /// The tail of `output`; empty when the output is only whitespace.
+    pub fn of(output: &str, max: usize) -> Tail {
+        let all: Vec<&str> = output.trim_end().lines().collect();
+        let start = all.len().saturating_sub(max);
+        let lines = all[start..]
+            .iter()
+            .map(|line| truncate_chars(&multi_line(line), MAX_LINE_CHARS))
+            .collect();
+        Tail {
+            total: all.len(),
+            lines,
+        }
+    }
+
+    /// True when there is nothing to show.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// `stderr` or `stderr (last 10 of 57 lines)`.
+    pub fn label(&self, stream: &str) -> String {
+        if self.lines.len() < self.total {
+            format!(
+                "{stream} (last {} of {} lines)",
+                self.lines.len(),
+                self.total
+            )
+        } else {
+            stream.to_string()
+        }
+    }
+}
+
+/// `… 12 earlier lines`, the marker of a transcript cut at its start.
+pub(super) fn earlier_marker(skipped: usize) -> String {
+    let noun = if skipped == 1 { "line" } else { "lines" };
+    format!("… {skipped} earlier {noun}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_last_entries_of_a_long_transcript() {
+        let transcript: Vec<TranscriptEntry> = (0..50)
+            .map(|n| TranscriptEntry {
+                at_ms: n,
+                direction: Direction::Sent,
+                text: format!("message {n}"),
+            })
+            .collect();
+        let (skipped, kept) = last_entries(&transcript, 40);
+        assert_eq!(skipped, 10);
+        assert_eq!(kept.len(), 40);
+        assert_eq!(kept[0].text, "message 10");
+    }
+
+    #[test]
+    fn formats_a_transcript_line_with_time_and_arrow() {
+        let entry = TranscriptEntry {
+            at_ms: 5,
+            direction: Direction::Received,
+            text: "hi\\n\u{1b}[2J".to_string(),
+        };
+        assert_eq!(transcript_line(&entry), "  0.005s ← hi\\n\\u{1b}[2J");
+    }
+
+    #[test]
+    fn tail_drops_trailing_blank_lines_and_counts_the_rest() {
+        let tail = Tail::of("a\nb\nc\n\n  \n", 2);
+        assert_eq!(tail.total, 3);
+        assert_eq!(tail.lines, ["b", "c"]);
+        assert_eq!(tail.label("stderr"), "stderr (last 2 of 3 lines)");
+        assert!(Tail::of(" \n\t\n", 10).is_empty());
+    }
+}

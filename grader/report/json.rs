@@ -1,0 +1,76 @@
+//! The JSON report: the [`SubmissionReport`] as it is, pretty-printed. Its
+//! field names are the documented, versioned format (`schema_version`).
+
+use crate::outcome::SubmissionReport;
+
+/// Renders the report as pretty JSON, ending with a newline.
+pub fn render(report: &SubmissionReport) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(report).expect(
+        "a report is plain structs, strings and numbers, which always serialize \
+         (serde_json writes a non-finite number as null rather than failing)",
+    );
+    bytes.push(b'\n');
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::sample_report;
+    use serde_json::Value;
+
+    fn parsed() -> Value {
+        let bytes = render(&sample_report());
+        assert_eq!(bytes.last(), Some(&b'\n'));
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn has_the_documented_submission_fields() {
+        let json = parsed();
+        assert_eq!(json["schema_version"], crate::outcome::SCHEMA_VERSION);
+        assert_eq!(json["submission"], "alice");
+        assert_eq!(json["score"], 1.0);
+        assert_eq!(json["max_score"], 4.0);
+        assert_eq!(json["seed"], 12345);
+        assert_eq!(json["duration_ms"], 1234);
+        assert_eq!(json["exercises"].as_array().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn has_the_documented_exercise_fields() {
+        let json = parsed();
+        let failed = &json["exercises"][1];
+        assert_eq!(failed["id"], "client-1");
+        assert_eq!(failed["status"], "failed");
+        assert_eq!(failed["score"], 0.0);
+        assert_eq!(failed["max_score"], 1.0);
+        assert_eq!(failed["duration_ms"], 2000);
+        assert_eq!(failed["expected"], "How do you do?");
+        assert!(
+            failed["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("hint: print it")
+        );
+        assert!(failed["stdout"].as_str().unwrap().starts_with("line one\n"));
+        assert_eq!(failed["stderr"], "");
+        let entry = &failed["transcript"][1];
+        assert_eq!(entry["at_ms"], 5);
+        assert_eq!(entry["direction"], "received");
+        assert_eq!(json["exercises"][2]["exit"]["code"], 1);
+        assert_eq!(json["exercises"][3]["status"], "missing");
+        assert_eq!(json["exercises"][3]["command"], Value::Null);
+    }
+
+    #[test]
+    fn round_trips_hostile_text_exactly() {
+        let json = parsed();
+        let report = sample_report();
+        assert_eq!(json["exercises"][1]["message"], report.exercises[1].message);
+        assert_eq!(
+            json["exercises"][1]["transcript"][1]["text"],
+            report.exercises[1].transcript[1].text
+        );
+    }
+}

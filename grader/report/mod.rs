@@ -1,0 +1,143 @@
+//! Reporters: pure functions from a [`SubmissionReport`] to bytes (terminal
+//! text, JSON, JUnit XML), and [`write_atomically`], the one place that writes
+//! a report file.
+//!
+//! [`SubmissionReport`]: crate::outcome::SubmissionReport
+
+mod evidence;
+pub mod json;
+pub mod junit;
+pub mod terminal;
+
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `bytes` to `path` so that readers see either the old file or the
+/// whole new one, never a half-written report: the bytes go to a temporary
+/// file in the same folder, which is then renamed over `path`.
+///
+/// The error is the bare I/O error; the caller names the path in its message.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    // The temporary file must be on the same file system as `path` for the
+    // rename to be atomic, hence its folder; "" is how `parent` says "here".
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    // A temporary file is private (0600); a report is for CI uploaders and
+    // other users to read, like any file the user would have created.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    file.write_all(bytes)?;
+    file.flush()?;
+    file.persist(path).map_err(|error| error.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! A hand-built report shared by the reporters' tests.
+
+    use super::*;
+    use crate::outcome::{
+        Direction, ExerciseResult, ExitInfo, Status, SubmissionReport, ToolInfo, TranscriptEntry,
+    };
+
+    fn exercise(id: &str, status: Status) -> ExerciseResult {
+        ExerciseResult {
+            id: id.to_string(),
+            title: format!("Title of {id}"),
+            status,
+            score: if status == Status::Passed { 1.0 } else { 0.0 },
+            max_score: 1.0,
+            duration_ms: 120,
+            message: String::new(),
+            expected: None,
+            received: None,
+            command: Some(format!("python3 {id}.py")),
+            exit: None,
+            transcript: Vec::new(),
+            stdout: String::new(),
+            stderr: String::new(),
+        }
+    }
+
+    /// One passed, one failed (with hostile text in every field), one
+    /// crashed with a traceback, one missing.
+    pub(crate) fn sample_report() -> SubmissionReport {
+        let passed = exercise("client-demo", Status::Passed);
+
+        let mut failed = exercise("client-1", Status::Failed);
+        failed.title = "Ask how \u{1b}[31mthey do".to_string();
+        failed.message =
+            "expected the reply to be printed]]> <b>&\u{0}\u{1b}[2J\u{fffe}\nhint: print it"
+                .to_string();
+        failed.expected = Some("How do you do?".to_string());
+        failed.received = Some("How are you?\\n\u{0}\u{1b}]]>".to_string());
+        failed.duration_ms = 2_000;
+        failed.transcript = vec![
+            TranscriptEntry {
+                at_ms: 3,
+                direction: Direction::Event,
+                text: "connected".to_string(),
+            },
+            TranscriptEntry {
+                at_ms: 5,
+                direction: Direction::Received,
+                text: "How are you?\\n\u{0}\u{1b}[0m\u{fffe}\u{ffff}".to_string(),
+            },
+            TranscriptEntry {
+                at_ms: 10,
+                direction: Direction::Sent,
+                text: "I'm good\\n".to_string(),
+            },
+        ];
+        failed.stdout = "line one\n\u{1b}[2Jline two ]]> \u{fffe}\n".to_string();
+
+        let mut crashed = exercise("client-2", Status::Crashed);
+        crashed.message = "the program exited with exit status 1".to_string();
+        crashed.exit = Some(ExitInfo {
+            code: Some(1),
+            signal: None,
+            killed_by_grader: false,
+        });
+        crashed.stderr = (1..=15)
+            .map(|n| format!("stderr line {n}\n"))
+            .collect::<String>();
+
+        let mut missing = exercise("client-5", Status::Missing);
+        missing.message = "no client-5.py, client_5.py, client-5.sh or client-5".to_string();
+        missing.command = None;
+        missing.duration_ms = 0;
+
+        SubmissionReport {
+            schema_version: crate::outcome::SCHEMA_VERSION,
+            tool: ToolInfo::default(),
+            submission: "alice".to_string(),
+            path: "submissions/alice".to_string(),
+            seed: 12345,
+            exercises_source: "embedded".to_string(),
+            isolation: "none".to_string(),
+            score: 1.0,
+            max_score: 4.0,
+            duration_ms: 1_234,
+            exercises: vec![passed, failed, crashed, missing],
+        }
+    }
+
+    #[test]
+    fn writes_a_file_atomically_over_an_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        std::fs::write(&path, b"old").unwrap();
+        write_atomically(&path, b"new report").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new report");
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+}

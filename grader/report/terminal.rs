@@ -1,0 +1,383 @@
+//! The terminal report: one line per exercise, then what went wrong in each
+//! exercise that did not pass (the evidence a student needs to fix it), then
+//! the score. Readable without colour; colour only adds emphasis.
+
+use super::evidence::{self, Tail};
+use crate::outcome::{ExerciseResult, Status, SubmissionReport};
+
+/// Transcript lines shown per exercise; the last ones are kept, since the
+/// end of a conversation is where it went wrong.
+const MAX_TRANSCRIPT_LINES: usize = 40;
+
+/// Lines of stderr (or stdout) shown per exercise, from its end, where a
+/// traceback names the error.
+const MAX_OUTPUT_LINES: usize = 10;
+
+/// Longest status word (`crashed`, `missing`, `timeout`), to align the ids.
+const STATUS_WIDTH: usize = 7;
+
+/// How to render the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    /// Whether to emphasise with ANSI colours (the caller decides: a tty,
+    /// and `NO_COLOR` not set).
+    pub color: bool,
+}
+
+/// ANSI SGR parameters, written by hand: the few we need are not worth a crate.
+mod ansi {
+    pub const BOLD: &str = "1";
+    pub const DIM: &str = "2";
+    pub const RED: &str = "31";
+    pub const GREEN: &str = "32";
+    pub const YELLOW: &str = "33";
+    pub const MAGENTA: &str = "35";
+    pub const RED_BOLD: &str = "1;31";
+    pub const GREEN_BOLD: &str = "1;32";
+}
+
+impl Style {
+    /// `text` in the SGR style `code` when colour is on, else as it is.
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// The status word, padded to `width`, in its colour.
+    fn status(self, status: Status, width: usize) -> String {
+        let code = match status {
+            Status::Passed => ansi::GREEN,
+            Status::Failed => ansi::RED,
+            Status::Timeout => ansi::YELLOW,
+            Status::Crashed => ansi::MAGENTA,
+            Status::Missing => ansi::DIM,
+            Status::Error => ansi::RED_BOLD,
+        };
+        // Pad before painting: escape codes have no width on screen.
+        self.paint(code, &format!("{:<width$}", status.as_str()))
+    }
+}
+
+/// Renders the report for a terminal, ending with a newline.
+pub fn render(report: &SubmissionReport, style: Style) -> String {
+    let mut lines = vec![header(report, style)];
+    lines.extend(table(&report.exercises, style));
+    for exercise in report.exercises.iter().filter(|e| has_evidence(e)) {
+        lines.push(String::new());
+        lines.extend(section(exercise, style));
+    }
+    let missing: Vec<String> = report
+        .exercises
+        .iter()
+        .filter(|e| e.status == Status::Missing)
+        .map(|e| missing_line(e, style))
+        .collect();
+    if !missing.is_empty() {
+        lines.push(String::new());
+        lines.extend(missing);
+    }
+    lines.push(String::new());
+    lines.extend(summary(report, style));
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+/// True for the exercises that ran and did not pass: those get a section.
+fn has_evidence(exercise: &ExerciseResult) -> bool {
+    !matches!(exercise.status, Status::Passed | Status::Missing)
+}
+
+/// `sockgrade 0.1.0 · alice (submissions/alice)`.
+fn header(report: &SubmissionReport, style: Style) -> String {
+    format!(
+        "{} {} · {} ({})",
+        evidence::one_line(&report.tool.name),
+        evidence::one_line(&report.tool.version),
+        style.paint(ansi::BOLD, &evidence::one_line(&report.submission)),
+        evidence::one_line(&report.path),
+    )
+}
+
+/// One aligned line per exercise: status, id, points, time.
+fn table(exercises: &[ExerciseResult], style: Style) -> Vec<String> {
+    let ids: Vec<String> = exercises
+        .iter()
+        .map(|e| evidence::one_line(&e.id))
+        .collect();
+    let points: Vec<String> = exercises
+        .iter()
+        .map(|e| format!("{}/{}", number(e.score), number(e.max_score)))
+        .collect();
+    let id_width = ids.iter().map(|id| id.chars().count()).max().unwrap_or(0);
+    let points_width = points.iter().map(|p| p.chars().count()).max().unwrap_or(0);
+    exercises
+        .iter()
+        .zip(ids.iter().zip(&points))
+        .map(|(exercise, (id, points))| {
+            // A missing program never ran: a time would only be noise.
+            let time = if exercise.status == Status::Missing {
+                String::new()
+            } else {
+                format!("  {:>6}", seconds(exercise.duration_ms))
+            };
+            format!(
+                "  {}  {id:<id_width$}  {points:>points_width$}{time}",
+                style.status(exercise.status, STATUS_WIDTH)
+            )
+        })
+        .collect()
+}
+
+/// What went wrong in one exercise, with the evidence: message, command,
+/// expected and received, transcript, output tail.
+fn section(exercise: &ExerciseResult, style: Style) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{} {} · {}",
+        style.status(exercise.status, 0),
+        style.paint(ansi::BOLD, &evidence::one_line(&exercise.id)),
+        evidence::one_line(&exercise.title),
+    )];
+    lines.extend(
+        evidence::multi_line(&exercise.message)
+            .lines()
+            .map(|line| format!("  {line}")),
+    );
+    let label = |name: &str| style.paint(ansi::DIM, name);
+    if let Some(command) = &exercise.command {
+        lines.push(format!(
+            "  {}  {}",
+            label("command:"),
+            evidence::one_line(command)
+        ));
+    }
+    if let Some(expected) = &exercise.expected {
+        lines.push(format!(
+            "  {} {}",
+            label("expected:"),
+            evidence::one_line(expected)
+        ));
+    }
+    if let Some(received) = &exercise.received {
+        lines.push(format!(
+            "  {} {}",
+            label("received:"),
+            evidence::one_line(received)
+        ));
+    }
+    if !exercise.transcript.is_empty() {
+        lines.push(format!("  {}", label("transcript:")));
+        let (skipped, kept) = evidence::last_entries(&exercise.transcript, MAX_TRANSCRIPT_LINES);
+        if skipped > 0 {
+            lines.push(format!("    {}", label(&evidence::earlier_marker(skipped))));
+        }
+        lines.extend(
+            kept.iter()
+                .map(|e| format!("  {}", evidence::transcript_line(e))),
+        );
+    }
+    // stderr is where a crash explains itself; stdout only when it is all
+    // there is (a program that prints its errors).
+    let stderr = Tail::of(&exercise.stderr, MAX_OUTPUT_LINES);
+    let (stream, tail) = if stderr.is_empty() {
+        ("stdout", Tail::of(&exercise.stdout, MAX_OUTPUT_LINES))
+    } else {
+        ("stderr", stderr)
+    };
+    if !tail.is_empty() {
+        lines.push(format!("  {}", label(&format!("{}:", tail.label(stream)))));
+        lines.extend(tail.lines.iter().map(|line| format!("    │ {line}")));
+    }
+    lines
+}
+
+/// `missing: client-5 (no client-5.py, client_5.py, ...)`.
+fn missing_line(exercise: &ExerciseResult, style: Style) -> String {
+    let id = evidence::one_line(&exercise.id);
+    let message = evidence::multi_line(&exercise.message);
+    let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = if message.is_empty() {
+        format!("missing: {id}")
+    } else {
+        format!("missing: {id} ({message})")
+    };
+    style.paint(ansi::DIM, &line)
+}
+
+/// `score 9/11 · 9 passed, 1 failed, 1 missing · 1.23s`, and the seed when
+/// something ran and did not pass, since replaying it is then worth a try.
+fn summary(report: &SubmissionReport, style: Style) -> Vec<String> {
+    let mut counts = vec![format!("{} passed", report.count(Status::Passed))];
+    for status in [
+        Status::Failed,
+        Status::Timeout,
+        Status::Crashed,
+        Status::Error,
+        Status::Missing,
+    ] {
+        let count = report.count(status);
+        if count > 0 {
+            counts.push(format!("{count} {}", status.as_str()));
+        }
+    }
+    let line = format!(
+        "score {}/{} · {} · {}",
+        number(report.score),
+        number(report.max_score),
+        counts.join(", "),
+        seconds(report.duration_ms),
+    );
+    let code = if report.all_passed() {
+        ansi::GREEN_BOLD
+    } else {
+        ansi::BOLD
+    };
+    let mut lines = vec![style.paint(code, &line)];
+    if report.exercises.iter().any(has_evidence) {
+        lines.push(format!(
+            "seed {seed} (replay with --seed {seed})",
+            seed = report.seed
+        ));
+    }
+    lines
+}
+
+/// Points as a person writes them: `1`, `0.5`, `2.25`.
+fn number(points: f64) -> String {
+    let rounded = format!("{points:.2}");
+    let trimmed = rounded.trim_end_matches('0').trim_end_matches('.');
+    match trimmed {
+        "" | "-0" => "0".to_string(),
+        _ => trimmed.to_string(),
+    }
+}
+
+/// `0.12s`.
+fn seconds(ms: u64) -> String {
+    format!("{:.2}s", ms as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::sample_report;
+
+    const PLAIN: Style = Style { color: false };
+    const COLOR: Style = Style { color: true };
+
+    #[test]
+    fn lists_every_exercise_on_one_line_in_order() {
+        let text = render(&sample_report(), PLAIN);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("alice (submissions/alice)"), "{text}");
+        assert_eq!(lines[1], "  passed   client-demo  1/1   0.12s");
+        assert_eq!(lines[2], "  failed   client-1     0/1   2.00s");
+        assert_eq!(lines[3], "  crashed  client-2     0/1   0.12s");
+        assert_eq!(lines[4], "  missing  client-5     0/1");
+    }
+
+    #[test]
+    fn ends_with_the_score_and_the_seed() {
+        let text = render(&sample_report(), PLAIN);
+        let lines: Vec<&str> = text.lines().collect();
+        let n = lines.len();
+        assert_eq!(
+            lines[n - 2],
+            "score 1/4 · 1 passed, 1 failed, 1 crashed, 1 missing · 1.23s"
+        );
+        assert_eq!(lines[n - 1], "seed 12345 (replay with --seed 12345)");
+        assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn shows_the_evidence_of_each_exercise_that_ran_and_did_not_pass() {
+        let text = render(&sample_report(), PLAIN);
+        assert!(
+            text.contains("\nfailed client-1 · Ask how \\u{1b}[31mthey do\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n  expected: How do you do?\n"), "{text}");
+        assert!(
+            text.contains("\n  received: How are you?\\n\\u{0}\\u{1b}]]>\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n    0.003s · connected\n"), "{text}");
+        assert!(text.contains("\n    0.005s ← How are you?"), "{text}");
+        assert!(text.contains("\n    0.010s → I'm good\\n\n"), "{text}");
+        assert!(text.contains("\n  hint: print it\n"), "{text}");
+        assert!(text.contains("\n  stdout:\n    │ line one\n"), "{text}");
+        assert!(
+            text.contains("\ncrashed client-2 · Title of client-2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n  stderr (last 10 of 15 lines):\n    │ stderr line 6\n"),
+            "{text}"
+        );
+        assert!(!text.contains("stderr line 5\n"), "{text}");
+        assert!(
+            !text.contains("client-demo ·"),
+            "no section for a pass: {text}"
+        );
+    }
+
+    #[test]
+    fn lists_missing_exercises_on_one_line_each() {
+        let text = render(&sample_report(), PLAIN);
+        assert!(text.contains(
+            "\nmissing: client-5 (no client-5.py, client_5.py, client-5.sh or client-5)\n"
+        ));
+        assert!(!text.contains("missing client-5 ·"), "{text}");
+    }
+
+    #[test]
+    fn keeps_the_end_of_a_long_transcript() {
+        let mut report = sample_report();
+        let entry = report.exercises[1].transcript[2].clone();
+        report.exercises[1].transcript = vec![entry; 45];
+        let text = render(&report, PLAIN);
+        assert!(text.contains("\n    … 5 earlier lines\n"), "{text}");
+        assert_eq!(text.matches("→ I'm good").count(), MAX_TRANSCRIPT_LINES);
+    }
+
+    #[test]
+    fn has_no_escape_codes_without_colour() {
+        let text = render(&sample_report(), PLAIN);
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text}");
+    }
+
+    #[test]
+    fn colours_the_status_words_when_asked() {
+        let text = render(&sample_report(), COLOR);
+        assert!(text.contains("\x1b[32mpassed \x1b[0m"), "{text}");
+        assert!(text.contains("\x1b[31mfailed \x1b[0m"), "{text}");
+        assert!(text.contains("\x1b[35mcrashed\x1b[0m"), "{text}");
+        assert!(text.contains("\x1b[2mmissing\x1b[0m"), "{text}");
+        // The student's own escape sequences stay visible, never live.
+        assert!(!text.contains("\x1b[2J"), "{text}");
+        assert!(!text.contains("\x1b[31mthey"), "{text}");
+    }
+
+    #[test]
+    fn congratulates_without_a_seed_when_everything_passed() {
+        let mut report = sample_report();
+        report.exercises.truncate(1);
+        report.score = 1.0;
+        report.max_score = 1.0;
+        let text = render(&report, PLAIN);
+        assert!(text.ends_with("\nscore 1/1 · 1 passed · 1.23s\n"), "{text}");
+    }
+
+    #[test]
+    fn writes_points_as_people_do() {
+        assert_eq!(number(1.0), "1");
+        assert_eq!(number(0.5), "0.5");
+        assert_eq!(number(2.25), "2.25");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(seconds(1234), "1.23s");
+    }
+}

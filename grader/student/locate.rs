@@ -1,0 +1,280 @@
+//! The submission contract: finding the program for an exercise in a
+//! submission folder, from its manifest or from a file named after the
+//! exercise, and the interpreter that runs it.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The optional manifest in a submission folder.
+pub const MANIFEST: &str = "sockgrade.json";
+
+/// `sockgrade.json`: commands per exercise, and a build run once first.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Manifest {
+    /// A shell command run once in the submission's copy before grading.
+    #[serde(default)]
+    pub build: Option<String>,
+    /// The command for each exercise id, split like a shell would
+    /// (`"./solution client-1"`); the exercise's arguments are appended.
+    #[serde(default)]
+    pub exercises: BTreeMap<String, String>,
+}
+
+/// Why a manifest cannot be used.
+#[derive(Debug)]
+pub struct ManifestError {
+    /// The manifest file.
+    pub path: PathBuf,
+    /// What is wrong, with line and column when it is a syntax error.
+    pub problem: String,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.problem)
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+impl Manifest {
+    /// Reads the manifest of `folder`, if it has one.
+    pub fn read(folder: &Path) -> Result<Option<Manifest>, ManifestError> {
+        let path = folder.join(MANIFEST);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(ManifestError { path, problem: format!("cannot be read: {e}") }),
+        };
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| ManifestError {
+            path: path.clone(),
+            problem: format!("line {} column {}: {e}", e.line(), e.column()),
+        })?;
+        for (id, command) in &manifest.exercises {
+            if shell_words::split(command).map_or(true, |words| words.is_empty()) {
+                return Err(ManifestError {
+                    path,
+                    problem: format!("the command for `{id}` is empty or has unbalanced quotes"),
+                });
+            }
+        }
+        Ok(Some(manifest))
+    }
+}
+
+/// The interpreters that run scripts; resolved once per run.
+#[derive(Debug, Clone)]
+pub struct Interpreters {
+    /// Python 3, resolved to the real executable (see [`resolve_python`]).
+    pub python: Option<PathBuf>,
+    /// bash.
+    pub bash: Option<PathBuf>,
+    /// Node.js.
+    pub node: Option<PathBuf>,
+}
+
+impl Interpreters {
+    /// Looks the interpreters up on PATH.
+    pub fn discover() -> Interpreters {
+        Interpreters {
+            python: resolve_python(),
+            bash: find_on_path("bash"),
+            node: find_on_path("node"),
+        }
+    }
+}
+
+/// Finds Python 3 and asks it for its own executable: version-manager shims
+/// (pyenv, asdf) are scripts that cost tens of milliseconds per start, and
+/// paying that once instead of once per exercise is most of a grade's time.
+fn resolve_python() -> Option<PathBuf> {
+    let found = ["python3", "python"].iter().find_map(|name| find_on_path(name))?;
+    let output = std::process::Command::new(&found)
+        .args(["-c", "import sys; print(sys.version_info[0]); print(sys.executable)"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut lines = text.lines();
+    if lines.next() != Some("3") {
+        return None;
+    }
+    let real = lines.next().map(PathBuf::from).filter(|p| p.is_file());
+    Some(real.unwrap_or(found))
+}
+
+/// The first executable called `name` on PATH.
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).find_map(|dir| {
+        let candidate = dir.join(name);
+        if is_executable(&candidate) {
+            return Some(candidate);
+        }
+        cfg!(windows)
+            .then(|| dir.join(format!("{name}.exe")))
+            .filter(|c| c.is_file())
+    })
+}
+
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    path.is_file()
+}
+
+/// The program found for one exercise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// The command to run, before the exercise's own arguments.
+    pub argv: Vec<OsString>,
+    /// The command as a student would type it, for reports.
+    pub display: String,
+}
+
+/// The outcome of looking for an exercise's program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Located {
+    /// Found and runnable.
+    Found(Program),
+    /// No program: the file names that were tried.
+    Missing(Vec<String>),
+    /// Found, but its interpreter is not installed here.
+    NoInterpreter {
+        /// The script.
+        file: String,
+        /// The interpreter it needs.
+        interpreter: &'static str,
+    },
+}
+
+/// The kinds of script the contract knows, by extension.
+const SCRIPT_KINDS: &[(&str, &str)] = &[("py", "python3"), ("sh", "bash"), ("js", "node")];
+
+/// Finds the program for `exercise_id` in `folder`. Paths in the command
+/// are relative to the folder, which is the program's working directory.
+pub fn locate(
+    folder: &Path,
+    exercise_id: &str,
+    manifest: Option<&Manifest>,
+    interpreters: &Interpreters,
+) -> Located {
+    if let Some(command) = manifest.and_then(|m| m.exercises.get(exercise_id)) {
+        // Validated when the manifest was read.
+        let words = shell_words::split(command).unwrap_or_default();
+        return Located::Found(Program {
+            argv: words.into_iter().map(OsString::from).collect(),
+            display: command.clone(),
+        });
+    }
+    let stems = [exercise_id.to_string(), exercise_id.replace('-', "_")];
+    let mut tried = Vec::new();
+    for stem in &stems {
+        for (extension, interpreter_name) in SCRIPT_KINDS {
+            let file = format!("{stem}.{extension}");
+            tried.push(file.clone());
+            if !folder.join(&file).is_file() {
+                continue;
+            }
+            let interpreter = match *extension {
+                "py" => &interpreters.python,
+                "sh" => &interpreters.bash,
+                _ => &interpreters.node,
+            };
+            return match interpreter {
+                Some(path) => Located::Found(Program {
+                    argv: vec![path.clone().into_os_string(), file.clone().into()],
+                    display: format!("{interpreter_name} {file}"),
+                }),
+                None => Located::NoInterpreter { file, interpreter: interpreter_name },
+            };
+        }
+    }
+    for stem in &stems {
+        tried.push(stem.clone());
+        if is_executable(&folder.join(stem)) {
+            return Located::Found(Program {
+                argv: vec![format!("./{stem}").into()],
+                display: format!("./{stem}"),
+            });
+        }
+    }
+    if stems[0] == stems[1] {
+        tried.dedup();
+    }
+    Located::Missing(tried)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interpreters() -> Interpreters {
+        Interpreters {
+            python: Some("/usr/bin/python3".into()),
+            bash: Some("/bin/bash".into()),
+            node: None,
+        }
+    }
+
+    #[test]
+    fn finds_scripts_by_dash_or_underscore_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("client_1.py"), "").unwrap();
+        let found = locate(dir.path(), "client-1", None, &interpreters());
+        assert_eq!(
+            found,
+            Located::Found(Program {
+                argv: vec!["/usr/bin/python3".into(), "client_1.py".into()],
+                display: "python3 client_1.py".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn lists_what_it_tried_when_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let Located::Missing(tried) = locate(dir.path(), "server-2", None, &interpreters()) else {
+            panic!("expected missing");
+        };
+        assert!(tried.contains(&"server-2.py".to_string()));
+        assert!(tried.contains(&"server_2.sh".to_string()));
+        assert!(tried.contains(&"server-2".to_string()));
+    }
+
+    #[test]
+    fn a_script_without_its_interpreter_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("client-2.js"), "").unwrap();
+        let found = locate(dir.path(), "client-2", None, &interpreters());
+        assert_eq!(found, Located::NoInterpreter { file: "client-2.js".into(), interpreter: "node" });
+    }
+
+    #[test]
+    fn the_manifest_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("client-1.py"), "").unwrap();
+        let manifest: Manifest =
+            serde_json::from_str(r#"{"exercises": {"client-1": "./solution 'client 1'"}}"#).unwrap();
+        let Located::Found(program) = locate(dir.path(), "client-1", Some(&manifest), &interpreters())
+        else {
+            panic!("expected found");
+        };
+        assert_eq!(program.argv, ["./solution", "client 1"]);
+    }
+
+    #[test]
+    fn broken_manifests_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(MANIFEST), "{\n \"exercises\": {\"a\": 1}\n}").unwrap();
+        let error = Manifest::read(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("sockgrade.json: line 2 column"), "{error}");
+    }
+}

@@ -1,0 +1,15 @@
+//! The student's side: finding the program for an exercise (the submission
+//! contract), launching it in a private copy of the submission, and
+//! capturing what it prints.
+
+mod capture;
+mod locate;
+mod process;
+mod workspace;
+
+pub use capture::{Capture, Progress};
+pub use locate::{
+    Interpreters, Located, MANIFEST, Manifest, ManifestError, Program, find_on_path, locate,
+};
+pub use process::{Finished, Launch, Observer, Running, TERMINATE_GRACE};
+pub use workspace::Workspace;

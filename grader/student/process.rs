@@ -1,0 +1,183 @@
+//! A running student program: launched in its own process group with its
+//! output captured, watched from start to end, and stopped together with
+//! everything it started.
+
+use super::capture::Capture;
+use crate::outcome::ExitInfo;
+use crate::platform;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::Command;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::timeout;
+
+/// After SIGTERM, how long the group has to exit before SIGKILL.
+pub const TERMINATE_GRACE: Duration = Duration::from_millis(200);
+/// After SIGKILL, how long to wait for the exit to be reported.
+const KILL_SETTLE: Duration = Duration::from_secs(2);
+/// How long to keep reading output after the program is gone; a process
+/// that escaped the group may hold the pipes open forever.
+const OUTPUT_SETTLE: Duration = Duration::from_millis(300);
+
+/// Everything needed to start a program.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// The program and its arguments.
+    pub argv: Vec<OsString>,
+    /// The working directory (the exercise's private copy).
+    pub cwd: PathBuf,
+    /// Variables added to the environment.
+    pub env: Vec<(String, String)>,
+}
+
+/// What the peer may watch while the program runs.
+#[derive(Debug, Clone)]
+pub struct Observer {
+    /// `Some` once the program has exited.
+    pub exit: watch::Receiver<Option<ExitInfo>>,
+    /// The program's standard output.
+    pub stdout: Capture,
+}
+
+impl Observer {
+    /// An observer of no program: it never exits and prints nothing; for
+    /// a peer whose partner is run by someone else (tests, practice).
+    pub fn detached() -> Observer {
+        // With its sender gone the channel never reports an exit.
+        let (_, exit) = watch::channel(None);
+        Observer { exit, stdout: Capture::closed() }
+    }
+
+    /// How the program ended, if it has.
+    pub fn exited(&self) -> Option<ExitInfo> {
+        self.exit.borrow().clone()
+    }
+
+    /// Waits until the program exits and says how.
+    pub async fn wait_exit(&mut self) -> ExitInfo {
+        loop {
+            if let Some(info) = self.exit.borrow_and_update().clone() {
+                return info;
+            }
+            if self.exit.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+/// The program's end: its status and output.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// How it ended.
+    pub exit: ExitInfo,
+    /// Its standard output, capped and escaped.
+    pub stdout: String,
+    /// Its standard error, capped and escaped.
+    pub stderr: String,
+}
+
+/// A program that is running (or has just ended).
+#[derive(Debug)]
+pub struct Running {
+    pid: u32,
+    observer: Observer,
+    stderr: Capture,
+    readers: Vec<JoinHandle<()>>,
+    signalled: watch::Sender<bool>,
+}
+
+impl Running {
+    /// Starts `launch` in a process group of its own.
+    pub fn spawn(launch: &Launch) -> std::io::Result<Running> {
+        let (program, args) = launch
+            .argv
+            .split_first()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"))?;
+        // `./solution` names a file in the working copy, but whether a
+        // relative program path is resolved before or after the change of
+        // directory differs between platforms: anchor it.
+        let program = match Path::new(program) {
+            path if path.is_relative() && path.components().count() > 1 => launch.cwd.join(path),
+            path => path.to_path_buf(),
+        };
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .current_dir(&launch.cwd)
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        platform::isolate_process_group(&mut command);
+        let mut child = command.spawn()?;
+        let pid = child.id().unwrap_or(0);
+        let (stdout, stdout_task) = match child.stdout.take() {
+            Some(pipe) => Capture::start(pipe),
+            None => (Capture::closed(), tokio::spawn(async {})),
+        };
+        let (stderr, stderr_task) = match child.stderr.take() {
+            Some(pipe) => Capture::start(pipe),
+            None => (Capture::closed(), tokio::spawn(async {})),
+        };
+        let (exit_sender, exit) = watch::channel(None);
+        let (signalled, signalled_receiver) = watch::channel(false);
+        // The monitor owns the child: it reports the exit the moment it
+        // happens, which is how a crash ends an exercise at once.
+        tokio::spawn(async move {
+            let info = match child.wait().await {
+                Ok(status) => platform::exit_info(status, *signalled_receiver.borrow()),
+                Err(_) => ExitInfo { code: None, signal: None, killed_by_grader: false },
+            };
+            let _ = exit_sender.send(Some(info));
+        });
+        Ok(Running {
+            pid,
+            observer: Observer { exit, stdout },
+            stderr,
+            readers: vec![stdout_task, stderr_task],
+            signalled,
+        })
+    }
+
+    /// A handle for watching the program.
+    pub fn observer(&self) -> Observer {
+        self.observer.clone()
+    }
+
+    /// The program's stderr so far.
+    pub fn stderr(&self) -> &Capture {
+        &self.stderr
+    }
+
+    /// Ends the program and everything in its group: SIGTERM, a short grace,
+    /// then SIGKILL for whatever is left; then collects the output.
+    pub async fn stop(mut self) -> Finished {
+        if self.observer.exited().is_none() {
+            self.signalled.send_replace(true);
+            platform::terminate_group(self.pid);
+            let _ = timeout(TERMINATE_GRACE, self.observer.wait_exit()).await;
+        }
+        // Children of the program may outlive it in the group: always sweep.
+        platform::kill_group(self.pid);
+        let exit = match timeout(KILL_SETTLE, self.observer.wait_exit()).await {
+            Ok(info) => info,
+            Err(_) => ExitInfo { code: None, signal: None, killed_by_grader: true },
+        };
+        for reader in self.readers.drain(..) {
+            let abort = reader.abort_handle();
+            if timeout(OUTPUT_SETTLE, reader).await.is_err() {
+                abort.abort();
+            }
+        }
+        Finished {
+            exit,
+            stdout: self.observer.stdout.render(),
+            stderr: self.stderr.render(),
+        }
+    }
+}
