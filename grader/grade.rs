@@ -356,7 +356,10 @@ async fn run(exercise: &Exercise, program: &Program, context: &Context, result: 
             Conversation::new(exercise, &values, deadlines, connection, observer.clone())
                 .play()
                 .await;
-        connection.finish(deadlines.exit_grace).await;
+        // After a failure the program is ended next: no need to let it
+        // read to the end first.
+        let grace = if outcome.is_ok() { deadlines.exit_grace } else { Duration::ZERO };
+        connection.finish(grace).await;
         outcome
     };
     let outcome = match timeout(deadlines.total, conversation).await {

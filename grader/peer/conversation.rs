@@ -90,12 +90,17 @@ impl<'a> Conversation<'a> {
     async fn expect(&mut self, matcher: &Matcher, deadline: Instant) -> Result<(), Failure> {
         let mut last_data = Instant::now();
         loop {
-            if let Some(end) = find_match(matcher, self.values, self.connection.buffered()) {
+            if let Some(end) = find_match(matcher, self.values, self.connection.buffered(), false) {
                 self.connection.consume(end);
                 return Ok(());
             }
             let pending = !is_blank(self.connection.buffered());
+            let whole = find_match(matcher, self.values, self.connection.buffered(), true);
             if self.connection.peer_closed() {
+                if let Some(end) = whole {
+                    self.connection.consume(end);
+                    return Ok(());
+                }
                 let message = if pending {
                     "the program sent something else and closed the connection".to_string()
                 } else {
@@ -109,6 +114,11 @@ impl<'a> Conversation<'a> {
                 ReadEvent::Data => last_data = Instant::now(),
                 ReadEvent::Closed => {}
                 ReadEvent::Deadline if pending => {
+                    // Silence ends the message: it may now match as a whole.
+                    if let Some(end) = whole {
+                        self.connection.consume(end);
+                        return Ok(());
+                    }
                     return Err(self.mismatch(
                         FailureKind::Mismatch,
                         "the program sent something else".to_string(),
@@ -132,11 +142,12 @@ impl<'a> Conversation<'a> {
     async fn expect_optional(&mut self, matcher: &Matcher) -> Result<(), Failure> {
         let until = Instant::now() + self.deadlines.quiet;
         loop {
-            if let Some(end) = find_match(matcher, self.values, self.connection.buffered()) {
+            let complete = self.connection.peer_closed();
+            if let Some(end) = find_match(matcher, self.values, self.connection.buffered(), complete) {
                 self.connection.consume(end);
                 return Ok(());
             }
-            if self.connection.peer_closed() {
+            if complete {
                 return Ok(());
             }
             if self.read(until).await? == ReadEvent::Deadline {
@@ -174,7 +185,7 @@ impl<'a> Conversation<'a> {
         let mut stdout = self.observer.stdout.clone();
         loop {
             let printed = stdout.text();
-            if matches(matcher, self.values, printed.trim()) {
+            if matches(matcher, self.values, printed.trim(), true) {
                 return Ok(());
             }
             let failure = |kind, message: String| Failure {

@@ -5,8 +5,14 @@
 use crate::exercise::{Matcher, Values};
 use regex::Regex;
 
-/// True when `text` (already trimmed) satisfies `matcher`.
-pub fn matches(matcher: &Matcher, values: &Values, text: &str) -> bool {
+/// Characters that end a prompt written without a newline
+/// (`Enter a number: `); a prompt ending otherwise may still be arriving.
+const PROMPT_ENDINGS: &[char] = &[':', '?', '>', '.', '!', '$', '#'];
+
+/// True when `text` (already trimmed) satisfies `matcher`. `complete` says
+/// the message is known to be whole (a line, a close, a quiet gap): only a
+/// prompt needs that, since any first fragment of one is "some text".
+pub fn matches(matcher: &Matcher, values: &Values, text: &str, complete: bool) -> bool {
     match matcher {
         Matcher::Exact(expected) => text == values.fill(expected).trim(),
         Matcher::Contains(part) => text.contains(values.fill(part).trim()),
@@ -21,9 +27,9 @@ pub fn matches(matcher: &Matcher, values: &Values, text: &str) -> bool {
                 Err(_) => false,
             }
         }
-        Matcher::AnyText => !text.is_empty(),
-        Matcher::AllOf(all) => all.iter().all(|m| matches(m, values, text)),
-        Matcher::AnyOf(any) => any.iter().any(|m| matches(m, values, text)),
+        Matcher::AnyText => !text.is_empty() && (complete || text.ends_with(PROMPT_ENDINGS)),
+        Matcher::AllOf(all) => all.iter().all(|m| matches(m, values, text, complete)),
+        Matcher::AnyOf(any) => any.iter().any(|m| matches(m, values, text, complete)),
     }
 }
 
@@ -66,14 +72,16 @@ fn numbers_in(text: &str) -> impl Iterator<Item = f64> + '_ {
 /// Two readings are tried, so that every framing a student uses works: the
 /// whole buffer as one message (fragments, no newline, a multi-line answer),
 /// then its first complete line (an answer followed by more text).
-pub fn find_match(matcher: &Matcher, values: &Values, buffer: &[u8]) -> Option<usize> {
+/// `complete` says no more bytes of this message will come.
+pub fn find_match(matcher: &Matcher, values: &Values, buffer: &[u8], complete: bool) -> Option<usize> {
     let text = String::from_utf8_lossy(buffer);
-    if matches(matcher, values, text.trim()) {
+    let ends_a_line = buffer.last() == Some(&b'\n');
+    if matches(matcher, values, text.trim(), complete || ends_a_line) {
         return Some(buffer.len());
     }
     let first_line_end = buffer.iter().position(|&b| b == b'\n')?;
     let line = String::from_utf8_lossy(&buffer[..first_line_end]);
-    matches(matcher, values, line.trim()).then_some(first_line_end + 1)
+    matches(matcher, values, line.trim(), true).then_some(first_line_end + 1)
 }
 
 /// The expectation in words, for "expected" in reports.
@@ -119,19 +127,19 @@ mod tests {
     #[test]
     fn exact_ignores_framing_but_not_content() {
         let v = values();
-        assert_eq!(find_match(&exact("1"), &v, b"1"), Some(1));
-        assert_eq!(find_match(&exact("1"), &v, b"1\r\n"), Some(3));
-        assert_eq!(find_match(&exact("1"), &v, b"  1 \n"), Some(5));
-        assert_eq!(find_match(&exact("1"), &v, b"11\n"), None);
-        assert_eq!(find_match(&exact("How do you do?"), &v, b"How do"), None);
-        assert_eq!(find_match(&exact("How do you do?"), &v, b"How do you do?"), Some(14));
+        assert_eq!(find_match(&exact("1"), &v, b"1", false), Some(1));
+        assert_eq!(find_match(&exact("1"), &v, b"1\r\n", false), Some(3));
+        assert_eq!(find_match(&exact("1"), &v, b"  1 \n", false), Some(5));
+        assert_eq!(find_match(&exact("1"), &v, b"11\n", false), None);
+        assert_eq!(find_match(&exact("How do you do?"), &v, b"How do", false), None);
+        assert_eq!(find_match(&exact("How do you do?"), &v, b"How do you do?", false), Some(14));
     }
 
     #[test]
     fn the_first_line_can_match_with_more_text_after_it() {
         let v = values();
-        assert_eq!(find_match(&exact("2"), &v, b"2\nnext prompt:"), Some(2));
-        assert_eq!(find_match(&exact("2"), &v, b"nope\n2\n"), None);
+        assert_eq!(find_match(&exact("2"), &v, b"2\nnext prompt:", false), Some(2));
+        assert_eq!(find_match(&exact("2"), &v, b"nope\n2\n", false), None);
     }
 
     #[test]
@@ -139,10 +147,10 @@ mod tests {
         let v = values();
         let sum = Matcher::Number("{sum}".into());
         for text in ["42", "42.0", "The sum is 42", "sum=42\n", "-1 + 43 = 42"] {
-            assert!(matches(&sum, &v, text), "{text}");
+            assert!(matches(&sum, &v, text, true), "{text}");
         }
         for text in ["4", "420", "4.2", "1230", "forty-two", "-42", ""] {
-            assert!(!matches(&sum, &v, text), "{text}");
+            assert!(!matches(&sum, &v, text, true), "{text}");
         }
     }
 
@@ -156,8 +164,8 @@ mod tests {
     fn regexes_get_escaped_values() {
         let v = values();
         let re = Matcher::Regex("^{word}$".into());
-        assert!(matches(&re, &v, "a.b"));
-        assert!(!matches(&re, &v, "axb"));
+        assert!(matches(&re, &v, "a.b", true));
+        assert!(!matches(&re, &v, "axb", true));
     }
 
     #[test]
@@ -167,9 +175,9 @@ mod tests {
             Matcher::Contains("127.0.0.1".into()),
             Matcher::AnyOf(vec![Matcher::Contains("localhost".into()), Matcher::Contains("box".into())]),
         ]);
-        assert!(find_match(&m, &v, b"127.0.0.1\nlocalhost\n").is_some());
-        assert!(find_match(&m, &v, b"127.0.0.1 box").is_some());
-        assert!(find_match(&m, &v, b"127.0.0.1\n").is_none());
+        assert!(find_match(&m, &v, b"127.0.0.1\nlocalhost\n", false).is_some());
+        assert!(find_match(&m, &v, b"127.0.0.1 box", false).is_some());
+        assert!(find_match(&m, &v, b"127.0.0.1\n", false).is_none());
         assert_eq!(
             describe(&m, &v),
             "text containing `127.0.0.1` and (text containing `localhost` or text containing `box`)"
@@ -177,9 +185,15 @@ mod tests {
     }
 
     #[test]
-    fn any_text_needs_something_visible() {
+    fn a_prompt_is_taken_once_it_looks_finished() {
         let v = values();
-        assert!(find_match(&Matcher::AnyText, &v, b"Enter a phrase: ").is_some());
-        assert!(find_match(&Matcher::AnyText, &v, b"\r\n").is_none());
+        let prompt = Matcher::AnyText;
+        assert!(find_match(&prompt, &v, b"Enter a phrase: ", false).is_some());
+        assert!(find_match(&prompt, &v, b"Send the first number\n", false).is_some());
+        // The first fragment of a prompt sent in pieces is not yet a prompt...
+        assert!(find_match(&prompt, &v, b"Send the ", false).is_none());
+        // ...until a quiet gap or a close says it is whole.
+        assert!(find_match(&prompt, &v, b"Send the ", true).is_some());
+        assert!(find_match(&prompt, &v, b"\r\n", true).is_none());
     }
 }
