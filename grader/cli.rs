@@ -86,7 +86,9 @@ impl ExercisesArg {
 fn parse_scale(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(scale) if scale.is_finite() && scale > 0.0 && scale <= 100.0 => Ok(scale),
-        _ => Err(format!("`{text}` is not a number between 0 and 100 (1 = the exercise's own timeouts)")),
+        _ => Err(format!(
+            "`{text}` is not a number between 0 and 100 (1 = the exercise's own timeouts)"
+        )),
     }
 }
 
@@ -101,9 +103,14 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
 fn list(args: &ListArgs) -> Result<u8, Error> {
     let set = args.exercises.load()?;
     let mut out = String::new();
-    out.push_str(&format!("{:<14} {:<7} {:<7} {:>6}  {}\n", "id", "role", "port", "points", "title"));
+    out.push_str(&format!(
+        "{:<14} {:<7} {:<7} {:>6}  {}\n",
+        "id", "role", "port", "points", "title"
+    ));
     for exercise in &set.exercises {
-        let port = exercise.port.map_or_else(|| "any".to_string(), |p| p.to_string());
+        let port = exercise
+            .port
+            .map_or_else(|| "any".to_string(), |p| p.to_string());
         out.push_str(&format!(
             "{:<14} {:<7} {:<7} {:>6}  {}\n",
             exercise.id,
@@ -143,21 +150,33 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
     runtime.shutdown_background();
 
     write_outputs(args, &report)?;
-    Ok(if report.all_passed() { exit_code::ALL_PASSED } else { exit_code::NOT_ALL_PASSED })
+    Ok(if report.all_passed() {
+        exit_code::ALL_PASSED
+    } else {
+        exit_code::NOT_ALL_PASSED
+    })
 }
 
 /// Writes the machine-readable files, then the terminal report (to stderr
 /// when stdout carries a machine-readable one).
 fn write_outputs(args: &GradeArgs, report: &SubmissionReport) -> Result<(), Error> {
-    let stdout_taken = [&args.json, &args.junit].iter().any(|p| p.as_deref() == Some(Path::new("-")));
+    let stdout_taken = [&args.json, &args.junit]
+        .iter()
+        .any(|p| p.as_deref() == Some(Path::new("-")));
     if let Some(path) = &args.json {
         emit(path, &report::json::render(report))?;
     }
     if let Some(path) = &args.junit {
         emit(path, &report::junit::render(std::slice::from_ref(report)))?;
     }
-    let to_terminal = if stdout_taken { std::io::stderr().is_terminal() } else { std::io::stdout().is_terminal() };
-    let style = report::terminal::Style { color: to_terminal && !no_color() };
+    let to_terminal = if stdout_taken {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    let style = report::terminal::Style {
+        color: to_terminal && !no_color(),
+    };
     let text = report::terminal::render(report, style);
     if stdout_taken {
         eprint!("{text}");
@@ -188,7 +207,9 @@ fn emit(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 fn print_stdout(text: &str) {
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a message.
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
 }
 
 /// `NO_COLOR` set to anything non-empty turns colour off (no-color.org).
@@ -199,5 +220,6 @@ fn no_color() -> bool {
 /// A fresh seed, small enough to read, type, and keep exact in JSON.
 fn random_seed() -> u64 {
     use std::hash::BuildHasher;
-    std::collections::hash_map::RandomState::new().hash_one(std::time::SystemTime::now()) % 1_000_000_000
+    std::collections::hash_map::RandomState::new().hash_one(std::time::SystemTime::now())
+        % 1_000_000_000
 }

@@ -35,12 +35,20 @@ pub struct Error {
 impl Error {
     /// Bad input: `message` names the thing and says what to do.
     pub fn bad_input(message: impl Into<String>) -> Error {
-        Error { kind: ErrorKind::BadInput, message: message.into(), source: None }
+        Error {
+            kind: ErrorKind::BadInput,
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// An internal fault.
     pub fn internal(message: impl Into<String>) -> Error {
-        Error { kind: ErrorKind::Internal, message: message.into(), source: None }
+        Error {
+            kind: ErrorKind::Internal,
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// Attaches the underlying cause.
@@ -71,6 +79,8 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|s| s as &(dyn std::error::Error + 'static))
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
     }
 }

@@ -112,7 +112,10 @@ pub async fn grade_submission(
     }
     let mut exercises = Vec::new();
     for task in tasks {
-        exercises.push(task.await.map_err(|e| Error::internal(format!("an exercise's task failed: {e}")))?);
+        exercises.push(
+            task.await
+                .map_err(|e| Error::internal(format!("an exercise's task failed: {e}")))?,
+        );
     }
 
     let name = folder
@@ -174,14 +177,22 @@ async fn build(command: &str, folder: &Path, scale: f64) -> Option<BuildFailure>
     } else {
         vec!["sh".into(), "-c".into(), command.into()]
     };
-    let launch = Launch { argv: shell, cwd: folder.to_path_buf(), env: Vec::new() };
+    let launch = Launch {
+        argv: shell,
+        cwd: folder.to_path_buf(),
+        env: Vec::new(),
+    };
     let running = match Running::spawn(&launch) {
         Ok(running) => running,
         Err(e) => {
             return Some(BuildFailure {
                 message: format!("the build command `{command}` could not start: {e}"),
                 output: Finished {
-                    exit: ExitInfo { code: None, signal: None, killed_by_grader: false },
+                    exit: ExitInfo {
+                        code: None,
+                        signal: None,
+                        killed_by_grader: false,
+                    },
                     stdout: String::new(),
                     stderr: String::new(),
                 },
@@ -199,7 +210,10 @@ async fn build(command: &str, folder: &Path, scale: f64) -> Option<BuildFailure>
             output,
         }),
         Err(_) => Some(BuildFailure {
-            message: format!("the build command `{command}` ran longer than {}s", limit.as_secs()),
+            message: format!(
+                "the build command `{command}` ran longer than {}s",
+                limit.as_secs()
+            ),
             output,
         }),
     }
@@ -233,7 +247,11 @@ async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResul
     match located {
         Located::Missing(tried) => {
             result.status = Status::Missing;
-            result.message = format!("no program for {}: looked for {}", exercise.id, tried.join(", "));
+            result.message = format!(
+                "no program for {}: looked for {}",
+                exercise.id,
+                tried.join(", ")
+            );
         }
         Located::NoInterpreter { file, interpreter } => {
             result.status = Status::Error;
@@ -267,7 +285,12 @@ enum Setup {
 }
 
 /// Runs the program against the peer and fills in `result`.
-async fn run(exercise: &Exercise, program: &Program, context: &Context, result: &mut ExerciseResult) {
+async fn run(
+    exercise: &Exercise,
+    program: &Program,
+    context: &Context,
+    result: &mut ExerciseResult,
+) {
     let recorder = Recorder::new();
     let deadlines = exercise.timeouts.scaled(context.options.timeout_scale);
     let setup = match prepare_peer(exercise) {
@@ -358,7 +381,11 @@ async fn run(exercise: &Exercise, program: &Program, context: &Context, result: 
                 .await;
         // After a failure the program is ended next: no need to let it
         // read to the end first.
-        let grace = if outcome.is_ok() { deadlines.exit_grace } else { Duration::ZERO };
+        let grace = if outcome.is_ok() {
+            deadlines.exit_grace
+        } else {
+            Duration::ZERO
+        };
         connection.finish(grace).await;
         outcome
     };
@@ -372,7 +399,10 @@ async fn run(exercise: &Exercise, program: &Program, context: &Context, result: 
             ),
         )),
     };
-    if outcome.as_ref().is_err_and(|f| f.kind == FailureKind::Closed) {
+    if outcome
+        .as_ref()
+        .is_err_and(|f| f.kind == FailureKind::Closed)
+    {
         // The close may be the first sign of a crash: let the exit status
         // arrive so the verdict can say so.
         let _ = timeout(EXIT_SETTLE, observer.wait_exit()).await;
@@ -432,18 +462,29 @@ fn spawn_failure(display: &str, error: &std::io::Error) -> (Status, String) {
     match error.kind() {
         ErrorKind::NotFound => (
             Status::Crashed,
-            format!("`{display}` could not start: the program was not found (check the manifest's command)"),
+            format!(
+                "`{display}` could not start: the program was not found (check the manifest's command)"
+            ),
         ),
         ErrorKind::PermissionDenied => (
             Status::Crashed,
-            format!("`{display}` could not start: the file is not executable (chmod +x, or add a #! line)"),
+            format!(
+                "`{display}` could not start: the file is not executable (chmod +x, or add a #! line)"
+            ),
         ),
-        _ => (Status::Crashed, format!("`{display}` could not start: {error}")),
+        _ => (
+            Status::Crashed,
+            format!("`{display}` could not start: {error}"),
+        ),
     }
 }
 
 /// The verdict and message from how the conversation and the program ended.
-fn verdict(failure: Option<&Failure>, exited: Option<&ExitInfo>, finished: &Finished) -> (Status, String) {
+fn verdict(
+    failure: Option<&Failure>,
+    exited: Option<&ExitInfo>,
+    finished: &Finished,
+) -> (Status, String) {
     let Some(failure) = failure else {
         return (Status::Passed, "passed".to_string());
     };
@@ -459,10 +500,13 @@ fn verdict(failure: Option<&Failure>, exited: Option<&ExitInfo>, finished: &Fini
         (FailureKind::Harness, _) => (Status::Error, failure.message.clone()),
         (FailureKind::Exited(exit), _) if !exit.is_success() => (Status::Crashed, crash_note(exit)),
         (FailureKind::Exited(_), _) => (Status::Failed, failure.message.clone()),
-        (FailureKind::Closed, Some(exit)) => {
-            (Status::Crashed, format!("{}; {}", crash_note(exit), failure.message))
+        (FailureKind::Closed, Some(exit)) => (
+            Status::Crashed,
+            format!("{}; {}", crash_note(exit), failure.message),
+        ),
+        (FailureKind::Closed | FailureKind::Mismatch, _) => {
+            (Status::Failed, failure.message.clone())
         }
-        (FailureKind::Closed | FailureKind::Mismatch, _) => (Status::Failed, failure.message.clone()),
         (FailureKind::Timeout, _) => (Status::Timeout, failure.message.clone()),
     }
 }
@@ -470,5 +514,8 @@ fn verdict(failure: Option<&Failure>, exited: Option<&ExitInfo>, finished: &Fini
 /// The last non-empty line of a program's stderr (a Python exception's
 /// type and message).
 fn last_line(text: &str) -> Option<&str> {
-    text.lines().rev().map(str::trim).find(|line| !line.is_empty())
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
 }

@@ -20,7 +20,9 @@ fn main() -> ExitCode {
             error.exit_code()
         }
         Err(_) => {
-            eprintln!("sockgrade: internal error (a bug in sockgrade): please report it with the command you ran");
+            eprintln!(
+                "sockgrade: internal error (a bug in sockgrade): please report it with the command you ran"
+            );
             exit_code::INTERNAL
         }
     })

@@ -45,13 +45,19 @@ pub fn exit_info(status: ExitStatus, killed_by_grader: bool) -> ExitInfo {
     let signal = std::os::unix::process::ExitStatusExt::signal(&status);
     #[cfg(not(unix))]
     let signal = None;
-    ExitInfo { code: status.code(), signal, killed_by_grader }
+    ExitInfo {
+        code: status.code(),
+        signal,
+        killed_by_grader,
+    }
 }
 
 /// The machine's host name, as a student's `socket.gethostname()` sees it.
 pub fn hostname() -> String {
     #[cfg(unix)]
-    let name = nix::unistd::gethostname().ok().and_then(|n| n.into_string().ok());
+    let name = nix::unistd::gethostname()
+        .ok()
+        .and_then(|n| n.into_string().ok());
     #[cfg(not(unix))]
     let name = std::env::var("COMPUTERNAME").ok();
     name.unwrap_or_else(|| "localhost".to_string())
@@ -84,22 +90,27 @@ mod linux {
         let target = format!("socket:[{inode}]");
         for entry in fs::read_dir("/proc").ok()?.flatten() {
             let name = entry.file_name();
-            let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else {
+            let Some(pid) = name
+                .to_str()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            else {
                 continue;
             };
             let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
                 continue;
             };
-            let holds = fds
-                .flatten()
-                .any(|fd| fs::read_link(fd.path()).is_ok_and(|link| link.as_os_str() == target.as_str()));
+            let holds = fds.flatten().any(|fd| {
+                fs::read_link(fd.path()).is_ok_and(|link| link.as_os_str() == target.as_str())
+            });
             if holds {
                 let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
                 let command = String::from_utf8_lossy(&cmdline).replace('\0', " ");
                 return Some(format!("`{}` (pid {pid})", command.trim()));
             }
         }
-        Some(format!("a process this user cannot see (socket inode {inode})"))
+        Some(format!(
+            "a process this user cannot see (socket inode {inode})"
+        ))
     }
 
     /// The inode of the socket listening on `port` in a /proc/net/tcp table.
@@ -108,7 +119,8 @@ mod linux {
         table.lines().skip(1).find_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let local_port = fields.get(1)?.rsplit(':').next()?;
-            (local_port == wanted && fields.get(3) == Some(&LISTEN)).then(|| fields.get(9).map(|s| s.to_string()))?
+            (local_port == wanted && fields.get(3) == Some(&LISTEN))
+                .then(|| fields.get(9).map(|s| s.to_string()))?
         })
     }
 
@@ -130,7 +142,10 @@ mod linux {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let port = listener.local_addr().unwrap().port();
             let holder = port_holder(port).unwrap();
-            assert!(holder.contains(&format!("(pid {})", std::process::id())), "{holder}");
+            assert!(
+                holder.contains(&format!("(pid {})", std::process::id())),
+                "{holder}"
+            );
         }
     }
 }

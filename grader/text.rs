@@ -65,7 +65,10 @@ mod tests {
 
     #[test]
     fn escapes_line_endings_and_control_characters() {
-        assert_eq!(escape_bytes(b"hi\r\n\x00\x1b[31m"), "hi\\r\\n\\u{0}\\u{1b}[31m");
+        assert_eq!(
+            escape_bytes(b"hi\r\n\x00\x1b[31m"),
+            "hi\\r\\n\\u{0}\\u{1b}[31m"
+        );
     }
 
     #[test]

@@ -28,7 +28,10 @@ struct Entries {
 impl Recorder {
     /// A new transcript whose clock starts now.
     pub fn new() -> Recorder {
-        Recorder { start: Instant::now(), entries: Arc::default() }
+        Recorder {
+            start: Instant::now(),
+            entries: Arc::default(),
+        }
     }
 
     /// Milliseconds since the transcript started.
@@ -57,7 +60,10 @@ impl Recorder {
             direction,
             text: truncate_chars(&text, MAX_ENTRY_CHARS),
         };
-        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if entries.kept.len() < MAX_ENTRIES {
             entries.kept.push(entry);
         } else {
@@ -67,7 +73,10 @@ impl Recorder {
 
     /// The entries so far, with a last event counting any that were dropped.
     pub fn entries(&self) -> Vec<TranscriptEntry> {
-        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut kept = entries.kept.clone();
         if entries.dropped > 0 {
             kept.push(TranscriptEntry {

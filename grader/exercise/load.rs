@@ -67,11 +67,19 @@ impl fmt::Display for LoadError {
             LoadError::Read { path, .. } => {
                 write!(f, "cannot read the exercise file {}", path.display())
             }
-            LoadError::Syntax { source_name, line, column, problem } => write!(
+            LoadError::Syntax {
+                source_name,
+                line,
+                column,
+                problem,
+            } => write!(
                 f,
                 "{source_name}:{line}:{column}: {problem} (see \"Exercise files\" in the README)"
             ),
-            LoadError::Invalid { source_name, problems } => {
+            LoadError::Invalid {
+                source_name,
+                problems,
+            } => {
                 write!(f, "{source_name} has {} problem(s):", problems.len())?;
                 for Invalid { place, problem } in problems {
                     write!(f, "\n  {place}: {problem}")?;
@@ -99,8 +107,10 @@ impl ExerciseSet {
 
     /// Loads and validates an exercise file.
     pub fn from_file(path: &Path) -> Result<ExerciseSet, LoadError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         ExerciseSet::parse(&text, &path.display().to_string())
     }
 
@@ -116,7 +126,10 @@ impl ExerciseSet {
         if file.format != 1 {
             problems.push(Invalid {
                 place: "format".to_string(),
-                problem: format!("format {} is unknown; this sockgrade reads format 1", file.format),
+                problem: format!(
+                    "format {} is unknown; this sockgrade reads format 1",
+                    file.format
+                ),
             });
         }
         if file.exercises.is_empty() {
@@ -135,9 +148,15 @@ impl ExerciseSet {
             problems.extend(exercise.validate());
         }
         if !problems.is_empty() {
-            return Err(LoadError::Invalid { source_name: source_name.to_string(), problems });
+            return Err(LoadError::Invalid {
+                source_name: source_name.to_string(),
+                problems,
+            });
         }
-        Ok(ExerciseSet { source: source_name.to_string(), exercises: file.exercises })
+        Ok(ExerciseSet {
+            source: source_name.to_string(),
+            exercises: file.exercises,
+        })
     }
 
     /// The exercise called `id`.
@@ -176,18 +195,26 @@ mod tests {
         let ports: Vec<_> = set.exercises.iter().map(|e| e.port).collect();
         assert_eq!(
             ports,
-            [65432, 5555, 5678, 9876, 8765, 0, 34567, 7890, 8675, 3456, 1248]
-                .map(|p| (p != 0).then_some(p))
+            [
+                65432, 5555, 5678, 9876, 8765, 0, 34567, 7890, 8675, 3456, 1248
+            ]
+            .map(|p| (p != 0).then_some(p))
         );
         let client_1 = set.get("client-1").unwrap();
         assert_eq!(client_1.role, Role::Client);
-        assert_eq!(client_1.steps[0], Step::Expect(Matcher::Exact("How do you do?".into())));
+        assert_eq!(
+            client_1.steps[0],
+            Step::Expect(Matcher::Exact("How do you do?".into()))
+        );
     }
 
     #[test]
     fn syntax_errors_name_the_file_line_and_column() {
-        let text = "{\n  \"format\": 1,\n  \"exercises\": [\n    {\"id\": \"x\", \"rol\": 1}\n  ]\n}";
-        let error = ExerciseSet::parse(text, "mine.json").unwrap_err().to_string();
+        let text =
+            "{\n  \"format\": 1,\n  \"exercises\": [\n    {\"id\": \"x\", \"rol\": 1}\n  ]\n}";
+        let error = ExerciseSet::parse(text, "mine.json")
+            .unwrap_err()
+            .to_string();
         assert!(error.starts_with("mine.json:4:"), "{error}");
         assert!(error.contains("unknown field `rol`"), "{error}");
     }
@@ -208,8 +235,14 @@ mod tests {
             {"id": "x", "title": "t", "instructions": "i", "role": "server", "port": 2,
              "steps": [{"expect": {"regex": "^{w}{2,3}$"}}], "values": {"w": "random-word"}}]}"#;
         let error = ExerciseSet::parse(text, "f.json").unwrap_err().to_string();
-        assert!(error.contains("exercise x, step 1: `{nope}` names no value"), "{error}");
-        assert!(error.contains("exercise x, step 2: the regex `(unclosed` does not compile"), "{error}");
+        assert!(
+            error.contains("exercise x, step 1: `{nope}` names no value"),
+            "{error}"
+        );
+        assert!(
+            error.contains("exercise x, step 2: the regex `(unclosed` does not compile"),
+            "{error}"
+        );
         assert!(error.contains("used twice"), "{error}");
         assert!(!error.contains("{2,3}"), "{error}");
     }

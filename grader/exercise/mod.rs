@@ -228,20 +228,32 @@ impl Exercise {
     /// compile, a client exercise has a port or arguments to carry one.
     pub fn validate(&self) -> Vec<Invalid> {
         let mut problems = Vec::new();
-        let mut complain = |place: String, problem: String| problems.push(Invalid { place, problem });
+        let mut complain =
+            |place: String, problem: String| problems.push(Invalid { place, problem });
         let here = |what: &str| format!("exercise {}, {what}", self.id);
 
-        if self.id.is_empty() || !self.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if self.id.is_empty()
+            || !self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             complain(
                 here("id"),
                 "ids use letters, digits and `-` only (they name the student's files)".to_string(),
             );
         }
         if self.steps.is_empty() {
-            complain(here("steps"), "an exercise needs at least one step".to_string());
+            complain(
+                here("steps"),
+                "an exercise needs at least one step".to_string(),
+            );
         }
         if self.role == Role::Server && self.port.is_none() {
-            complain(here("port"), "a server exercise needs a `port` to connect to".to_string());
+            complain(
+                here("port"),
+                "a server exercise needs a `port` to connect to".to_string(),
+            );
         }
         if self.port.is_none() && !self.args.iter().any(|a| a.contains("{port}")) {
             complain(
@@ -249,37 +261,31 @@ impl Exercise {
                 "without a fixed `port`, `args` must pass `{port}` to the program".to_string(),
             );
         }
-        let known = |name: &str| values::BUILTIN_NAMES.contains(&name) || self.values.contains_key(name);
-        let mut check_text = |place: String, text: &str| {
-            for name in values::placeholders(text) {
-                if !known(name) {
-                    complain(
-                        place.clone(),
-                        format!("`{{{name}}}` names no value; define it under `values`"),
-                    );
-                }
-            }
-        };
+        // Every text that may hold placeholders, with where it is.
+        let mut texts: Vec<(String, &str)> = Vec::new();
         for (name, spec) in &self.values {
-            for text in spec.texts() {
-                check_text(here(&format!("value `{name}`")), text);
-            }
+            texts.extend(
+                spec.texts()
+                    .into_iter()
+                    .map(|t| (here(&format!("value `{name}`")), t)),
+            );
         }
-        for arg in &self.args {
-            check_text(here("args"), arg);
-        }
+        texts.extend(self.args.iter().map(|a| (here("args"), a.as_str())));
         for (index, step) in self.steps.iter().enumerate() {
             let place = here(&format!("step {}", index + 1));
-            for text in step.texts() {
-                check_text(place.clone(), text);
+            texts.extend(step.texts().into_iter().map(|t| (place.clone(), t)));
+            if let Some(Err(problem)) = step.matcher().map(Matcher::check_regexes) {
+                complain(place, problem);
             }
         }
-        drop(check_text);
-        for (index, step) in self.steps.iter().enumerate() {
-            if let Some(matcher) = step.matcher() {
-                if let Err(problem) = matcher.check_regexes() {
-                    complain(here(&format!("step {}", index + 1)), problem);
-                }
+        let known =
+            |name: &str| values::BUILTIN_NAMES.contains(&name) || self.values.contains_key(name);
+        for (place, text) in texts {
+            for name in values::placeholders(text).filter(|name| !known(name)) {
+                complain(
+                    place.clone(),
+                    format!("`{{{name}}}` names no value; define it under `values`"),
+                );
             }
         }
         if let Err(cycle) = values::check_acyclic(&self.values) {
@@ -326,7 +332,9 @@ impl Matcher {
                 vec![t]
             }
             Matcher::AnyText => Vec::new(),
-            Matcher::AllOf(all) | Matcher::AnyOf(all) => all.iter().flat_map(Matcher::texts).collect(),
+            Matcher::AllOf(all) | Matcher::AnyOf(all) => {
+                all.iter().flat_map(Matcher::texts).collect()
+            }
         }
     }
 
@@ -335,13 +343,16 @@ impl Matcher {
             Matcher::Regex(pattern) => {
                 // Placeholders are filled with escaped text at run time; any
                 // literal stands in for them here.
-                let sample = values::placeholders(pattern)
-                    .fold(pattern.clone(), |p, name| p.replace(&format!("{{{name}}}"), "x"));
+                let sample = values::placeholders(pattern).fold(pattern.clone(), |p, name| {
+                    p.replace(&format!("{{{name}}}"), "x")
+                });
                 regex::Regex::new(&sample)
                     .map(drop)
                     .map_err(|e| format!("the regex `{pattern}` does not compile: {e}"))
             }
-            Matcher::AllOf(all) | Matcher::AnyOf(all) => all.iter().try_for_each(Matcher::check_regexes),
+            Matcher::AllOf(all) | Matcher::AnyOf(all) => {
+                all.iter().try_for_each(Matcher::check_regexes)
+            }
             _ => Ok(()),
         }
     }

@@ -85,7 +85,10 @@ pub fn check_acyclic(specs: &BTreeMap<String, ValueSpec>) -> Result<(), String> 
     ) -> Result<(), String> {
         if path.contains(&name) {
             path.push(name);
-            return Err(format!("the values depend on themselves: {}", path.join(" → ")));
+            return Err(format!(
+                "the values depend on themselves: {}",
+                path.join(" → ")
+            ));
         }
         let Some(spec) = specs.get(name) else {
             return Ok(());
@@ -99,7 +102,9 @@ pub fn check_acyclic(specs: &BTreeMap<String, ValueSpec>) -> Result<(), String> 
         path.pop();
         Ok(())
     }
-    specs.keys().try_for_each(|name| visit(name, specs, &mut Vec::new()))
+    specs
+        .keys()
+        .try_for_each(|name| visit(name, specs, &mut Vec::new()))
 }
 
 /// A value that cannot be computed (a `sum` of something that is not a number).
@@ -167,15 +172,20 @@ impl Values {
     fn derive(&self, spec: &ValueSpec) -> Result<String, ValuesError> {
         Ok(match spec {
             ValueSpec::Format(text) => self.fill(text),
-            ValueSpec::LetterCount(text) => {
-                self.fill(text).chars().filter(|c| c.is_alphabetic()).count().to_string()
-            }
+            ValueSpec::LetterCount(text) => self
+                .fill(text)
+                .chars()
+                .filter(|c| c.is_alphabetic())
+                .count()
+                .to_string(),
             ValueSpec::Sum(items) => {
                 let mut sum = 0i128;
                 for item in items {
                     let filled = self.fill(item);
                     let number: i128 = filled.trim().parse().map_err(|_| {
-                        ValuesError(format!("`{item}` is `{filled}`, which is not an integer to sum"))
+                        ValuesError(format!(
+                            "`{item}` is `{filled}`, which is not an integer to sum"
+                        ))
                     })?;
                     sum += number;
                 }
@@ -307,7 +317,10 @@ mod tests {
         for _ in 0..50 {
             let phrase = random_phrase(&mut rng);
             assert!(phrase.contains(' '), "{phrase}");
-            assert!(phrase.chars().any(|c| !c.is_alphanumeric() && c != ' '), "{phrase}");
+            assert!(
+                phrase.chars().any(|c| !c.is_alphanumeric() && c != ' '),
+                "{phrase}"
+            );
         }
     }
 

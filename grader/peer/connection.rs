@@ -91,7 +91,10 @@ impl Connection {
         self.last_move = LastMove::Sent;
         match timeout_at(deadline, self.stream.write_all(bytes)).await {
             Ok(result) => result,
-            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "the program stopped reading")),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the program stopped reading",
+            )),
         }
     }
 

@@ -27,7 +27,13 @@ impl<'a> Conversation<'a> {
         connection: Connection,
         observer: Observer,
     ) -> Conversation<'a> {
-        Conversation { exercise, values, deadlines, connection, observer }
+        Conversation {
+            exercise,
+            values,
+            deadlines,
+            connection,
+            observer,
+        }
     }
 
     /// Plays every step in order; stops at the first failure. Returns the
@@ -109,7 +115,11 @@ impl<'a> Conversation<'a> {
                 return Err(self.mismatch(FailureKind::Closed, message, matcher));
             }
             let quiet_until = last_data + self.deadlines.quiet;
-            let wait_until = if pending { deadline.min(quiet_until) } else { deadline };
+            let wait_until = if pending {
+                deadline.min(quiet_until)
+            } else {
+                deadline
+            };
             match self.read(wait_until).await? {
                 ReadEvent::Data => last_data = Instant::now(),
                 ReadEvent::Closed => {}
@@ -143,7 +153,9 @@ impl<'a> Conversation<'a> {
         let until = Instant::now() + self.deadlines.quiet;
         loop {
             let complete = self.connection.peer_closed();
-            if let Some(end) = find_match(matcher, self.values, self.connection.buffered(), complete) {
+            if let Some(end) =
+                find_match(matcher, self.values, self.connection.buffered(), complete)
+            {
                 self.connection.consume(end);
                 return Ok(());
             }
@@ -191,7 +203,10 @@ impl<'a> Conversation<'a> {
             let failure = |kind, message: String| Failure {
                 kind,
                 message,
-                expected: Some(format!("printed output with {}", describe(matcher, self.values))),
+                expected: Some(format!(
+                    "printed output with {}",
+                    describe(matcher, self.values)
+                )),
                 received: Some(if printed.is_empty() {
                     "(nothing printed)".to_string()
                 } else {
@@ -239,7 +254,11 @@ impl<'a> Conversation<'a> {
 
     /// Plays a web server: reads a request up to its empty line, checks the
     /// request line, answers `200 OK` with the body, and closes.
-    async fn http_exchange(&mut self, http: &HttpExchange, deadline: Instant) -> Result<(), Failure> {
+    async fn http_exchange(
+        &mut self,
+        http: &HttpExchange,
+        deadline: Instant,
+    ) -> Result<(), Failure> {
         let expected_line = self.values.fill(&http.request_line);
         let mut last_data = Instant::now();
         let head_end = loop {
@@ -262,7 +281,11 @@ impl<'a> Conversation<'a> {
             }
             // A request line and then silence: the missing empty line is
             // the classic mistake, and a real server would wait forever.
-            let wait_until = if has_request_line { deadline.min(last_data + self.deadlines.quiet) } else { deadline };
+            let wait_until = if has_request_line {
+                deadline.min(last_data + self.deadlines.quiet)
+            } else {
+                deadline
+            };
             match self.read(wait_until).await? {
                 ReadEvent::Data => last_data = Instant::now(),
                 ReadEvent::Closed => {}
@@ -273,7 +296,10 @@ impl<'a> Conversation<'a> {
                     ));
                 }
                 ReadEvent::Deadline => {
-                    return Err(failure(FailureKind::Timeout, "no complete HTTP request line arrived in time"));
+                    return Err(failure(
+                        FailureKind::Timeout,
+                        "no complete HTTP request line arrived in time",
+                    ));
                 }
             }
         };
@@ -300,7 +326,10 @@ impl<'a> Conversation<'a> {
 
     async fn read(&mut self, until: Instant) -> Result<ReadEvent, Failure> {
         self.connection.read(until).await.map_err(|error| {
-            Failure::new(FailureKind::Harness, format!("reading from the connection failed: {error}"))
+            Failure::new(
+                FailureKind::Harness,
+                format!("reading from the connection failed: {error}"),
+            )
         })
     }
 
@@ -343,7 +372,10 @@ mod tests {
     fn http_heads_end_at_the_first_empty_line() {
         assert_eq!(end_of_http_head(b"GET / HTTP/1.0\r\n\r\n"), Some(18));
         assert_eq!(end_of_http_head(b"GET / HTTP/1.0\n\n"), Some(16));
-        assert_eq!(end_of_http_head(b"GET / HTTP/1.0\r\nHost: x\r\n\r\nbody"), Some(27));
+        assert_eq!(
+            end_of_http_head(b"GET / HTTP/1.0\r\nHost: x\r\n\r\nbody"),
+            Some(27)
+        );
         assert_eq!(end_of_http_head(b"GET / HTTP/1.0\r\n"), None);
         assert_eq!(end_of_http_head(b"\r\nGET"), None);
     }

@@ -73,7 +73,32 @@ fn numbers_in(text: &str) -> impl Iterator<Item = f64> + '_ {
 /// whole buffer as one message (fragments, no newline, a multi-line answer),
 /// then its first complete line (an answer followed by more text).
 /// `complete` says no more bytes of this message will come.
-pub fn find_match(matcher: &Matcher, values: &Values, buffer: &[u8], complete: bool) -> Option<usize> {
+pub fn find_match(
+    matcher: &Matcher,
+    values: &Values,
+    buffer: &[u8],
+    complete: bool,
+) -> Option<usize> {
+    // Blank lines before a message (a late `\n` of the previous one) are
+    // framing, not a message.
+    let skipped = buffer
+        .iter()
+        .take_while(|b| b.is_ascii_whitespace())
+        .count();
+    let (buffer, skipped) = if skipped == buffer.len() {
+        (buffer, 0)
+    } else {
+        (&buffer[skipped..], skipped)
+    };
+    find_match_from(matcher, values, buffer, complete).map(|end| end + skipped)
+}
+
+fn find_match_from(
+    matcher: &Matcher,
+    values: &Values,
+    buffer: &[u8],
+    complete: bool,
+) -> Option<usize> {
     let text = String::from_utf8_lossy(buffer);
     let ends_a_line = buffer.last() == Some(&b'\n');
     if matches(matcher, values, text.trim(), complete || ends_a_line) {
@@ -90,7 +115,10 @@ pub fn describe(matcher: &Matcher, values: &Values) -> String {
         Matcher::Exact(text) => format!("`{}`", values.fill(text)),
         Matcher::Contains(text) => format!("text containing `{}`", values.fill(text)),
         Matcher::Regex(pattern) => {
-            format!("text matching /{}/", values.fill_with(pattern, regex::escape))
+            format!(
+                "text matching /{}/",
+                values.fill_with(pattern, regex::escape)
+            )
         }
         Matcher::Number(number) => format!("the number {}", values.fill(number)),
         Matcher::AnyText => "any text (a prompt)".to_string(),
@@ -116,8 +144,12 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn values() -> Values {
-        Values::resolve(&BTreeMap::new(), 0, &[("sum", "42".into()), ("word", "a.b".into())])
-            .unwrap()
+        Values::resolve(
+            &BTreeMap::new(),
+            0,
+            &[("sum", "42".into()), ("word", "a.b".into())],
+        )
+        .unwrap()
     }
 
     fn exact(text: &str) -> Matcher {
@@ -131,15 +163,25 @@ mod tests {
         assert_eq!(find_match(&exact("1"), &v, b"1\r\n", false), Some(3));
         assert_eq!(find_match(&exact("1"), &v, b"  1 \n", false), Some(5));
         assert_eq!(find_match(&exact("1"), &v, b"11\n", false), None);
-        assert_eq!(find_match(&exact("How do you do?"), &v, b"How do", false), None);
-        assert_eq!(find_match(&exact("How do you do?"), &v, b"How do you do?", false), Some(14));
+        assert_eq!(
+            find_match(&exact("How do you do?"), &v, b"How do", false),
+            None
+        );
+        assert_eq!(
+            find_match(&exact("How do you do?"), &v, b"How do you do?", false),
+            Some(14)
+        );
     }
 
     #[test]
     fn the_first_line_can_match_with_more_text_after_it() {
         let v = values();
-        assert_eq!(find_match(&exact("2"), &v, b"2\nnext prompt:", false), Some(2));
+        assert_eq!(
+            find_match(&exact("2"), &v, b"2\nnext prompt:", false),
+            Some(2)
+        );
         assert_eq!(find_match(&exact("2"), &v, b"nope\n2\n", false), None);
+        assert_eq!(find_match(&exact("3"), &v, b"\n3\nmore", false), Some(3));
     }
 
     #[test]
@@ -173,7 +215,10 @@ mod tests {
         let v = values();
         let m = Matcher::AllOf(vec![
             Matcher::Contains("127.0.0.1".into()),
-            Matcher::AnyOf(vec![Matcher::Contains("localhost".into()), Matcher::Contains("box".into())]),
+            Matcher::AnyOf(vec![
+                Matcher::Contains("localhost".into()),
+                Matcher::Contains("box".into()),
+            ]),
         ]);
         assert!(find_match(&m, &v, b"127.0.0.1\nlocalhost\n", false).is_some());
         assert!(find_match(&m, &v, b"127.0.0.1 box", false).is_some());

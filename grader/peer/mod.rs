@@ -55,7 +55,12 @@ pub enum FailureKind {
 impl Failure {
     /// A failure with only a kind and a message.
     pub fn new(kind: FailureKind, message: impl Into<String>) -> Failure {
-        Failure { kind, message: message.into(), expected: None, received: None }
+        Failure {
+            kind,
+            message: message.into(),
+            expected: None,
+            received: None,
+        }
     }
 }
 
@@ -88,7 +93,11 @@ impl Listening {
     /// Waits for the student's client to connect, until `deadline` or until
     /// the program exits. The listeners close on return, so a second
     /// connection attempt is refused, as by a notebook server.
-    pub async fn accept(self, deadline: Instant, observer: &mut Observer) -> Result<TcpStream, Failure> {
+    pub async fn accept(
+        self,
+        deadline: Instant,
+        observer: &mut Observer,
+    ) -> Result<TcpStream, Failure> {
         let accept_any = async {
             let (v4, v6) = (&self.listeners[0], self.listeners.get(1));
             tokio::select! {
@@ -113,7 +122,11 @@ impl Listening {
 }
 
 fn listener(address: SocketAddr) -> io::Result<TcpListener> {
-    let socket = if address.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    let socket = if address.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
     // The grader may listen on this port again right away (the next run,
     // the next student): its own TIME_WAIT must not stop it.
     socket.set_reuseaddr(true)?;
@@ -130,28 +143,38 @@ pub fn port_is_free(port: u16) -> bool {
         return true;
     };
     let _ = socket.set_reuseaddr(true);
-    socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).is_ok()
+    socket
+        .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        .is_ok()
 }
 
 /// Connects to the student's server on `port`, trying every few
 /// milliseconds until it accepts, the program exits, or `deadline` passes.
 /// The first connection that succeeds is the conversation: a notebook
 /// server accepts exactly once, so there is never a probe.
-pub async fn connect(port: u16, deadline: Instant, observer: &mut Observer) -> Result<TcpStream, Failure> {
+pub async fn connect(
+    port: u16,
+    deadline: Instant,
+    observer: &mut Observer,
+) -> Result<TcpStream, Failure> {
     let addresses = [
         SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
         SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
     ];
     loop {
         for address in addresses {
-            if let Ok(Ok(stream)) = timeout(CONNECT_ATTEMPT_TIMEOUT, TcpStream::connect(address)).await {
+            if let Ok(Ok(stream)) =
+                timeout(CONNECT_ATTEMPT_TIMEOUT, TcpStream::connect(address)).await
+            {
                 return Ok(stream);
             }
         }
         if Instant::now() >= deadline {
             return Err(Failure::new(
                 FailureKind::Timeout,
-                format!("nothing accepted a connection on port {port} in time: is the server listening on port {port}?"),
+                format!(
+                    "nothing accepted a connection on port {port} in time: is the server listening on port {port}?"
+                ),
             ));
         }
         tokio::select! {

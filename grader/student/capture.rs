@@ -30,7 +30,8 @@ impl Kept {
         }
         if bytes.len() >= TAIL_BYTES {
             self.tail.clear();
-            self.tail.extend_from_slice(&bytes[bytes.len() - TAIL_BYTES..]);
+            self.tail
+                .extend_from_slice(&bytes[bytes.len() - TAIL_BYTES..]);
         } else {
             let overflow = (self.tail.len() + bytes.len()).saturating_sub(TAIL_BYTES);
             self.tail.drain(..overflow);
@@ -62,7 +63,9 @@ pub struct Capture {
 impl Capture {
     /// Starts capturing `reader` on a task of its own; the returned handle
     /// sees everything the task reads.
-    pub fn start(reader: impl AsyncRead + Unpin + Send + 'static) -> (Capture, tokio::task::JoinHandle<()>) {
+    pub fn start(
+        reader: impl AsyncRead + Unpin + Send + 'static,
+    ) -> (Capture, tokio::task::JoinHandle<()>) {
         let kept = Arc::new(Mutex::new(Kept::default()));
         let (sender, progress) = watch::channel(Progress::default());
         let task = tokio::spawn(drain(reader, Arc::clone(&kept), sender));
@@ -71,8 +74,14 @@ impl Capture {
 
     /// A capture of nothing, already closed (for a program with no output).
     pub fn closed() -> Capture {
-        let (_, progress) = watch::channel(Progress { total: 0, closed: true });
-        Capture { kept: Arc::default(), progress }
+        let (_, progress) = watch::channel(Progress {
+            total: 0,
+            closed: true,
+        });
+        Capture {
+            kept: Arc::default(),
+            progress,
+        }
     }
 
     /// The current state.
@@ -112,7 +121,9 @@ impl Capture {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
-        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.kept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -131,7 +142,10 @@ async fn drain(
                     kept.push(&chunk[..n]);
                     kept.total
                 };
-                progress.send_replace(Progress { total, closed: false });
+                progress.send_replace(Progress {
+                    total,
+                    closed: false,
+                });
             }
         }
     }
@@ -152,7 +166,10 @@ mod tests {
         assert_eq!(kept.head.len(), HEAD_BYTES);
         assert_eq!(kept.tail.len(), TAIL_BYTES);
         assert!(kept.tail.ends_with(b"the end"));
-        assert_eq!(kept.skipped(), 10 * 20 * 1024 + 7 - (HEAD_BYTES + TAIL_BYTES) as u64);
+        assert_eq!(
+            kept.skipped(),
+            10 * 20 * 1024 + 7 - (HEAD_BYTES + TAIL_BYTES) as u64
+        );
     }
 
     #[tokio::test]

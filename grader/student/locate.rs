@@ -48,7 +48,12 @@ impl Manifest {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(ManifestError { path, problem: format!("cannot be read: {e}") }),
+            Err(e) => {
+                return Err(ManifestError {
+                    path,
+                    problem: format!("cannot be read: {e}"),
+                });
+            }
         };
         let manifest: Manifest = serde_json::from_str(&text).map_err(|e| ManifestError {
             path: path.clone(),
@@ -92,9 +97,14 @@ impl Interpreters {
 /// (pyenv, asdf) are scripts that cost tens of milliseconds per start, and
 /// paying that once instead of once per exercise is most of a grade's time.
 fn resolve_python() -> Option<PathBuf> {
-    let found = ["python3", "python"].iter().find_map(|name| find_on_path(name))?;
+    let found = ["python3", "python"]
+        .iter()
+        .find_map(|name| find_on_path(name))?;
     let output = std::process::Command::new(&found)
-        .args(["-c", "import sys; print(sys.version_info[0]); print(sys.executable)"])
+        .args([
+            "-c",
+            "import sys; print(sys.version_info[0]); print(sys.executable)",
+        ])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&output.stdout);
@@ -124,7 +134,8 @@ fn is_executable(path: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        path.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     }
     #[cfg(not(unix))]
     path.is_file()
@@ -193,7 +204,10 @@ pub fn locate(
                     argv: vec![path.clone().into_os_string(), file.clone().into()],
                     display: format!("{interpreter_name} {file}"),
                 }),
-                None => Located::NoInterpreter { file, interpreter: interpreter_name },
+                None => Located::NoInterpreter {
+                    file,
+                    interpreter: interpreter_name,
+                },
             };
         }
     }
@@ -254,7 +268,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("client-2.js"), "").unwrap();
         let found = locate(dir.path(), "client-2", None, &interpreters());
-        assert_eq!(found, Located::NoInterpreter { file: "client-2.js".into(), interpreter: "node" });
+        assert_eq!(
+            found,
+            Located::NoInterpreter {
+                file: "client-2.js".into(),
+                interpreter: "node"
+            }
+        );
     }
 
     #[test]
@@ -262,8 +282,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("client-1.py"), "").unwrap();
         let manifest: Manifest =
-            serde_json::from_str(r#"{"exercises": {"client-1": "./solution 'client 1'"}}"#).unwrap();
-        let Located::Found(program) = locate(dir.path(), "client-1", Some(&manifest), &interpreters())
+            serde_json::from_str(r#"{"exercises": {"client-1": "./solution 'client 1'"}}"#)
+                .unwrap();
+        let Located::Found(program) =
+            locate(dir.path(), "client-1", Some(&manifest), &interpreters())
         else {
             panic!("expected found");
         };
@@ -273,7 +295,11 @@ mod tests {
     #[test]
     fn broken_manifests_name_the_line() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(MANIFEST), "{\n \"exercises\": {\"a\": 1}\n}").unwrap();
+        std::fs::write(
+            dir.path().join(MANIFEST),
+            "{\n \"exercises\": {\"a\": 1}\n}",
+        )
+        .unwrap();
         let error = Manifest::read(dir.path()).unwrap_err().to_string();
         assert!(error.contains("sockgrade.json: line 2 column"), "{error}");
     }

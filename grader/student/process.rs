@@ -48,7 +48,10 @@ impl Observer {
     pub fn detached() -> Observer {
         // With its sender gone the channel never reports an exit.
         let (_, exit) = watch::channel(None);
-        Observer { exit, stdout: Capture::closed() }
+        Observer {
+            exit,
+            stdout: Capture::closed(),
+        }
     }
 
     /// How the program ended, if it has.
@@ -93,10 +96,9 @@ pub struct Running {
 impl Running {
     /// Starts `launch` in a process group of its own.
     pub fn spawn(launch: &Launch) -> std::io::Result<Running> {
-        let (program, args) = launch
-            .argv
-            .split_first()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"))?;
+        let (program, args) = launch.argv.split_first().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command")
+        })?;
         // `./solution` names a file in the working copy, but whether a
         // relative program path is resolved before or after the change of
         // directory differs between platforms: anchor it.
@@ -131,7 +133,11 @@ impl Running {
         tokio::spawn(async move {
             let info = match child.wait().await {
                 Ok(status) => platform::exit_info(status, *signalled_receiver.borrow()),
-                Err(_) => ExitInfo { code: None, signal: None, killed_by_grader: false },
+                Err(_) => ExitInfo {
+                    code: None,
+                    signal: None,
+                    killed_by_grader: false,
+                },
             };
             let _ = exit_sender.send(Some(info));
         });
@@ -166,7 +172,11 @@ impl Running {
         platform::kill_group(self.pid);
         let exit = match timeout(KILL_SETTLE, self.observer.wait_exit()).await {
             Ok(info) => info,
-            Err(_) => ExitInfo { code: None, signal: None, killed_by_grader: true },
+            Err(_) => ExitInfo {
+                code: None,
+                signal: None,
+                killed_by_grader: true,
+            },
         };
         for reader in self.readers.drain(..) {
             let abort = reader.abort_handle();

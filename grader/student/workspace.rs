@@ -87,7 +87,13 @@ mod tests {
         assert_eq!(std::fs::read_to_string(copy.join("lib/b.py")).unwrap(), "y");
         assert!(!copy.join(".git").exists());
         std::fs::write(copy.join("a.py"), "changed").unwrap();
-        assert_eq!(std::fs::read_to_string(submission.path().join("a.py")).unwrap(), "x");
-        assert_eq!(std::fs::read_to_string(workspace.base().join("a.py")).unwrap(), "x");
+        assert_eq!(
+            std::fs::read_to_string(submission.path().join("a.py")).unwrap(),
+            "x"
+        );
+        assert_eq!(
+            std::fs::read_to_string(workspace.base().join("a.py")).unwrap(),
+            "x"
+        );
     }
 }

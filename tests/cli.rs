@@ -1,0 +1,298 @@
+//! The command line as users meet it: exit codes, messages for bad input,
+//! the outputs, and the promises of DESIGN.md that only show across runs
+//! (a port reusable at once, no process left behind, replayable seeds).
+
+mod common;
+
+use common::{exercise, grade_json, in_namespace, sockgrade, sockgrade_here, submission, text};
+
+#[test]
+fn list_shows_every_exercise_with_role_port_and_points() {
+    let output = sockgrade_here(&["list"]);
+    assert_eq!(output.status.code(), Some(0));
+    let listing = text(&output.stdout);
+    for line in [
+        "client-1       client  5555",
+        "client-5       client  any",
+        "server-4       server  1248",
+    ] {
+        assert!(listing.contains(line), "missing `{line}` in:\n{listing}");
+    }
+    assert_eq!(listing.lines().count(), 12, "{listing}");
+}
+
+#[test]
+fn an_unknown_flag_is_bad_usage() {
+    let output = sockgrade_here(&["grade", "--frobnicate"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("--frobnicate"));
+}
+
+#[test]
+fn a_nonsense_timeout_scale_is_bad_usage() {
+    let output = sockgrade_here(&["grade", ".", "--timeout-scale", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("not a number between 0 and 100"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn a_missing_submission_folder_is_bad_input() {
+    let output = sockgrade_here(&["grade", "/nonexistent/submission"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("/nonexistent/submission is not a folder"));
+}
+
+#[test]
+fn an_unknown_exercise_is_bad_input_and_lists_the_real_ones() {
+    let folder = submission("missing");
+    let output = sockgrade_here(&["grade", folder.to_str().unwrap(), "--exercise", "client-9"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("no exercise `client-9`") && stderr.contains("client-demo, client-1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_broken_exercise_file_is_named_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("course.json");
+    std::fs::write(
+        &file,
+        "{\n  \"format\": 1,\n  \"exercises\": [\n    {\"id\": \"a\",, }\n  ]\n}\n",
+    )
+    .unwrap();
+    let output = sockgrade_here(&["list", "--exercises", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{}:4:", file.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_exercise_file_is_bad_input() {
+    let output = sockgrade_here(&["list", "--exercises", "/nonexistent/course.json"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("cannot read the exercise file /nonexistent/course.json")
+    );
+}
+
+#[test]
+fn a_broken_manifest_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sockgrade.json"),
+        "{\"exercises\": {\"client-1\": \"\"}}",
+    )
+    .unwrap();
+    let output = sockgrade_here(&["grade", dir.path().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("the command for `client-1` is empty"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn an_unwritable_report_path_is_bad_input() {
+    require_namespace!();
+    let folder = submission("missing");
+    let output = sockgrade(&[
+        "grade",
+        folder.to_str().unwrap(),
+        "--json",
+        "/nonexistent/dir/r.json",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("cannot write /nonexistent/dir/r.json"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn an_instructors_exercise_file_replaces_the_notebook() {
+    require_namespace!();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("course.json");
+    std::fs::write(
+        &file,
+        r#"{"format": 1, "exercises": [{"id": "client-2", "title": "Just one", "instructions": "Send 1.",
+            "role": "client", "port": 5678, "points": 5, "steps": [{"expect": {"exact": "1"}}]}]}"#,
+    )
+    .unwrap();
+    let (code, report) = grade_json(
+        &submission("reference-python"),
+        &["--exercises", file.to_str().unwrap()],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        common::statuses(&report),
+        [("client-2".to_string(), "passed".to_string())]
+    );
+    assert_eq!(report["max_score"], 5.0);
+    assert_eq!(report["exercises_source"], file.to_str().unwrap());
+}
+
+#[test]
+fn the_json_report_has_the_documented_fields() {
+    require_namespace!();
+    let (code, report) = grade_json(
+        &submission("wrong-text"),
+        &["--exercise", "client-1", "--seed", "7"],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["seed"], 7);
+    assert_eq!(report["score"], 0.0);
+    assert_eq!(report["max_score"], 1.0);
+    let client_1 = exercise(&report, "client-1");
+    for field in [
+        "id",
+        "status",
+        "score",
+        "max_score",
+        "duration_ms",
+        "message",
+        "transcript",
+        "stdout",
+        "stderr",
+    ] {
+        assert!(client_1.get(field).is_some(), "no `{field}` in {client_1}");
+    }
+    assert_eq!(client_1["status"], "failed");
+    assert_eq!(client_1["expected"], "`How do you do?`");
+    assert_eq!(client_1["received"], "How are you?\\n");
+    let transcript = client_1["transcript"].as_array().unwrap();
+    assert!(
+        transcript
+            .iter()
+            .any(|t| t["direction"] == "received" && t["text"] == "How are you?\\n"),
+        "{transcript:?}"
+    );
+}
+
+#[test]
+fn the_same_seed_replays_the_same_random_values() {
+    require_namespace!();
+    let word_sent = |seed: &str| {
+        let (_, report) = grade_json(
+            &submission("reference-python"),
+            &["-e", "client-4", "--seed", seed],
+        );
+        let transcript = exercise(&report, "client-4")["transcript"]
+            .as_array()
+            .unwrap()
+            .clone();
+        transcript
+            .into_iter()
+            .find(|t| t["direction"] == "sent")
+            .unwrap()["text"]
+            .clone()
+    };
+    assert_eq!(word_sent("12345"), word_sent("12345"));
+    let words: std::collections::HashSet<String> = ["1", "2", "3", "4", "5"]
+        .iter()
+        .map(|s| word_sent(s).to_string())
+        .collect();
+    assert!(words.len() > 1, "five seeds drew one word: {words:?}");
+}
+
+#[test]
+fn a_server_without_reuseaddr_passes_twice_in_a_row() {
+    require_namespace!();
+    let folder = submission("no-reuseaddr");
+    let output = in_namespace(&format!(
+        "\"$SOCKGRADE\" grade '{0}'; \"$SOCKGRADE\" grade '{0}'",
+        folder.display()
+    ));
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}"); // the other exercises are missing
+    assert_eq!(stdout.matches("passed   server-1").count(), 2, "{stdout}");
+    assert_eq!(stdout.matches("passed   server-3").count(), 2, "{stdout}");
+}
+
+#[test]
+fn a_port_already_taken_is_an_error_naming_the_program() {
+    require_namespace!();
+    let folder = submission("reference-python");
+    let squatter = "import socket,time; s=socket.create_server(('127.0.0.1', 7890)); print('up', flush=True); time.sleep(30)";
+    let output = in_namespace(&format!(
+        "python3 -c \"{squatter}\" > /dev/null & squatter=$!; while ! python3 -c \"import socket; socket.create_connection(('127.0.0.1', 7890)).close()\" 2>/dev/null; do :; done; \
+         \"$SOCKGRADE\" grade '{}' -e server-1 --json -; status=$?; kill $squatter; exit $status",
+        folder.display()
+    ));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let server_1 = exercise(&report, "server-1");
+    assert_eq!(server_1["status"], "error", "{server_1}");
+    let message = server_1["message"].as_str().unwrap();
+    assert!(
+        message.contains("port 7890 is already in use by `"),
+        "{message}"
+    );
+    assert!(message.contains("python3 -c import socket"), "{message}");
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn no_process_survives_its_exercise() {
+    require_namespace!();
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    // A server that never accepts, with a child that ignores SIGTERM.
+    std::fs::write(
+        dir.path().join("server-1.py"),
+        format!(
+            "import os, signal, time\n\
+             child = os.fork()\n\
+             if child == 0:\n    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n    time.sleep(60)\n\
+             else:\n    open({pids:?}, 'w').write(f'{{os.getpid()}} {{child}}')\n    time.sleep(60)\n",
+            pids = pids.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let (_, report) = grade_json(dir.path(), &["-e", "server-1", "--timeout-scale", "0.2"]);
+    assert_eq!(exercise(&report, "server-1")["status"], "timeout");
+    let recorded = std::fs::read_to_string(&pids).unwrap();
+    for pid in recorded.split_whitespace() {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let alive = state.split_whitespace().nth(2).is_some_and(|s| s != "Z");
+        assert!(!alive, "process {pid} survived: {state}");
+    }
+}
+
+#[test]
+fn junit_goes_to_a_file_and_the_terminal_report_to_stdout() {
+    require_namespace!();
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let folder = submission("reply-not-printed");
+    let output = sockgrade(&[
+        "grade",
+        folder.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<testsuite") && xml.matches("<testcase").count() == 11,
+        "{xml}"
+    );
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("failed   client-1"), "{stdout}");
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "colour without a terminal: {stdout}"
+    );
+}

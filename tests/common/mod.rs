@@ -1,0 +1,142 @@
+//! Running the built `sockgrade` against fixtures, each run in a private
+//! network namespace of its own: the notebook's fixed ports are then
+//! private to the run, so tests never collide with each other or with
+//! anything else on the machine.
+
+#![allow(dead_code, reason = "each test file uses a different part")]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The folder of the sample submissions.
+pub fn submissions() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/submissions")
+}
+
+/// One sample submission.
+pub fn submission(name: &str) -> PathBuf {
+    submissions().join(name)
+}
+
+/// Why private network namespaces cannot be used here, if they cannot.
+pub fn namespace_unavailable() -> Option<&'static str> {
+    static PROBE: OnceLock<Option<String>> = OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            let probe = Command::new("unshare")
+                .args([
+                    "--net",
+                    "--map-root-user",
+                    "--",
+                    "ip",
+                    "link",
+                    "set",
+                    "lo",
+                    "up",
+                ])
+                .stderr(Stdio::piped())
+                .output();
+            match probe {
+                Ok(out) if out.status.success() => None,
+                Ok(out) => Some(format!(
+                    "`unshare --net --map-root-user` failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )),
+                Err(e) => Some(format!("`unshare` or `ip` is not available: {e}")),
+            }
+        })
+        .as_deref()
+}
+
+/// Skips the calling test, with the reason printed, where the fixed-port
+/// tests cannot be isolated.
+#[macro_export]
+macro_rules! require_namespace {
+    () => {
+        if let Some(reason) = common::namespace_unavailable() {
+            eprintln!("skipped: needs a private network namespace: {reason}");
+            return;
+        }
+    };
+}
+
+/// A shell script run in a fresh network namespace with loopback up;
+/// `$SOCKGRADE` is the binary under test.
+pub fn in_namespace(script: &str) -> Output {
+    Command::new("unshare")
+        .args(["--net", "--map-root-user", "--", "sh", "-c"])
+        .arg(format!("ip link set lo up && {script}"))
+        .env("SOCKGRADE", env!("CARGO_BIN_EXE_sockgrade"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("unshare runs")
+}
+
+/// `sockgrade ARGS...` in a private network namespace.
+pub fn sockgrade(args: &[&str]) -> Output {
+    let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+    in_namespace(&format!("exec \"$SOCKGRADE\" {}", quoted.join(" ")))
+}
+
+/// `sockgrade ARGS...` on the host network (for commands that open no port).
+pub fn sockgrade_here(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sockgrade"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("sockgrade runs")
+}
+
+/// Grades `folder` with JSON on stdout; returns the exit code and report.
+pub fn grade_json(folder: &Path, extra: &[&str]) -> (i32, Value) {
+    let folder = folder.to_str().expect("utf-8 path");
+    let mut args = vec!["grade", folder, "--json", "-"];
+    args.extend_from_slice(extra);
+    let output = sockgrade(&args);
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}); stdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code().unwrap_or(-1), report)
+}
+
+/// The status of every exercise in a report, by id.
+pub fn statuses(report: &Value) -> Vec<(String, String)> {
+    report["exercises"]
+        .as_array()
+        .expect("exercises")
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap().to_string(),
+                e["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The exercise `id` of a report.
+pub fn exercise<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["exercises"]
+        .as_array()
+        .expect("exercises")
+        .iter()
+        .find(|e| e["id"] == id)
+        .unwrap_or_else(|| panic!("no exercise {id} in the report"))
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Text of an output stream, for messages.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

@@ -1,0 +1,89 @@
+//! Every sample submission in `fixtures/submissions/` gets the verdicts its
+//! `expected.json` lists, graded by the built binary with real processes
+//! and real sockets.
+
+mod common;
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Grades a fixture and compares every exercise's verdict with its
+/// `expected.json` (exercises it does not list must be `missing`).
+fn gets_its_expected_verdicts(name: &str) {
+    let folder = common::submission(name);
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("expected.json")).unwrap())
+            .unwrap();
+    let expected: BTreeMap<String, String> =
+        serde_json::from_value(expected["verdicts"].clone()).unwrap();
+    let (code, report) = common::grade_json(&folder, &[]);
+    let mut wrong = Vec::new();
+    for (id, status) in common::statuses(&report) {
+        let want = expected.get(&id).map_or("missing", String::as_str);
+        if status != want {
+            let message = &common::exercise(&report, &id)["message"];
+            wrong.push(format!("{id}: got {status}, expected {want} ({message})"));
+        }
+    }
+    assert!(wrong.is_empty(), "{name}:\n  {}", wrong.join("\n  "));
+    let all_passed = common::statuses(&report).iter().all(|(_, s)| s == "passed");
+    assert_eq!(code, if all_passed { 0 } else { 1 }, "{name}: exit code");
+}
+
+macro_rules! fixture_tests {
+    ($($test:ident => $folder:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                require_namespace!();
+                gets_its_expected_verdicts($folder);
+            }
+        )*
+
+        const COVERED: &[&str] = &[$($folder),*];
+    };
+}
+
+fixture_tests! {
+    reference_python_passes_every_exercise => "reference-python",
+    reference_shell_passes_its_client_exercises => "reference-shell",
+    reference_c_is_built_by_its_manifest_and_passes_every_exercise => "reference-c",
+    wrong_text_fails => "wrong-text",
+    a_reply_received_but_not_printed_fails => "reply-not-printed",
+    programs_that_crash_at_start_are_crashed => "crash-at-start",
+    programs_that_hang_time_out => "hang",
+    programs_on_the_wrong_port_time_out => "wrong-port",
+    a_folder_without_programs_is_all_missing => "missing",
+    underscore_names_and_bare_executables_are_found => "misnamed",
+    messages_without_newlines_pass => "no-newlines",
+    messages_split_over_several_sends_pass => "split-sends",
+    crlf_line_endings_pass => "crlf",
+    slow_starting_programs_pass => "slow-start",
+    servers_that_accept_once_and_exit_pass => "accept-once-exit",
+    servers_without_reuseaddr_pass => "no-reuseaddr",
+    a_client_connecting_over_ipv6_loopback_passes => "ipv6-localhost",
+}
+
+#[test]
+fn every_sample_submission_has_a_test() {
+    let folders: Vec<String> = std::fs::read_dir(common::submissions())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    for folder in &folders {
+        assert!(
+            COVERED.contains(&folder.as_str()),
+            "fixtures/submissions/{folder} has no test in tests/fixtures.rs"
+        );
+        assert!(
+            Path::new(&common::submissions())
+                .join(folder)
+                .join("expected.json")
+                .is_file(),
+            "fixtures/submissions/{folder} has no expected.json"
+        );
+    }
+}
