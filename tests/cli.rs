@@ -296,3 +296,65 @@ fn junit_goes_to_a_file_and_the_terminal_report_to_stdout() {
         "colour without a terminal: {stdout}"
     );
 }
+
+#[test]
+fn reports_stay_valid_whatever_bytes_the_program_sends_and_prints() {
+    require_namespace!();
+    let dir = tempfile::tempdir().unwrap();
+    let (json, junit) = (dir.path().join("r.json"), dir.path().join("junit.xml"));
+    let folder = submission("binary-garbage");
+    let output = sockgrade(&[
+        "grade",
+        folder.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let terminal = text(&output.stdout);
+    assert!(
+        !terminal.contains('\u{1b}') && !terminal.contains('\0'),
+        "raw control bytes reached the terminal"
+    );
+
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let client_1 = exercise(&report, "client-1");
+    assert_eq!(client_1["status"], "crashed");
+    assert!(
+        client_1["received"]
+            .as_str()
+            .unwrap()
+            .contains("\\u{0}\\u{1b}[31mred"),
+        "{client_1}"
+    );
+    assert!(
+        client_1["stderr"].as_str().unwrap().contains("\\xff\\xfe"),
+        "{client_1}"
+    );
+
+    // Every byte of the JUnit file must parse as XML 1.0.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut testcases, mut errors) = (0, 0);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
+                match e.name().as_ref() {
+                    b"testcase" => testcases += 1,
+                    b"error" => errors += 1,
+                    _ => {}
+                }
+            }
+            Ok(_) => {}
+            Err(e) => panic!("invalid XML at {}: {e}\n{xml}", reader.buffer_position()),
+        }
+    }
+    assert_eq!((testcases, errors), (11, 1), "{xml}");
+    assert!(
+        !xml.chars()
+            .any(|c| c == '\u{0}' || c == '\u{1b}' || c == '\u{fffe}'),
+        "{xml}"
+    );
+}

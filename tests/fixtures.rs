@@ -63,6 +63,7 @@ fixture_tests! {
     servers_that_accept_once_and_exit_pass => "accept-once-exit",
     servers_without_reuseaddr_pass => "no-reuseaddr",
     a_client_connecting_over_ipv6_loopback_passes => "ipv6-localhost",
+    binary_garbage_from_a_program_is_a_crash_with_readable_evidence => "binary-garbage",
 }
 
 #[test]

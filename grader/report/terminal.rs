@@ -69,15 +69,14 @@ pub fn render(report: &SubmissionReport, style: Style) -> String {
         lines.push(String::new());
         lines.extend(section(exercise, style));
     }
-    let missing: Vec<String> = report
+    let missing: Vec<&ExerciseResult> = report
         .exercises
         .iter()
         .filter(|e| e.status == Status::Missing)
-        .map(|e| missing_line(e, style))
         .collect();
     if !missing.is_empty() {
         lines.push(String::new());
-        lines.extend(missing);
+        lines.push(missing_line(&missing, style));
     }
     lines.push(String::new());
     lines.extend(summary(report, style));
@@ -194,17 +193,20 @@ fn section(exercise: &ExerciseResult, style: Style) -> Vec<String> {
     lines
 }
 
-/// `missing: client-5 (no client-5.py, client_5.py, ...)`.
-fn missing_line(exercise: &ExerciseResult, style: Style) -> String {
-    let id = evidence::one_line(&exercise.id);
-    let message = evidence::multi_line(&exercise.message);
-    let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
-    let line = if message.is_empty() {
-        format!("missing: {id}")
-    } else {
-        format!("missing: {id} ({message})")
-    };
-    style.paint(ansi::DIM, &line)
+/// `missing: client-3, client-5 (no file such as client-3.py ...)`: one
+/// line for all, since the fix is the same for each.
+fn missing_line(missing: &[&ExerciseResult], style: Style) -> String {
+    let ids: Vec<String> = missing.iter().map(|e| evidence::one_line(&e.id)).collect();
+    let first = &ids[0];
+    let underscored = first.replace('-', "_");
+    style.paint(
+        ansi::DIM,
+        &format!(
+            "missing: {} (no program found: name it after the exercise, such as {first}.py, \
+             {underscored}.py, {first}.sh, {first}.js or an executable {first})",
+            ids.join(", ")
+        ),
+    )
 }
 
 /// `score 9/11 · 9 passed, 1 failed, 1 missing · 1.23s`, and the seed when
@@ -325,11 +327,15 @@ mod tests {
     }
 
     #[test]
-    fn lists_missing_exercises_on_one_line_each() {
+    fn lists_missing_exercises_on_one_line() {
         let text = render(&sample_report(), PLAIN);
-        assert!(text.contains(
-            "\nmissing: client-5 (no client-5.py, client_5.py, client-5.sh or client-5)\n"
-        ));
+        assert!(
+            text.contains(
+                "\nmissing: client-5 (no program found: name it after the exercise, such as \
+             client-5.py, client_5.py, client-5.sh, client-5.js or an executable client-5)\n"
+            ),
+            "{text}"
+        );
         assert!(!text.contains("missing client-5 ·"), "{text}");
     }
 
