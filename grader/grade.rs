@@ -93,6 +93,7 @@ pub async fn grade_submission(
     };
 
     let context = Arc::new(Context {
+        folder: folder.to_path_buf(),
         workspace,
         manifest,
         options: options.clone(),
@@ -156,6 +157,8 @@ fn select<'a>(set: &'a ExerciseSet, only: &[String]) -> Result<Vec<&'a Exercise>
 /// Everything an exercise's task needs.
 #[derive(Debug)]
 struct Context {
+    /// The submission as given (for paths shown to the student).
+    folder: std::path::PathBuf,
     workspace: Workspace,
     manifest: Option<Manifest>,
     options: GradeOptions,
@@ -336,6 +339,9 @@ async fn run(
             return;
         }
     };
+    // Tracebacks name files in the private copy; show the student's own.
+    let private_path = cwd.display().to_string();
+    let student_path = context.folder.display().to_string();
     let mut argv = program.argv.clone();
     argv.extend(args.iter().map(Into::into));
     let launch = Launch {
@@ -422,8 +428,8 @@ async fn run(
         result.received = failure.received;
     }
     result.exit = Some(finished.exit);
-    result.stdout = finished.stdout;
-    result.stderr = finished.stderr;
+    result.stdout = finished.stdout.replace(&private_path, &student_path);
+    result.stderr = finished.stderr.replace(&private_path, &student_path);
     result.transcript = recorder.entries();
 }
 
@@ -489,20 +495,24 @@ fn verdict(
         return (Status::Passed, "passed".to_string());
     };
     let crash = exited.filter(|exit| !exit.is_success());
-    let crash_note = |exit: &ExitInfo| {
-        let last_line = last_line(&finished.stderr);
-        match last_line {
-            Some(line) => format!("the program crashed ({}): {line}", exit.describe()),
-            None => format!("the program crashed ({})", exit.describe()),
-        }
+    // The last line of a traceback names the error: put it in the message.
+    let with_error = |message: String| match last_line(&finished.stderr) {
+        Some(line) => format!("{message}: {line}"),
+        None => message,
     };
     match (&failure.kind, crash) {
         (FailureKind::Harness, _) => (Status::Error, failure.message.clone()),
-        (FailureKind::Exited(exit), _) if !exit.is_success() => (Status::Crashed, crash_note(exit)),
+        (FailureKind::Exited(exit), _) if !exit.is_success() => {
+            (Status::Crashed, with_error(failure.message.clone()))
+        }
         (FailureKind::Exited(_), _) => (Status::Failed, failure.message.clone()),
         (FailureKind::Closed, Some(exit)) => (
             Status::Crashed,
-            format!("{}; {}", crash_note(exit), failure.message),
+            with_error(format!(
+                "{} (it crashed with {})",
+                failure.message,
+                exit.describe()
+            )),
         ),
         (FailureKind::Closed | FailureKind::Mismatch, _) => {
             (Status::Failed, failure.message.clone())

@@ -21,6 +21,7 @@ pub fn submission(name: &str) -> PathBuf {
 }
 
 /// Why private network namespaces cannot be used here, if they cannot.
+/// With `SOCKGRADE_REQUIRE_NAMESPACE` set (CI), their absence is a failure.
 pub fn namespace_unavailable() -> Option<&'static str> {
     static PROBE: OnceLock<Option<String>> = OnceLock::new();
     PROBE
@@ -48,6 +49,11 @@ pub fn namespace_unavailable() -> Option<&'static str> {
             }
         })
         .as_deref()
+        .inspect(|reason| {
+            if std::env::var_os("SOCKGRADE_REQUIRE_NAMESPACE").is_some() {
+                panic!("SOCKGRADE_REQUIRE_NAMESPACE is set, but {reason}");
+            }
+        })
 }
 
 /// Skips the calling test, with the reason printed, where the fixed-port
