@@ -358,3 +358,53 @@ fn reports_stay_valid_whatever_bytes_the_program_sends_and_prints() {
         "{xml}"
     );
 }
+
+#[test]
+fn junit_loads_in_junitparser_as_ci_report_tools_read_it() {
+    require_namespace!();
+    // junitparser is the parser behind common CI report publishers.
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import junitparser"])
+        .output();
+    if !probe.is_ok_and(|p| p.status.success()) {
+        assert!(
+            !common::strict(),
+            "SOCKGRADE_STRICT_TESTS is set, but junitparser is not installed"
+        );
+        eprintln!("skipped: needs the Python package junitparser (pip install junitparser)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let folder = submission("wrong-text");
+    let output = sockgrade(&[
+        "grade",
+        folder.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let script = "import sys\n\
+        from junitparser import JUnitXml\n\
+        for suite in JUnitXml.fromfile(sys.argv[1]):\n\
+        \x20   print('suite', suite.name, suite.tests, suite.failures, suite.errors)\n\
+        \x20   for case in suite:\n\
+        \x20       kinds = [type(r).__name__ for r in case.result]\n\
+        \x20       print('case', case.name, ','.join(kinds) or 'passed')\n";
+    let parsed = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&junit)
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "junitparser failed: {}",
+        text(&parsed.stderr)
+    );
+    let lines = text(&parsed.stdout);
+    assert!(lines.starts_with("suite wrong-text 11 11 0\n"), "{lines}");
+    assert!(lines.contains("case client-1 Failure\n"), "{lines}");
+    assert!(lines.contains("case server-3 Failure\n"), "{lines}");
+    assert!(lines.contains("case client-5 Failure\n"), "{lines}"); // missing counts as a failure
+    assert_eq!(lines.matches("case ").count(), 11, "{lines}");
+}

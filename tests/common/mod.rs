@@ -21,7 +21,7 @@ pub fn submission(name: &str) -> PathBuf {
 }
 
 /// Why private network namespaces cannot be used here, if they cannot.
-/// With `SOCKGRADE_REQUIRE_NAMESPACE` set (CI), their absence is a failure.
+/// With `SOCKGRADE_STRICT_TESTS` set (CI), their absence is a failure.
 pub fn namespace_unavailable() -> Option<&'static str> {
     static PROBE: OnceLock<Option<String>> = OnceLock::new();
     PROBE
@@ -50,8 +50,8 @@ pub fn namespace_unavailable() -> Option<&'static str> {
         })
         .as_deref()
         .inspect(|reason| {
-            if std::env::var_os("SOCKGRADE_REQUIRE_NAMESPACE").is_some() {
-                panic!("SOCKGRADE_REQUIRE_NAMESPACE is set, but {reason}");
+            if strict() {
+                panic!("SOCKGRADE_STRICT_TESTS is set, but {reason}");
             }
         })
 }
@@ -145,4 +145,9 @@ fn shell_quote(text: &str) -> String {
 /// Text of an output stream, for messages.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// True in CI, where a test must not skip for lack of a tool.
+pub fn strict() -> bool {
+    std::env::var_os("SOCKGRADE_STRICT_TESTS").is_some()
 }
