@@ -13,10 +13,11 @@ use crate::student::{
     Finished, Interpreters, Launch, Located, Manifest, Program, Running, Workspace, locate,
 };
 use crate::transcript::Recorder;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{Mutex, Semaphore};
 use tokio::time::{Instant, timeout};
 
 /// The host students connect to and listen on.
@@ -101,12 +102,21 @@ pub async fn grade_submission(
         build_failure,
     });
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
+    // Exercises of an instructor's file may share a port: those take turns.
+    let mut port_turns: HashMap<u16, Arc<Mutex<()>>> = HashMap::new();
     let mut tasks = Vec::new();
     for exercise in selected {
         let context = Arc::clone(&context);
         let permits = Arc::clone(&permits);
+        let turn = exercise
+            .port
+            .map(|port| Arc::clone(port_turns.entry(port).or_default()));
         let exercise = exercise.clone();
         tasks.push(tokio::spawn(async move {
+            let _turn = match &turn {
+                Some(turn) => Some(turn.lock().await),
+                None => None,
+            };
             let _permit = permits.acquire_owned().await;
             grade_exercise(&exercise, &context).await
         }));

@@ -408,3 +408,36 @@ fn junit_loads_in_junitparser_as_ci_report_tools_read_it() {
     assert!(lines.contains("case client-5 Failure\n"), "{lines}"); // missing counts as a failure
     assert_eq!(lines.matches("case ").count(), 11, "{lines}");
 }
+
+#[test]
+fn exercises_sharing_a_port_take_turns() {
+    require_namespace!();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("course.json");
+    let exercise = |id: &str| {
+        format!(
+            r#"{{"id": "{id}", "title": "t", "instructions": "i", "role": "client", "port": 5555,
+                "steps": [{{"expect": {{"exact": "How do you do?"}}}}, {{"send": "fine"}}]}}"#
+        )
+    };
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"format": 1, "exercises": [{}, {}, {}]}}"#,
+            exercise("client-1"),
+            exercise("a"),
+            exercise("b")
+        ),
+    )
+    .unwrap();
+    let submission_dir = tempfile::tempdir().unwrap();
+    let program = std::fs::read(submission("reference-python").join("client-1.py")).unwrap();
+    for name in ["client-1.py", "a.py", "b.py"] {
+        std::fs::write(submission_dir.path().join(name), &program).unwrap();
+    }
+    let (code, report) = grade_json(
+        submission_dir.path(),
+        &["--exercises", file.to_str().unwrap(), "--jobs", "3"],
+    );
+    assert_eq!(code, 0, "{report}");
+}
