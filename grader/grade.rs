@@ -56,7 +56,7 @@ impl Environment {
     /// Looks at this machine.
     pub fn discover() -> Environment {
         Environment {
-            interpreters: Interpreters::discover(),
+            interpreters: Interpreters::default(),
             hostname: platform::hostname(),
             isolation: Isolation::default(),
         }
@@ -255,7 +255,6 @@ async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResul
         context.workspace.base(),
         &exercise.id,
         context.manifest.as_ref(),
-        &context.environment.interpreters,
     );
     match located {
         Located::Missing(tried) => {
@@ -264,12 +263,6 @@ async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResul
                 "no program for {}: looked for {}",
                 exercise.id,
                 tried.join(", ")
-            );
-        }
-        Located::NoInterpreter { file, interpreter } => {
-            result.status = Status::Error;
-            result.message = format!(
-                "{file} needs `{interpreter}`, which is not installed here (not on PATH): install it and grade again"
             );
         }
         Located::Found(program) => match &context.build_failure {
@@ -352,7 +345,21 @@ async fn run(
     // Tracebacks name files in the private copy; show the student's own.
     let private_path = cwd.display().to_string();
     let student_path = context.folder.display().to_string();
-    let mut argv = program.argv.clone();
+    let mut argv = Vec::new();
+    if let Some(interpreter) = program.interpreter {
+        match context.environment.interpreters.get(interpreter).await {
+            Some(path) => argv.push(path.into_os_string()),
+            None => {
+                result.status = Status::Error;
+                result.message = format!(
+                    "`{display}` needs `{}`, which is not installed here (not on PATH): install it and grade again",
+                    interpreter.name()
+                );
+                return;
+            }
+        }
+    }
+    argv.extend(program.argv.iter().cloned());
     argv.extend(args.iter().map(Into::into));
     let launch = Launch {
         argv,

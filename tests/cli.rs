@@ -441,3 +441,25 @@ fn exercises_sharing_a_port_take_turns() {
     );
     assert_eq!(code, 0, "{report}");
 }
+
+#[test]
+fn a_missing_interpreter_is_an_error_that_names_it_not_the_students_fault() {
+    require_namespace!();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("client-1.js"), "// a Node.js client\n").unwrap();
+    let output = in_namespace(&format!(
+        "PATH=/nonexistent \"$SOCKGRADE\" grade '{}' -e client-1 --json -",
+        dir.path().display()
+    ));
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let client_1 = exercise(&report, "client-1");
+    assert_eq!(client_1["status"], "error");
+    assert!(
+        client_1["message"]
+            .as_str()
+            .unwrap()
+            .contains("`node client-1.js` needs `node`, which is not installed here"),
+        "{client_1}"
+    );
+}

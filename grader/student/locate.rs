@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::OnceCell;
 
 /// The optional manifest in a submission folder.
 pub const MANIFEST: &str = "sockgrade.json";
@@ -71,31 +73,62 @@ impl Manifest {
     }
 }
 
-/// The interpreters that run scripts; resolved once per run.
-#[derive(Debug, Clone)]
-pub struct Interpreters {
-    /// Python 3, resolved to the real executable (see [`resolve_python`]).
-    pub python: Option<PathBuf>,
-    /// bash.
-    pub bash: Option<PathBuf>,
-    /// Node.js.
-    pub node: Option<PathBuf>,
+/// An interpreter that runs a kind of script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Interpreter {
+    /// Python 3, for `.py`.
+    Python,
+    /// bash, for `.sh`.
+    Bash,
+    /// Node.js, for `.js`.
+    Node,
 }
 
-impl Interpreters {
-    /// Looks the interpreters up on PATH.
-    pub fn discover() -> Interpreters {
-        Interpreters {
-            python: resolve_python(),
-            bash: find_on_path("bash"),
-            node: find_on_path("node"),
+impl Interpreter {
+    /// The command name students know it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Interpreter::Python => "python3",
+            Interpreter::Bash => "bash",
+            Interpreter::Node => "node",
+        }
+    }
+
+    /// Finds the interpreter on this machine. Python is asked for its own
+    /// executable: version-manager shims (pyenv, asdf) are scripts that cost
+    /// tens of milliseconds per start, and paying that once instead of once
+    /// per exercise is most of a grade's time. This starts a process: call
+    /// it once, and only when a program needs it.
+    pub fn find(self) -> Option<PathBuf> {
+        match self {
+            Interpreter::Python => resolve_python(),
+            other => find_on_path(other.name()),
         }
     }
 }
 
-/// Finds Python 3 and asks it for its own executable: version-manager shims
-/// (pyenv, asdf) are scripts that cost tens of milliseconds per start, and
-/// paying that once instead of once per exercise is most of a grade's time.
+/// The interpreters of this machine, each looked up the first time a
+/// program needs it (a C submission never pays for finding Python), then
+/// shared by every exercise and every clone.
+#[derive(Debug, Clone, Default)]
+pub struct Interpreters {
+    found: Arc<[OnceCell<Option<PathBuf>>; 3]>,
+}
+
+impl Interpreters {
+    /// The path of `interpreter`, or `None` when this machine lacks it.
+    pub async fn get(&self, interpreter: Interpreter) -> Option<PathBuf> {
+        let cell = &self.found[interpreter as usize];
+        let lookup = || async move {
+            tokio::task::spawn_blocking(move || interpreter.find())
+                .await
+                .ok()
+                .flatten()
+        };
+        cell.get_or_init(lookup).await.clone()
+    }
+}
+
 fn resolve_python() -> Option<PathBuf> {
     let found = ["python3", "python"]
         .iter()
@@ -144,7 +177,10 @@ fn is_executable(path: &Path) -> bool {
 /// The program found for one exercise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Program {
-    /// The command to run, before the exercise's own arguments.
+    /// The interpreter to run `argv` with, for a script.
+    pub interpreter: Option<Interpreter>,
+    /// The command to run (after the interpreter, if any), before the
+    /// exercise's own arguments.
     pub argv: Vec<OsString>,
     /// The command as a student would type it, for reports.
     pub display: String,
@@ -157,30 +193,23 @@ pub enum Located {
     Found(Program),
     /// No program: the file names that were tried.
     Missing(Vec<String>),
-    /// Found, but its interpreter is not installed here.
-    NoInterpreter {
-        /// The script.
-        file: String,
-        /// The interpreter it needs.
-        interpreter: &'static str,
-    },
 }
 
 /// The kinds of script the contract knows, by extension.
-const SCRIPT_KINDS: &[(&str, &str)] = &[("py", "python3"), ("sh", "bash"), ("js", "node")];
+const SCRIPT_KINDS: &[(&str, Interpreter)] = &[
+    ("py", Interpreter::Python),
+    ("sh", Interpreter::Bash),
+    ("js", Interpreter::Node),
+];
 
 /// Finds the program for `exercise_id` in `folder`. Paths in the command
 /// are relative to the folder, which is the program's working directory.
-pub fn locate(
-    folder: &Path,
-    exercise_id: &str,
-    manifest: Option<&Manifest>,
-    interpreters: &Interpreters,
-) -> Located {
+pub fn locate(folder: &Path, exercise_id: &str, manifest: Option<&Manifest>) -> Located {
     if let Some(command) = manifest.and_then(|m| m.exercises.get(exercise_id)) {
         // Validated when the manifest was read.
         let words = shell_words::split(command).unwrap_or_default();
         return Located::Found(Program {
+            interpreter: None,
             argv: words.into_iter().map(OsString::from).collect(),
             display: command.clone(),
         });
@@ -188,33 +217,23 @@ pub fn locate(
     let stems = [exercise_id.to_string(), exercise_id.replace('-', "_")];
     let mut tried = Vec::new();
     for stem in &stems {
-        for (extension, interpreter_name) in SCRIPT_KINDS {
+        for (extension, interpreter) in SCRIPT_KINDS {
             let file = format!("{stem}.{extension}");
             tried.push(file.clone());
-            if !folder.join(&file).is_file() {
-                continue;
+            if folder.join(&file).is_file() {
+                return Located::Found(Program {
+                    interpreter: Some(*interpreter),
+                    argv: vec![file.clone().into()],
+                    display: format!("{} {file}", interpreter.name()),
+                });
             }
-            let interpreter = match *extension {
-                "py" => &interpreters.python,
-                "sh" => &interpreters.bash,
-                _ => &interpreters.node,
-            };
-            return match interpreter {
-                Some(path) => Located::Found(Program {
-                    argv: vec![path.clone().into_os_string(), file.clone().into()],
-                    display: format!("{interpreter_name} {file}"),
-                }),
-                None => Located::NoInterpreter {
-                    file,
-                    interpreter: interpreter_name,
-                },
-            };
         }
     }
     for stem in &stems {
         tried.push(stem.clone());
         if is_executable(&folder.join(stem)) {
             return Located::Found(Program {
+                interpreter: None,
                 argv: vec![format!("./{stem}").into()],
                 display: format!("./{stem}"),
             });
@@ -230,23 +249,16 @@ pub fn locate(
 mod tests {
     use super::*;
 
-    fn interpreters() -> Interpreters {
-        Interpreters {
-            python: Some("/usr/bin/python3".into()),
-            bash: Some("/bin/bash".into()),
-            node: None,
-        }
-    }
-
     #[test]
     fn finds_scripts_by_dash_or_underscore_name() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("client_1.py"), "").unwrap();
-        let found = locate(dir.path(), "client-1", None, &interpreters());
+        let found = locate(dir.path(), "client-1", None);
         assert_eq!(
             found,
             Located::Found(Program {
-                argv: vec!["/usr/bin/python3".into(), "client_1.py".into()],
+                interpreter: Some(Interpreter::Python),
+                argv: vec!["client_1.py".into()],
                 display: "python3 client_1.py".into(),
             })
         );
@@ -255,26 +267,12 @@ mod tests {
     #[test]
     fn lists_what_it_tried_when_missing() {
         let dir = tempfile::tempdir().unwrap();
-        let Located::Missing(tried) = locate(dir.path(), "server-2", None, &interpreters()) else {
+        let Located::Missing(tried) = locate(dir.path(), "server-2", None) else {
             panic!("expected missing");
         };
         assert!(tried.contains(&"server-2.py".to_string()));
         assert!(tried.contains(&"server_2.sh".to_string()));
         assert!(tried.contains(&"server-2".to_string()));
-    }
-
-    #[test]
-    fn a_script_without_its_interpreter_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("client-2.js"), "").unwrap();
-        let found = locate(dir.path(), "client-2", None, &interpreters());
-        assert_eq!(
-            found,
-            Located::NoInterpreter {
-                file: "client-2.js".into(),
-                interpreter: "node"
-            }
-        );
     }
 
     #[test]
@@ -284,9 +282,7 @@ mod tests {
         let manifest: Manifest =
             serde_json::from_str(r#"{"exercises": {"client-1": "./solution 'client 1'"}}"#)
                 .unwrap();
-        let Located::Found(program) =
-            locate(dir.path(), "client-1", Some(&manifest), &interpreters())
-        else {
+        let Located::Found(program) = locate(dir.path(), "client-1", Some(&manifest)) else {
             panic!("expected found");
         };
         assert_eq!(program.argv, ["./solution", "client 1"]);

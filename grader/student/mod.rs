@@ -9,7 +9,8 @@ mod workspace;
 
 pub use capture::{Capture, Progress};
 pub use locate::{
-    Interpreters, Located, MANIFEST, Manifest, ManifestError, Program, find_on_path, locate,
+    Interpreter, Interpreters, Located, MANIFEST, Manifest, ManifestError, Program, find_on_path,
+    locate,
 };
 pub use process::{Finished, Launch, Observer, Running, TERMINATE_GRACE};
 pub use workspace::Workspace;
