@@ -2,13 +2,13 @@
 //! [`SubmissionReport`]. Every reporter reads this one value, so the terminal,
 //! JSON and JUnit never disagree about a score.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Version of the JSON result format; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The verdict of one exercise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// The conversation went as the exercise requires.
@@ -40,7 +40,7 @@ impl Status {
 }
 
 /// Who produced a transcript entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     /// Bytes the grader sent to the student's program.
@@ -52,7 +52,7 @@ pub enum Direction {
 }
 
 /// One line of the conversation, in the order it happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TranscriptEntry {
     /// Milliseconds since the exercise started.
     pub at_ms: u64,
@@ -64,7 +64,7 @@ pub struct TranscriptEntry {
 }
 
 /// How the student's program ended, when it did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExitInfo {
     /// The exit code, when the program exited by itself.
     pub code: Option<i32>,
@@ -103,7 +103,7 @@ fn signal_name(signal: i32) -> &'static str {
 }
 
 /// The grade of one exercise for one submission.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExerciseResult {
     /// The exercise id, such as `client-1`.
     pub id: String,
@@ -136,7 +136,7 @@ pub struct ExerciseResult {
 }
 
 /// Versions of the tool that produced a report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ToolInfo {
     /// Always `sockgrade`.
     pub name: String,
@@ -154,7 +154,7 @@ impl Default for ToolInfo {
 }
 
 /// The grade of one submission: the value every reporter reads.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SubmissionReport {
     /// The JSON format's version ([`SCHEMA_VERSION`]).
     pub schema_version: u32,
