@@ -1,12 +1,15 @@
 //! The command line: arguments (clap), what each command does, and where
 //! its outputs go. This is the one place that decides file or stdout.
 
+use crate::child::{self, ChildFailure};
 use crate::error::{Error, exit_code};
 use crate::exercise::{EMBEDDED_SOURCE, ExerciseSet};
 use crate::grade::{Environment, GradeOptions, grade_submission};
 use crate::outcome::SubmissionReport;
 use crate::report;
+use crate::sandbox::{self, Isolation, IsolationRequest};
 use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -25,6 +28,13 @@ enum Command {
     Grade(GradeArgs),
     /// List the exercises: id, role, port and points.
     List(ListArgs),
+    /// Internal: run `sockgrade ARGS` as PID 1 of new namespaces.
+    #[command(name = "__isolated", hide = true)]
+    Isolated {
+        /// The sockgrade command to run inside.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -41,6 +51,13 @@ struct GradeArgs {
     /// Also write the results as JUnit XML to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// Also write Gradescope's results.json to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    gradescope: Option<PathBuf>,
+    /// Namespaces for the student's programs: `auto` uses them where the
+    /// kernel allows (Linux), so fixed ports are private to this grade.
+    #[arg(long, value_enum, default_value_t = IsolationRequest::Auto)]
+    isolation: IsolationRequest,
     /// Seed for the random values; a report's seed replays its run.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -97,6 +114,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::List(args) => list(&args),
         Command::Grade(args) => grade(&args),
+        Command::Isolated { args } => Ok(sandbox::run_isolated(&args)),
     }
 }
 
@@ -142,9 +160,30 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::internal("cannot start the async runtime").with_source(e))?;
+    let (isolation, fallback) = sandbox::decide(args.isolation).map_err(|why| {
+        Error::bad_input(format!("--isolation namespace is not possible here: {why}"))
+    })?;
+    if let Some(why) = fallback.filter(|_| cfg!(target_os = "linux")) {
+        eprintln!(
+            "sockgrade: note: grading without namespaces ({why}); the exercises' ports are shared with this machine"
+        );
+    }
     let report = runtime.block_on(async {
-        let environment = Environment::discover();
-        grade_submission(&args.dir, &set, &options, &environment).await
+        match isolation {
+            Isolation::None => {
+                grade_submission(&args.dir, &set, &options, &Environment::discover()).await
+            }
+            Isolation::Namespaces => child::grade(&args.dir, &set, &options, isolation)
+                .await
+                .map(|mut report| {
+                    report.isolation = isolation.as_str().to_string();
+                    report
+                })
+                .map_err(|failure| match failure {
+                    ChildFailure::BadInput(message) => Error::bad_input(message),
+                    other => Error::internal(other.to_string()),
+                }),
+        }
     })?;
     // Student programs the grader ended may leave tasks behind; do not wait.
     runtime.shutdown_background();
@@ -168,6 +207,9 @@ fn write_outputs(args: &GradeArgs, report: &SubmissionReport) -> Result<(), Erro
     }
     if let Some(path) = &args.junit {
         emit(path, &report::junit::render(std::slice::from_ref(report)))?;
+    }
+    if let Some(path) = &args.gradescope {
+        emit(path, &report::json::render(report))?; // TODO gradescope
     }
     let to_terminal = if stdout_taken {
         std::io::stderr().is_terminal()

@@ -393,10 +393,10 @@ async fn run(
             Role::Server => "connected to the program",
         });
         let connection = Connection::new(stream, recorder.clone());
-        if exercise.role == Role::Server {
-            if let Some(ip) = connection.local_ip() {
-                values.set("client-ip", ip.to_string());
-            }
+        if exercise.role == Role::Server
+            && let Some(ip) = connection.local_ip()
+        {
+            values.set("client-ip", ip.to_string());
         }
         let (outcome, connection) =
             Conversation::new(exercise, &values, deadlines, connection, observer.clone())

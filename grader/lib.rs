@@ -15,11 +15,13 @@
 //! - [`outcome`]: the result values every reporter reads.
 //! - [`report`]: terminal, JSON and JUnit writers (pure: results in, bytes out).
 //! - [`transcript`]: the timeline of one exercise.
-//! - [`sandbox`]: the isolation in force.
+//! - [`sandbox`]: the isolation in force: network and PID namespaces.
+//! - [`child`]: grading a submission in a child sockgrade (in namespaces).
 //! - [`platform`]: everything OS-specific (process groups, /proc).
 //! - [`text`]: making untrusted bytes safe to show.
 //! - [`error`]: harness errors and exit codes; [`cli`]: the command line.
 
+pub mod child;
 pub mod cli;
 pub mod error;
 pub mod exercise;

@@ -223,13 +223,13 @@ fn a_server_without_reuseaddr_passes_twice_in_a_row() {
 }
 
 #[test]
-fn a_port_already_taken_is_an_error_naming_the_program() {
+fn without_namespaces_a_port_already_taken_is_an_error_naming_the_program() {
     require_namespace!();
     let folder = submission("reference-python");
     let squatter = "import socket,time; s=socket.create_server(('127.0.0.1', 7890)); print('up', flush=True); time.sleep(30)";
     let output = in_namespace(&format!(
         "python3 -c \"{squatter}\" > /dev/null & squatter=$!; while ! python3 -c \"import socket; socket.create_connection(('127.0.0.1', 7890)).close()\" 2>/dev/null; do :; done; \
-         \"$SOCKGRADE\" grade '{}' -e server-1 --json -; status=$?; kill $squatter; exit $status",
+         \"$SOCKGRADE\" grade '{}' -e server-1 --isolation none --json -; status=$?; kill $squatter; exit $status",
         folder.display()
     ));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -261,7 +261,18 @@ fn no_process_survives_its_exercise() {
         ),
     )
     .unwrap();
-    let (_, report) = grade_json(dir.path(), &["-e", "server-1", "--timeout-scale", "0.2"]);
+    // Process groups alone (no namespaces): the PIDs written are real.
+    let (_, report) = grade_json(
+        dir.path(),
+        &[
+            "-e",
+            "server-1",
+            "--timeout-scale",
+            "0.2",
+            "--isolation",
+            "none",
+        ],
+    );
     assert_eq!(exercise(&report, "server-1")["status"], "timeout");
     let recorded = std::fs::read_to_string(&pids).unwrap();
     for pid in recorded.split_whitespace() {
@@ -461,5 +472,82 @@ fn a_missing_interpreter_is_an_error_that_names_it_not_the_students_fault() {
             .unwrap()
             .contains("`node client-1.js` needs `node`, which is not installed here"),
         "{client_1}"
+    );
+}
+
+#[test]
+fn with_namespaces_a_program_already_on_the_port_cannot_answer_for_the_student() {
+    require_namespace!();
+    let folder = submission("reference-python");
+    let squatter =
+        "import socket,time; s=socket.create_server(('127.0.0.1', 7890)); time.sleep(30)";
+    let output = in_namespace(&format!(
+        "python3 -c \"{squatter}\" & squatter=$!; while ! python3 -c \"import socket; socket.create_connection(('127.0.0.1', 7890)).close()\" 2>/dev/null; do :; done; \
+         \"$SOCKGRADE\" grade '{}' -e server-1 --isolation namespace --json -; status=$?; kill $squatter; exit $status",
+        folder.display()
+    ));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["isolation"], "network and pid namespaces");
+    assert_eq!(exercise(&report, "server-1")["status"], "passed");
+}
+
+#[test]
+fn with_namespaces_a_daemon_started_by_the_program_does_not_survive() {
+    require_namespace!();
+    let marker = format!("61.{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    // Double fork and setsid: out of the program's process group, which
+    // only the PID namespace can still reach.
+    std::fs::write(
+        dir.path().join("client-1.py"),
+        format!(
+            "import os\n\
+             if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        os.execvp('sleep', ['sleep', '{marker}'])\n    os._exit(0)\n\
+             os.wait()\n"
+        ),
+    )
+    .unwrap();
+    let (_, report) = grade_json(
+        dir.path(),
+        &[
+            "-e",
+            "client-1",
+            "--isolation",
+            "namespace",
+            "--timeout-scale",
+            "0.2",
+        ],
+    );
+    assert_eq!(
+        exercise(&report, "client-1")["status"],
+        "failed",
+        "{report}"
+    );
+    let survivors: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+        .map(|cmdline| String::from_utf8_lossy(&cmdline).replace('\0', " "))
+        .filter(|cmdline| cmdline.contains(&marker))
+        .collect();
+    assert!(survivors.is_empty(), "survivors: {survivors:?}");
+}
+
+#[test]
+fn isolation_namespace_is_bad_input_where_namespaces_are_impossible() {
+    // As root without any capability (an empty bounding set), no namespace
+    // can be made: the request cannot be met, exit code 2 and the reason.
+    require_namespace!();
+    let folder = submission("missing");
+    let output = in_namespace(&format!(
+        "setpriv --bounding-set=-all -- \"$SOCKGRADE\" grade '{}' --isolation namespace",
+        folder.display()
+    ));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--isolation namespace is not possible here"),
+        "{stderr}"
     );
 }

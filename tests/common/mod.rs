@@ -3,7 +3,10 @@
 //! private to the run, so tests never collide with each other or with
 //! anything else on the machine.
 
-#![allow(dead_code, reason = "each test binary uses a different part; `expect` would be unfulfilled in some")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part; `expect` would be unfulfilled in some"
+)]
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,132 @@
+//! Linux namespaces: unshare, the user-ID map for unprivileged use, the
+//! fork that makes PID 1, and the loopback interface.
+
+use crate::error::exit_code;
+use nix::sched::{CloneFlags, unshare};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Gid, Uid, fork};
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+
+/// The probe argument: PID 1 of the new namespace exits 0 at once.
+pub const PROBE: &str = "__probe";
+
+/// Tries the real thing once: a child sockgrade enters namespaces and
+/// exits. Cheap (a few milliseconds) and exact, unlike reading sysctls that
+/// differ between distributions.
+pub fn probe() -> Result<(), String> {
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot find sockgrade's own executable: {e}"))?;
+    let output = std::process::Command::new(exe)
+        .args([super::ISOLATED_COMMAND, "--", PROBE])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start sockgrade to probe namespaces: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        let why = String::from_utf8_lossy(&output.stderr);
+        Err(why.trim().trim_start_matches("sockgrade: ").to_string())
+    }
+}
+
+/// See [`super::run_isolated`].
+pub fn run_isolated(args: &[OsString]) -> u8 {
+    match enter(args) {
+        Ok(code) => code,
+        Err(why) => {
+            eprintln!("sockgrade: {why}");
+            exit_code::INTERNAL
+        }
+    }
+}
+
+fn enter(args: &[OsString]) -> Result<u8, String> {
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot find sockgrade's own executable: {e}"))?;
+    let (uid, gid) = (Uid::effective(), Gid::effective());
+    let mut flags = CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWPID;
+    if !uid.is_root() {
+        // Without root, a user namespace is what allows the other two.
+        flags |= CloneFlags::CLONE_NEWUSER;
+    }
+    unshare(flags)
+        .map_err(|e| format!("the kernel does not allow new namespaces here (unshare: {e})"))?;
+    if !uid.is_root() {
+        map_ids(uid, gid)?;
+    }
+    // SAFETY: called from the hidden command before any thread exists, so
+    // the child is a faithful single-threaded copy.
+    match unsafe { fork() }.map_err(|e| format!("fork failed: {e}"))? {
+        ForkResult::Child => {
+            // PID 1 of the new namespace. If the parent dies (the batch
+            // kills it on a deadline), take the namespace down with it.
+            // SAFETY: prctl with these arguments has no memory effects.
+            unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+            let code = match bring_loopback_up() {
+                Err(why) => {
+                    eprintln!("sockgrade: cannot bring up the namespace's loopback: {why}");
+                    exit_code::INTERNAL
+                }
+                Ok(()) if args.first().is_some_and(|a| a == PROBE) => 0,
+                Ok(()) => {
+                    let error = std::process::Command::new(exe).args(args).exec();
+                    eprintln!("sockgrade: cannot run sockgrade in the namespace: {error}");
+                    exit_code::INTERNAL
+                }
+            };
+            std::process::exit(i32::from(code));
+        }
+        ForkResult::Parent { child } => loop {
+            match waitpid(child, None) {
+                Ok(WaitStatus::Exited(_, code)) => {
+                    return Ok(u8::try_from(code).unwrap_or(exit_code::INTERNAL));
+                }
+                Ok(WaitStatus::Signaled(_, signal, _)) => {
+                    return Err(format!("the isolated grader was killed by {signal}"));
+                }
+                Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(format!("waiting for the isolated grader failed: {e}")),
+            }
+        },
+    }
+}
+
+/// Maps the caller's user and group to root inside the user namespace, so
+/// the namespace may configure its own network.
+fn map_ids(uid: Uid, gid: Gid) -> Result<(), String> {
+    let write = |file: &str, text: String| {
+        std::fs::write(file, text).map_err(|e| format!("cannot write {file}: {e}"))
+    };
+    write("/proc/self/setgroups", "deny".to_string())?;
+    write("/proc/self/uid_map", format!("0 {uid} 1"))?;
+    write("/proc/self/gid_map", format!("0 {gid} 1"))
+}
+
+/// A new network namespace has a loopback interface, down: bring it up.
+fn bring_loopback_up() -> Result<(), String> {
+    // SAFETY: plain socket and ioctl calls on a zeroed, correctly sized
+    // ifreq whose name is NUL-terminated.
+    unsafe {
+        let socket = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if socket < 0 {
+            return Err(std::io::Error::last_os_error().to_string());
+        }
+        let mut request: libc::ifreq = std::mem::zeroed();
+        for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
+            *slot = *byte as libc::c_char;
+        }
+        let mut result = libc::ioctl(socket, libc::SIOCGIFFLAGS, &mut request);
+        if result == 0 {
+            request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            result = libc::ioctl(socket, libc::SIOCSIFFLAGS, &request);
+        }
+        let error = std::io::Error::last_os_error();
+        libc::close(socket);
+        if result == 0 {
+            Ok(())
+        } else {
+            Err(error.to_string())
+        }
+    }
+}
