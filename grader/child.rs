@@ -8,14 +8,18 @@ use crate::error::exit_code;
 use crate::exercise::{EMBEDDED_SOURCE, ExerciseSet};
 use crate::grade::GradeOptions;
 use crate::outcome::SubmissionReport;
+use crate::platform;
 use crate::sandbox::{self, Isolation};
 use crate::student::Capture;
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio::time::timeout;
 
+/// After asking a cancelled child to stop, how long it has to clean up.
+const CANCEL_GRACE: Duration = Duration::from_secs(2);
 /// Added to the child's own worst case: starting, copying, writing.
 const CHILD_MARGIN: Duration = Duration::from_secs(30);
 /// Longest a manifest build may take (kept in step with `grade`).
@@ -31,6 +35,8 @@ pub enum ChildFailure {
     Failed(String),
     /// The child ran past its deadline and was killed.
     TimedOut(Duration),
+    /// The caller cancelled it (Ctrl-C).
+    Cancelled,
 }
 
 impl std::fmt::Display for ChildFailure {
@@ -38,6 +44,7 @@ impl std::fmt::Display for ChildFailure {
         match self {
             ChildFailure::BadInput(message) => f.write_str(message),
             ChildFailure::Failed(why) => write!(f, "the grader of this submission failed: {why}"),
+            ChildFailure::Cancelled => f.write_str("grading was interrupted"),
             ChildFailure::TimedOut(limit) => {
                 write!(
                     f,
@@ -62,12 +69,15 @@ pub fn deadline(set: &ExerciseSet, options: &GradeOptions) -> Duration {
         + CHILD_MARGIN
 }
 
-/// Grades `folder` in a child sockgrade under `isolation`.
+/// Grades `folder` in a child sockgrade under `isolation`. When `cancel`
+/// turns true the child is asked to stop (SIGTERM: it ends its programs),
+/// then killed after a grace.
 pub async fn grade(
     folder: &Path,
     set: &ExerciseSet,
     options: &GradeOptions,
     isolation: Isolation,
+    mut cancel: watch::Receiver<bool>,
 ) -> Result<SubmissionReport, ChildFailure> {
     let results = tempfile::Builder::new()
         .prefix("sockgrade-child-")
@@ -93,13 +103,28 @@ pub async fn grade(
         None => (Capture::closed(), tokio::spawn(async {})),
     };
     let limit = deadline(set, options);
-    let status = match timeout(limit, child.wait()).await {
-        Ok(status) => {
-            status.map_err(|e| ChildFailure::Failed(format!("waiting for it failed: {e}")))?
+    let cancelled = async {
+        if cancel.wait_for(|stop| *stop).await.is_err() {
+            // Nobody can cancel any more: never.
+            std::future::pending::<()>().await;
         }
-        Err(_) => {
-            let _ = child.kill().await;
-            return Err(ChildFailure::TimedOut(limit));
+    };
+    let status = tokio::select! {
+        status = timeout(limit, child.wait()) => match status {
+            Ok(status) => status.map_err(|e| ChildFailure::Failed(format!("waiting for it failed: {e}")))?,
+            Err(_) => {
+                let _ = child.kill().await;
+                return Err(ChildFailure::TimedOut(limit));
+            }
+        },
+        () = cancelled => {
+            if let Some(pid) = child.id() {
+                platform::terminate_process(pid);
+            }
+            if timeout(CANCEL_GRACE, child.wait()).await.is_err() {
+                let _ = child.kill().await;
+            }
+            return Err(ChildFailure::Cancelled);
         }
     };
     let _ = timeout(Duration::from_secs(1), stderr_task).await;

@@ -1,17 +1,22 @@
 //! The command line: arguments (clap), what each command does, and where
 //! its outputs go. This is the one place that decides file or stdout.
 
+use crate::batch::{BatchOptions, Shard, output};
 use crate::child::{self, ChildFailure};
 use crate::error::{Error, exit_code};
 use crate::exercise::{EMBEDDED_SOURCE, ExerciseSet};
 use crate::grade::{Environment, GradeOptions, grade_submission};
 use crate::outcome::SubmissionReport;
+use crate::platform;
 use crate::report;
+use crate::report::summary::Summary;
 use crate::sandbox::{self, Isolation, IsolationRequest};
+use crate::student;
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use tokio::sync::watch;
 
 /// Grades TCP socket-programming exercises by playing the other side of
 /// every conversation.
@@ -26,6 +31,11 @@ pub struct Cli {
 enum Command {
     /// Grade the submission in a folder (default: the current folder).
     Grade(GradeArgs),
+    /// Grade every submission in a folder (a subfolder, .zip or .tar.gz each)
+    /// into a gradebook.
+    Batch(BatchArgs),
+    /// Merge the output folders of sharded batch runs into one.
+    Merge(MergeArgs),
     /// List the exercises: id, role, port and points.
     List(ListArgs),
     /// Internal: run `sockgrade ARGS` as PID 1 of new namespaces.
@@ -72,6 +82,51 @@ struct GradeArgs {
 }
 
 #[derive(Debug, Args)]
+struct BatchArgs {
+    /// The folder holding one subfolder (or .zip, .tar.gz) per submission.
+    dir: PathBuf,
+    /// The output folder: per-submission results, grades.csv, summary.json.
+    #[arg(long, value_name = "OUT")]
+    out: PathBuf,
+    /// Submissions graded at once (default: twice the number of CPUs, since
+    /// grading is mostly waiting).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Grade only part K of N of the submissions (sorted by name); needs --seed
+    /// so that every shard draws the same values.
+    #[arg(long, value_name = "K/N", requires = "seed")]
+    shard: Option<Shard>,
+    /// Seed of the random values (each submission's is derived from it).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Grade only this exercise (repeat for several).
+    #[arg(long = "exercise", short = 'e', value_name = "ID")]
+    exercise: Vec<String>,
+    #[command(flatten)]
+    exercises: ExercisesArg,
+    /// Multiply every timeout by F.
+    #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = parse_scale)]
+    timeout_scale: f64,
+    /// Namespaces per submission: `auto` where the kernel allows, else one
+    /// submission at a time.
+    #[arg(long, value_enum, default_value_t = IsolationRequest::Auto)]
+    isolation: IsolationRequest,
+    /// Keep the submissions already graded in OUT; grade only the rest.
+    #[arg(long)]
+    resume: bool,
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// The output folders of the shards.
+    #[arg(required = true, value_name = "SHARD_OUT")]
+    inputs: Vec<PathBuf>,
+    /// Where to write the merged gradebook, summary and JUnit.
+    #[arg(long, value_name = "OUT")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Args)]
 struct ListArgs {
     #[command(flatten)]
     exercises: ExercisesArg,
@@ -114,6 +169,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::List(args) => list(&args),
         Command::Grade(args) => grade(&args),
+        Command::Batch(args) => batch(&args),
+        Command::Merge(args) => merge(&args),
         Command::Isolated { args } => Ok(sandbox::run_isolated(&args)),
     }
 }
@@ -156,10 +213,7 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         only: args.exercise.clone(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal("cannot start the async runtime").with_source(e))?;
+    let runtime = runtime()?;
     let (isolation, fallback) = sandbox::decide(args.isolation).map_err(|why| {
         Error::bad_input(format!("--isolation namespace is not possible here: {why}"))
     })?;
@@ -168,23 +222,43 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
             "sockgrade: note: grading without namespaces ({why}); the exercises' ports are shared with this machine"
         );
     }
-    let report = runtime.block_on(async {
-        match isolation {
-            Isolation::None => {
-                grade_submission(&args.dir, &set, &options, &Environment::discover()).await
+    let graded = runtime.block_on(async {
+        let work = async {
+            match isolation {
+                Isolation::None => {
+                    grade_submission(&args.dir, &set, &options, &Environment::discover()).await
+                }
+                Isolation::Namespaces => {
+                    // Nobody cancels a single grade: Ctrl-C drops it, which
+                    // kills the child and with it the namespace.
+                    let never_cancelled = watch::channel(false).1;
+                    child::grade(&args.dir, &set, &options, isolation, never_cancelled)
+                        .await
+                        .map(|mut report| {
+                            report.isolation = isolation.as_str().to_string();
+                            report
+                        })
+                        .map_err(|failure| match failure {
+                            ChildFailure::BadInput(message) => Error::bad_input(message),
+                            other => Error::internal(other.to_string()),
+                        })
+                }
             }
-            Isolation::Namespaces => child::grade(&args.dir, &set, &options, isolation)
-                .await
-                .map(|mut report| {
-                    report.isolation = isolation.as_str().to_string();
-                    report
-                })
-                .map_err(|failure| match failure {
-                    ChildFailure::BadInput(message) => Error::bad_input(message),
-                    other => Error::internal(other.to_string()),
-                }),
+        };
+        tokio::select! {
+            report = work => Some(report),
+            () = platform::stop_requested() => None,
         }
-    })?;
+    });
+    let Some(report) = graded else {
+        // The programs are in process groups of their own, out of reach of
+        // the terminal's Ctrl-C: end them before leaving.
+        student::kill_all_running();
+        runtime.shutdown_background();
+        eprintln!("sockgrade: interrupted; the programs it started were stopped");
+        return Ok(exit_code::INTERRUPTED);
+    };
+    let report = report?;
     // Student programs the grader ended may leave tasks behind; do not wait.
     runtime.shutdown_background();
 
@@ -194,6 +268,118 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
     } else {
         exit_code::NOT_ALL_PASSED
     })
+}
+
+fn batch(args: &BatchArgs) -> Result<u8, Error> {
+    let set = args.exercises.load()?;
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let options = BatchOptions {
+        dir: args.dir.clone(),
+        out: args.out.clone(),
+        jobs: args.jobs.map_or(2 * cpus, usize::from),
+        shard: args.shard,
+        grade: GradeOptions {
+            seed: args.seed.unwrap_or_else(random_seed),
+            timeout_scale: args.timeout_scale,
+            jobs: cpus,
+            only: args.exercise.clone(),
+        },
+        isolation: args.isolation,
+        resume: args.resume,
+        progress_bar: std::io::stderr().is_terminal(),
+    };
+    if let Some(unknown) = options.grade.only.iter().find(|id| set.get(id).is_none()) {
+        return Err(Error::bad_input(format!(
+            "there is no exercise `{unknown}`; the exercises are: {}",
+            set.ids()
+        )));
+    }
+    let runtime = runtime()?;
+    let outcome = runtime.block_on(crate::batch::run(&options, &set))?;
+    runtime.shutdown_background();
+    print_batch_end(&outcome.summary, &args.out);
+    Ok(if outcome.interrupted {
+        exit_code::INTERRUPTED
+    } else {
+        batch_exit_code(&outcome.reports)
+    })
+}
+
+fn merge(args: &MergeArgs) -> Result<u8, Error> {
+    let mut reports: Vec<SubmissionReport> = Vec::new();
+    let mut skipped = Vec::new();
+    for input in &args.inputs {
+        let (found, their_skipped) = output::read_all(input).map_err(|e| {
+            Error::bad_input(format!(
+                "cannot read the batch output {}: check the path",
+                input.display()
+            ))
+            .with_source(e)
+        })?;
+        if found.is_empty() {
+            return Err(Error::bad_input(format!(
+                "{} holds no graded submission (no */results.json): is it a batch output folder?",
+                input.display()
+            )));
+        }
+        for report in found {
+            if reports.iter().any(|r| r.submission == report.submission) {
+                return Err(Error::bad_input(format!(
+                    "submission `{}` is in more than one input: the shards overlap",
+                    report.submission
+                )));
+            }
+            reports.push(report);
+        }
+        for entry in their_skipped {
+            if !skipped.contains(&entry) {
+                skipped.push(entry);
+            }
+        }
+    }
+    reports.sort_by(|a, b| a.submission.cmp(&b.submission));
+    let write_error = |e: std::io::Error| {
+        Error::bad_input(format!(
+            "cannot write to {}: check that it is writable",
+            args.out.display()
+        ))
+        .with_source(e)
+    };
+    std::fs::create_dir_all(&args.out).map_err(write_error)?;
+    for report in &reports {
+        output::write_submission(&args.out, report).map_err(write_error)?;
+    }
+    let summary = output::write_aggregates(&args.out, &reports, &skipped).map_err(write_error)?;
+    print_batch_end(&summary, &args.out);
+    Ok(batch_exit_code(&reports))
+}
+
+/// 0 when every exercise of every submission passed, as for one grade.
+fn batch_exit_code(reports: &[SubmissionReport]) -> u8 {
+    if reports.iter().all(SubmissionReport::all_passed) {
+        exit_code::ALL_PASSED
+    } else {
+        exit_code::NOT_ALL_PASSED
+    }
+}
+
+fn print_batch_end(summary: &Summary, out: &Path) {
+    let style = report::terminal::Style {
+        color: std::io::stdout().is_terminal() && !no_color(),
+    };
+    let mut text = report::summary::render_terminal(summary, style);
+    text.push_str(&format!(
+        "\nwritten to {}: grades.csv, summary.json, junit.xml, and per submission results.json, junit.xml, gradescope.json\n",
+        out.display()
+    ));
+    print_stdout(&text);
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal("cannot start the async runtime").with_source(e))
 }
 
 /// Writes the machine-readable files, then the terminal report (to stderr
@@ -209,7 +395,7 @@ fn write_outputs(args: &GradeArgs, report: &SubmissionReport) -> Result<(), Erro
         emit(path, &report::junit::render(std::slice::from_ref(report)))?;
     }
     if let Some(path) = &args.gradescope {
-        emit(path, &report::json::render(report))?; // TODO gradescope
+        emit(path, &report::gradescope::render(report))?;
     }
     let to_terminal = if stdout_taken {
         std::io::stderr().is_terminal()

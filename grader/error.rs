@@ -13,6 +13,8 @@ pub mod exit_code {
     pub const BAD_INPUT: u8 = 2;
     /// A fault inside sockgrade.
     pub const INTERNAL: u8 = 3;
+    /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+    pub const INTERRUPTED: u8 = 130;
 }
 
 /// Whose fault an error is, which decides the exit code.

@@ -235,22 +235,13 @@ async fn build(command: &str, folder: &Path, scale: f64) -> Option<BuildFailure>
 /// Grades one exercise; every outcome, good or bad, is a result.
 async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResult {
     let started = Instant::now();
-    let mut result = ExerciseResult {
-        id: exercise.id.clone(),
-        title: exercise.title.clone(),
-        status: Status::Error,
-        score: 0.0,
-        max_score: exercise.points,
-        duration_ms: 0,
-        message: String::new(),
-        expected: None,
-        received: None,
-        command: None,
-        exit: None,
-        transcript: Vec::new(),
-        stdout: String::new(),
-        stderr: String::new(),
-    };
+    let mut result = ExerciseResult::new(
+        &exercise.id,
+        &exercise.title,
+        exercise.points,
+        Status::Error,
+        "",
+    );
     let located = locate(
         context.workspace.base(),
         &exercise.id,

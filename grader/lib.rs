@@ -12,6 +12,8 @@
 //! - [`student`]: the submission contract, private copies, launching and
 //!   watching the student's program, capturing its output.
 //! - [`grade`]: one submission, every selected exercise, into results.
+//! - [`batch`]: many submissions (folders, archives), sharded, in child
+//!   graders; the gradebook, summary and merge of shard outputs.
 //! - [`outcome`]: the result values every reporter reads.
 //! - [`report`]: terminal, JSON and JUnit writers (pure: results in, bytes out).
 //! - [`transcript`]: the timeline of one exercise.
@@ -21,6 +23,7 @@
 //! - [`text`]: making untrusted bytes safe to show.
 //! - [`error`]: harness errors and exit codes; [`cli`]: the command line.
 
+pub mod batch;
 pub mod child;
 pub mod cli;
 pub mod error;

@@ -33,10 +33,49 @@ pub fn kill_group(pid: u32) {
 
 #[cfg(unix)]
 fn signal_group(pid: u32, signal: nix::sys::signal::Signal) {
-    if let Ok(pid) = i32::try_from(pid) {
+    // 0 and 1 would name the caller's own group and init: never a student's.
+    if let Ok(pid) = i32::try_from(pid)
+        && pid > 1
+    {
         // ESRCH means the group is already gone, which is the goal.
         let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), signal);
     }
+}
+
+/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM: the requests to stop.
+pub async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Asks process `pid` (not its group) to stop with SIGTERM.
+pub fn terminate_process(pid: u32) {
+    #[cfg(unix)]
+    if let Ok(pid) = i32::try_from(pid)
+        && pid > 1
+    {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
 }
 
 /// How a process ended, in the report's terms.

@@ -123,7 +123,15 @@ mod tests {
             .collect();
         assert_eq!(
             firsts,
-            ["'\tx", "'\rx", "'+cmd", "'-2", "'=1+1", "'@SUM(A1)", "ok-name"]
+            [
+                "'\tx",
+                "'\rx",
+                "'+cmd",
+                "'-2",
+                "'=1+1",
+                "'@SUM(A1)",
+                "ok-name"
+            ]
         );
     }
 

@@ -4,9 +4,12 @@
 //!
 //! [`SubmissionReport`]: crate::outcome::SubmissionReport
 
+pub mod csv;
 mod evidence;
+pub mod gradescope;
 pub mod json;
 pub mod junit;
+pub mod summary;
 pub mod terminal;
 
 use std::io::Write;

@@ -407,10 +407,7 @@ fn histogram(summary: &Summary) -> Vec<String> {
                 // Rounded up, so a score that one submission got still shows.
                 let bar = (score.count * MAX_BAR_CHARS).div_ceil(most.max(1));
                 let bar = "#".repeat(bar.min(MAX_BAR_CHARS));
-                format!(
-                    "  {label:>width$}  {bar:<MAX_BAR_CHARS$}  {}",
-                    score.count
-                )
+                format!("  {label:>width$}  {bar:<MAX_BAR_CHARS$}  {}", score.count)
             }),
     );
     lines
@@ -543,7 +540,11 @@ mod tests {
         let mut reports = batch();
         reports.push(short);
         let summary = summarize(&reports, &[]);
-        let client_5 = summary.exercises.iter().find(|e| e.id == "client-5").unwrap();
+        let client_5 = summary
+            .exercises
+            .iter()
+            .find(|e| e.id == "client-5")
+            .unwrap();
         assert_eq!(total(client_5), 3);
         assert!((client_5.pass_rate - 1.0 / 3.0).abs() < 1e-9);
     }

@@ -12,5 +12,5 @@ pub use locate::{
     Interpreter, Interpreters, Located, MANIFEST, Manifest, ManifestError, Program, find_on_path,
     locate,
 };
-pub use process::{Finished, Launch, Observer, Running, TERMINATE_GRACE};
+pub use process::{Finished, Launch, Observer, Running, TERMINATE_GRACE, kill_all_running};
 pub use workspace::Workspace;

@@ -5,9 +5,11 @@
 use super::capture::Capture;
 use crate::outcome::ExitInfo;
 use crate::platform;
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::process::Command;
 use tokio::sync::watch;
@@ -21,6 +23,24 @@ const KILL_SETTLE: Duration = Duration::from_secs(2);
 /// How long to keep reading output after the program is gone; a process
 /// that escaped the group may hold the pipes open forever.
 const OUTPUT_SETTLE: Duration = Duration::from_millis(300);
+
+/// Process groups of the programs running now, so that an interrupted
+/// grade can end them all before it exits (they are in groups of their
+/// own, which a terminal's Ctrl-C does not reach).
+static RUNNING_GROUPS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+
+fn running_groups() -> std::sync::MutexGuard<'static, BTreeSet<u32>> {
+    RUNNING_GROUPS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Kills every running program's process group at once (on Ctrl-C).
+pub fn kill_all_running() {
+    for pid in std::mem::take(&mut *running_groups()) {
+        platform::kill_group(pid);
+    }
+}
 
 /// Everything needed to start a program.
 #[derive(Debug, Clone)]
@@ -118,6 +138,7 @@ impl Running {
         platform::isolate_process_group(&mut command);
         let mut child = command.spawn()?;
         let pid = child.id().unwrap_or(0);
+        running_groups().insert(pid);
         let (stdout, stdout_task) = match child.stdout.take() {
             Some(pipe) => Capture::start(pipe),
             None => (Capture::closed(), tokio::spawn(async {})),
@@ -170,6 +191,7 @@ impl Running {
         }
         // Children of the program may outlive it in the group: always sweep.
         platform::kill_group(self.pid);
+        running_groups().remove(&self.pid);
         let exit = match timeout(KILL_SETTLE, self.observer.wait_exit()).await {
             Ok(info) => info,
             Err(_) => ExitInfo {

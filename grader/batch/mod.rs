@@ -1,0 +1,271 @@
+//! Grading many submissions: discovery (folders and archives), sharding,
+//! a bounded number of child graders at once (each in namespaces of its
+//! own where the kernel allows), per-submission outputs as soon as each is
+//! done, and the gradebook and summary at the end. Nothing a submission
+//! does can stop the batch: a failed child is an `error` row.
+
+mod archive;
+mod discover;
+pub mod output;
+mod progress;
+
+pub use discover::{Shard, Source, Submission, discover};
+
+use crate::child::{self, ChildFailure};
+use crate::error::Error;
+use crate::exercise::{ExerciseSet, exercise_seed};
+use crate::grade::GradeOptions;
+use crate::outcome::{ExerciseResult, SCHEMA_VERSION, Status, SubmissionReport, ToolInfo};
+use crate::platform;
+use crate::report::summary::Summary;
+use crate::sandbox::{self, Isolation, IsolationRequest};
+use progress::Progress;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+/// What `sockgrade batch` was asked to do.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// The folder of submissions.
+    pub dir: PathBuf,
+    /// The output folder.
+    pub out: PathBuf,
+    /// Submissions graded at once.
+    pub jobs: usize,
+    /// This run's part of the batch, if sharded.
+    pub shard: Option<Shard>,
+    /// Options for each submission; its seed is the batch's seed.
+    pub grade: GradeOptions,
+    /// The isolation asked for.
+    pub isolation: IsolationRequest,
+    /// Keep submissions whose results are already in `out`.
+    pub resume: bool,
+    /// Show a progress bar (a terminal) instead of plain lines.
+    pub progress_bar: bool,
+}
+
+/// What a batch run produced.
+#[derive(Debug)]
+pub struct BatchOutcome {
+    /// Every graded submission (this run's and resumed ones), by name.
+    pub reports: Vec<SubmissionReport>,
+    /// The summary written to `summary.json`.
+    pub summary: Summary,
+    /// True when Ctrl-C stopped the run early.
+    pub interrupted: bool,
+}
+
+/// The seed of one submission: the batch's seed mixed with the student's
+/// id, so students get different values (no answer to copy) and a shard
+/// on any machine draws the same as a single run.
+pub fn submission_seed(batch_seed: u64, name: &str) -> u64 {
+    exercise_seed(batch_seed, name) % 1_000_000_000
+}
+
+/// Runs a batch.
+pub async fn run(options: &BatchOptions, set: &ExerciseSet) -> Result<BatchOutcome, Error> {
+    let (mut submissions, skipped) = discover(&options.dir).map_err(|e| {
+        Error::bad_input(format!(
+            "cannot read the batch folder {}: check the path",
+            options.dir.display()
+        ))
+        .with_source(e)
+    })?;
+    if let Some(shard) = options.shard {
+        let mut position = 0..;
+        submissions.retain(|_| shard.holds(position.next().unwrap_or(0)));
+    }
+    std::fs::create_dir_all(&options.out).map_err(|e| {
+        Error::bad_input(format!(
+            "cannot create the output folder {}: check that it is writable",
+            options.out.display()
+        ))
+        .with_source(e)
+    })?;
+    let (isolation, fallback) = sandbox::decide(options.isolation).map_err(|why| {
+        Error::bad_input(format!("--isolation namespace is not possible here: {why}"))
+    })?;
+    // Without namespaces every submission uses the same fixed ports on the
+    // same loopback: only one at a time can be graded fairly.
+    let jobs = if isolation == Isolation::Namespaces {
+        options.jobs.max(1)
+    } else {
+        1
+    };
+
+    let mut progress = Progress::new(submissions.len(), options.progress_bar);
+    match (&fallback, isolation) {
+        (Some(why), _) => progress.note(&format!(
+            "grading one submission at a time, without namespaces: {why}"
+        )),
+        (None, Isolation::None) => {
+            progress.note("grading one submission at a time (--isolation none)")
+        }
+        (None, Isolation::Namespaces) => {}
+    }
+
+    let mut reports = Vec::new();
+    let mut pending = Vec::new();
+    for submission in submissions {
+        match options
+            .resume
+            .then(|| output::read_submission(&options.out, &submission.name))
+            .flatten()
+        {
+            Some(report) => {
+                progress.finished(&report, true);
+                reports.push(report);
+            }
+            None => pending.push(submission),
+        }
+    }
+
+    let (cancel_sender, cancel) = watch::channel(false);
+    let permits = Arc::new(Semaphore::new(jobs));
+    let shared = Arc::new((set.clone(), options.clone()));
+    let mut tasks = JoinSet::new();
+    for submission in pending {
+        let (permits, shared, cancel) = (Arc::clone(&permits), Arc::clone(&shared), cancel.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let (set, options) = &*shared;
+            if *cancel.borrow() {
+                return None;
+            }
+            let report = grade_one(&submission, set, options, isolation, cancel).await?;
+            let written = output::write_submission(&options.out, &report);
+            Some((report, written))
+        });
+    }
+
+    let mut interrupted = false;
+    let mut stop = std::pin::pin!(platform::stop_requested());
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => match joined {
+                None => break,
+                Some(Ok(Some((report, written)))) => {
+                    if let Err(e) = written {
+                        progress.note(&format!("cannot write the results of {}: {e}", report.submission));
+                    }
+                    progress.finished(&report, false);
+                    reports.push(report);
+                }
+                Some(Ok(None)) => {}
+                Some(Err(e)) => progress.note(&format!("a grading task failed: {e}")),
+            },
+            () = &mut stop, if !interrupted => {
+                interrupted = true;
+                progress.note("interrupted: stopping the running graders; finished submissions are kept");
+                let _ = cancel_sender.send(true);
+            }
+        }
+    }
+    progress.finish();
+
+    reports.sort_by(|a, b| a.submission.cmp(&b.submission));
+    let summary = output::write_aggregates(&options.out, &reports, &skipped).map_err(|e| {
+        Error::bad_input(format!(
+            "cannot write the gradebook in {}: check that it is writable",
+            options.out.display()
+        ))
+        .with_source(e)
+    })?;
+    Ok(BatchOutcome {
+        reports,
+        summary,
+        interrupted,
+    })
+}
+
+/// Grades one submission in a child; every failure becomes a report.
+/// `None` when cancelled before it finished.
+async fn grade_one(
+    submission: &Submission,
+    set: &ExerciseSet,
+    options: &BatchOptions,
+    isolation: Isolation,
+    cancel: watch::Receiver<bool>,
+) -> Option<SubmissionReport> {
+    let mut grade_options = options.grade.clone();
+    grade_options.seed = submission_seed(options.grade.seed, &submission.name);
+    let original = match &submission.source {
+        Source::Folder(path) | Source::Archive(path) => path.display().to_string(),
+    };
+    let error_report = |reason: String| {
+        harness_error(
+            &submission.name,
+            &original,
+            set,
+            &grade_options,
+            isolation,
+            &reason,
+        )
+    };
+
+    // An archive is unpacked into a private folder that lives as long as
+    // its grade.
+    let unpacked;
+    let folder = match &submission.source {
+        Source::Folder(path) => path.clone(),
+        Source::Archive(path) => {
+            unpacked = match tempfile::Builder::new()
+                .prefix("sockgrade-unpacked-")
+                .tempdir()
+            {
+                Ok(dir) => dir,
+                Err(e) => {
+                    return Some(error_report(format!("cannot make a temporary folder: {e}")));
+                }
+            };
+            match archive::unpack(path, unpacked.path()) {
+                Ok(root) => root,
+                Err(e) => return Some(error_report(e.to_string())),
+            }
+        }
+    };
+    let report = match child::grade(&folder, set, &grade_options, isolation, cancel).await {
+        Ok(report) => report,
+        Err(ChildFailure::Cancelled) => return None,
+        Err(failure) => error_report(failure.to_string()),
+    };
+    Some(SubmissionReport {
+        submission: submission.name.clone(),
+        path: original,
+        isolation: isolation.as_str().to_string(),
+        ..report
+    })
+}
+
+/// A report for a submission that could not be graded at all: every
+/// exercise `error`, with the reason.
+fn harness_error(
+    name: &str,
+    path: &str,
+    set: &ExerciseSet,
+    options: &GradeOptions,
+    isolation: Isolation,
+    reason: &str,
+) -> SubmissionReport {
+    let exercises: Vec<ExerciseResult> = set
+        .exercises
+        .iter()
+        .filter(|e| options.only.is_empty() || options.only.contains(&e.id))
+        .map(|e| ExerciseResult::new(&e.id, &e.title, e.points, Status::Error, reason))
+        .collect();
+    SubmissionReport {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo::default(),
+        submission: name.to_string(),
+        path: path.to_string(),
+        seed: options.seed,
+        exercises_source: set.source.clone(),
+        isolation: isolation.as_str().to_string(),
+        score: 0.0,
+        max_score: exercises.iter().map(|e| e.max_score).sum(),
+        duration_ms: 0,
+        exercises,
+    }
+}

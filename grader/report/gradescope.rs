@@ -1,0 +1,355 @@
+//! The Gradescope report: the `results.json` a Gradescope autograder leaves
+//! in `/autograder/results/`, with the field names of Gradescope's
+//! autograder specification. One test per exercise; the evidence of a test
+//! that did not pass is the terminal's, as plain text.
+
+use serde::Serialize;
+
+use super::evidence::{self, Tail};
+use super::summary::points;
+use crate::outcome::{ExerciseResult, Status, SubmissionReport};
+
+/// Transcript lines in a test's output; Gradescope collapses the output, so
+/// it can hold more than a terminal screen, but still bounded.
+const MAX_TRANSCRIPT_LINES: usize = 100;
+
+/// Lines of stderr (or stdout) in a test's output, from its end, where a
+/// traceback names the error.
+const MAX_OUTPUT_LINES: usize = 10;
+
+/// The whole `results.json`.
+#[derive(Debug, Serialize)]
+struct Results {
+    /// Points earned; given, so Gradescope uses the report's score rather
+    /// than adding the tests' up again.
+    score: f64,
+    /// Wall time of the whole grade, in seconds.
+    execution_time: f64,
+    /// Text about the whole submission: its summary line.
+    output: String,
+    /// How Gradescope shows `output`: as it is.
+    output_format: OutputFormat,
+    /// One test per exercise, in the exercise file's order.
+    tests: Vec<Test>,
+}
+
+/// One exercise as a Gradescope test.
+#[derive(Debug, Serialize)]
+struct Test {
+    /// `client-1: How do you do?`: the exercise id and title.
+    name: String,
+    /// Points earned.
+    score: f64,
+    /// Points available.
+    max_score: f64,
+    /// Passed or not: Gradescope knows no other verdicts.
+    status: TestStatus,
+    /// For a pass, its time; otherwise the status, the message and the
+    /// evidence, as the terminal shows them.
+    output: String,
+    /// How Gradescope shows `output`: as it is, in a `<pre>` block.
+    output_format: OutputFormat,
+    /// Who may see the test: the student, at once.
+    visibility: Visibility,
+}
+
+/// The `status` values Gradescope documents for a test.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum TestStatus {
+    /// Shown as a pass.
+    Passed,
+    /// Shown as a failure: every verdict but `passed`.
+    Failed,
+}
+
+/// The one `output_format` value used here.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum OutputFormat {
+    /// Plain text: a student's bytes are never read as HTML or Markdown.
+    Text,
+}
+
+/// The one `visibility` value used here.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Visibility {
+    /// Shown to the student as soon as grading is done.
+    Visible,
+}
+
+/// Renders the report as Gradescope's `results.json`, ending with a newline.
+pub fn render(report: &SubmissionReport) -> Vec<u8> {
+    let results = Results {
+        score: report.score,
+        execution_time: report.duration_ms as f64 / 1000.0,
+        output: summary_line(report),
+        output_format: OutputFormat::Text,
+        tests: report.exercises.iter().map(test).collect(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&results).expect(
+        "results are plain structs, strings and numbers, which always serialize \
+         (serde_json writes a non-finite number as null rather than failing)",
+    );
+    bytes.push(b'\n');
+    bytes
+}
+
+/// The test of one exercise.
+fn test(exercise: &ExerciseResult) -> Test {
+    let (status, output) = match exercise.status {
+        Status::Passed => (
+            TestStatus::Passed,
+            format!("passed in {}", seconds(exercise.duration_ms)),
+        ),
+        _ => (TestStatus::Failed, evidence_text(exercise)),
+    };
+    Test {
+        name: format!(
+            "{}: {}",
+            evidence::one_line(&exercise.id),
+            evidence::one_line(&exercise.title)
+        ),
+        score: exercise.score,
+        max_score: exercise.max_score,
+        status,
+        output,
+        output_format: OutputFormat::Text,
+        visibility: Visibility::Visible,
+    }
+}
+
+/// `score 9/11 · 9 passed, 1 failed, 1 missing`, the terminal's summary
+/// line without the time (Gradescope has `execution_time` for that).
+fn summary_line(report: &SubmissionReport) -> String {
+    let mut counts = vec![format!("{} passed", report.count(Status::Passed))];
+    for status in [
+        Status::Failed,
+        Status::Timeout,
+        Status::Crashed,
+        Status::Error,
+        Status::Missing,
+    ] {
+        let count = report.count(status);
+        if count > 0 {
+            counts.push(format!("{count} {}", status.as_str()));
+        }
+    }
+    format!(
+        "score {}/{} · {}",
+        points(report.score),
+        points(report.max_score),
+        counts.join(", ")
+    )
+}
+
+/// The output of a test that did not pass: `timeout: <message>`, then the
+/// command, expected and received, the transcript and the output tail, each
+/// a paragraph. Gradescope knows only passed and failed, so the real status
+/// leads the text.
+fn evidence_text(exercise: &ExerciseResult) -> String {
+    let message = evidence::multi_line(&exercise.message);
+    let message = message.trim_end();
+    let mut text = if message.is_empty() {
+        exercise.status.as_str().to_string()
+    } else {
+        format!("{}: {message}", exercise.status.as_str())
+    };
+
+    let mut paragraph = Vec::new();
+    if let Some(command) = &exercise.command {
+        paragraph.push(format!("command:  {}", evidence::one_line(command)));
+    }
+    if let Some(expected) = &exercise.expected {
+        paragraph.push(format!("expected: {}", evidence::one_line(expected)));
+    }
+    if let Some(received) = &exercise.received {
+        paragraph.push(format!("received: {}", evidence::one_line(received)));
+    }
+    push_paragraph(&mut text, &paragraph);
+
+    let (skipped, kept) = evidence::last_entries(&exercise.transcript, MAX_TRANSCRIPT_LINES);
+    if !kept.is_empty() {
+        let mut paragraph = vec!["transcript:".to_string()];
+        if skipped > 0 {
+            paragraph.push(format!("  {}", evidence::earlier_marker(skipped)));
+        }
+        paragraph.extend(kept.iter().map(evidence::transcript_line));
+        push_paragraph(&mut text, &paragraph);
+    }
+
+    // stderr is where a crash explains itself; stdout only when it is all
+    // there is (a program that prints its errors).
+    let stderr = Tail::of(&exercise.stderr, MAX_OUTPUT_LINES);
+    let (stream, tail) = if stderr.is_empty() {
+        ("stdout", Tail::of(&exercise.stdout, MAX_OUTPUT_LINES))
+    } else {
+        ("stderr", stderr)
+    };
+    if !tail.is_empty() {
+        let mut paragraph = vec![format!("{}:", tail.label(stream))];
+        paragraph.extend(tail.lines.iter().map(|line| format!("  {line}")));
+        push_paragraph(&mut text, &paragraph);
+    }
+    text
+}
+
+/// Appends `lines` to `text` as a paragraph of its own.
+fn push_paragraph(text: &mut String, lines: &[String]) {
+    if lines.is_empty() {
+        return;
+    }
+    text.push_str("\n\n");
+    text.push_str(&lines.join("\n"));
+}
+
+/// `0.12s`.
+fn seconds(ms: u64) -> String {
+    format!("{:.2}s", ms as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::sample_report;
+    use serde_json::Value;
+
+    fn parsed(report: &SubmissionReport) -> Value {
+        let bytes = render(report);
+        assert_eq!(bytes.last(), Some(&b'\n'));
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// The keys of a JSON object, sorted.
+    fn keys(value: &Value) -> Vec<&str> {
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    #[test]
+    fn has_exactly_the_documented_top_level_fields() {
+        let json = parsed(&sample_report());
+        assert_eq!(
+            keys(&json),
+            [
+                "execution_time",
+                "output",
+                "output_format",
+                "score",
+                "tests"
+            ]
+        );
+        assert_eq!(json["score"], 1.0);
+        assert_eq!(json["execution_time"], 1.234);
+        assert_eq!(
+            json["output"],
+            "score 1/4 · 1 passed, 1 failed, 1 crashed, 1 missing"
+        );
+        assert_eq!(json["output_format"], "text");
+        assert_eq!(json["tests"].as_array().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn has_exactly_the_documented_test_fields() {
+        let json = parsed(&sample_report());
+        let test = &json["tests"][0];
+        assert_eq!(
+            keys(test),
+            [
+                "max_score",
+                "name",
+                "output",
+                "output_format",
+                "score",
+                "status",
+                "visibility"
+            ]
+        );
+        assert_eq!(test["name"], "client-demo: Title of client-demo");
+        assert_eq!(test["score"], 1.0);
+        assert_eq!(test["max_score"], 1.0);
+        assert_eq!(test["status"], "passed");
+        assert_eq!(test["output"], "passed in 0.12s");
+        assert_eq!(test["output_format"], "text");
+        assert_eq!(test["visibility"], "visible");
+    }
+
+    #[test]
+    fn maps_every_other_status_to_failed() {
+        let mut report = sample_report();
+        report.exercises[0].status = Status::Timeout;
+        report.exercises[0].message = "no answer within 5s".to_string();
+        let json = parsed(&report);
+        let statuses: Vec<&str> = json["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, ["failed"; 4]);
+        assert_eq!(
+            json["tests"][0]["output"],
+            "timeout: no answer within 5s\n\ncommand:  python3 client-demo.py"
+        );
+        assert!(
+            json["tests"][3]["output"]
+                .as_str()
+                .unwrap()
+                .starts_with("missing: no client-5.py")
+        );
+    }
+
+    #[test]
+    fn shows_the_evidence_of_a_test_that_did_not_pass() {
+        let json = parsed(&sample_report());
+        let failed = &json["tests"][1];
+        assert_eq!(failed["name"], "client-1: Ask how \\u{1b}[31mthey do");
+        assert_eq!(failed["score"], 0.0);
+        let output = failed["output"].as_str().unwrap();
+        assert!(
+            output.starts_with("failed: expected the reply to be printed]]>"),
+            "{output}"
+        );
+        assert!(output.contains("\nhint: print it\n\n"), "{output}");
+        assert!(
+            output.contains("\ncommand:  python3 client-1.py\nexpected: How do you do?\n"),
+            "{output}"
+        );
+        assert!(
+            output.contains("\nreceived: How are you?\\n\\u{0}\\u{1b}]]>\n"),
+            "{output}"
+        );
+        assert!(
+            output.contains("\n\ntranscript:\n  0.003s · connected\n  0.005s ← How are you?"),
+            "{output}"
+        );
+        assert!(output.contains("\n  0.010s → I'm good\\n\n"), "{output}");
+        assert!(output.ends_with("\n\nstdout:\n  line one\n  \\u{1b}[2Jline two ]]> \u{fffe}"));
+        let crashed = json["tests"][2]["output"].as_str().unwrap();
+        assert!(
+            crashed.contains("\n\nstderr (last 10 of 15 lines):\n  stderr line 6\n"),
+            "{crashed}"
+        );
+    }
+
+    #[test]
+    fn never_passes_a_control_character_through() {
+        let json = parsed(&sample_report());
+        for test in json["tests"].as_array().unwrap() {
+            for field in ["name", "output"] {
+                let text = test[field].as_str().unwrap();
+                assert!(
+                    !text.chars().any(|c| c.is_control() && c != '\n'),
+                    "{text:?}"
+                );
+            }
+        }
+    }
+}
