@@ -1,0 +1,469 @@
+//! `sockgrade batch` and `merge` as an instructor uses them: many
+//! submissions on the same fixed ports, archives, shards, resume, hostile
+//! programs, and the gradebook they all end in.
+
+mod common;
+
+use common::{in_namespace, submission, text};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// A batch folder holding copies of sample submissions under new names.
+fn batch_of(copies: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, fixture) in copies {
+        copy_tree(&submission(fixture), &dir.path().join(name));
+    }
+    dir
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// `sockgrade batch DIR --out OUT ARGS...` in a private network namespace.
+fn batch(dir: &Path, out: &Path, args: &[&str]) -> Output {
+    let extra: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    in_namespace(&format!(
+        "exec \"$SOCKGRADE\" batch '{}' --out '{}' {}",
+        dir.display(),
+        out.display(),
+        extra.join(" ")
+    ))
+}
+
+fn results(out: &Path, name: &str) -> Value {
+    let path = out.join(name).join("results.json");
+    serde_json::from_slice(
+        &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+fn statuses(out: &Path, name: &str) -> Vec<(String, String)> {
+    common::statuses(&results(out, name))
+}
+
+/// The verdicts a fixture's expected.json lists, with `missing` for the rest.
+fn expected_statuses(fixture: &str) -> Vec<(String, String)> {
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(submission(fixture).join("expected.json")).unwrap())
+            .unwrap();
+    let ids = [
+        "client-demo",
+        "client-1",
+        "client-2",
+        "client-3",
+        "client-4",
+        "client-5",
+        "server-demo",
+        "server-1",
+        "server-2",
+        "server-3",
+        "server-4",
+    ];
+    ids.iter()
+        .map(|id| {
+            (
+                id.to_string(),
+                expected["verdicts"][id]
+                    .as_str()
+                    .unwrap_or("missing")
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_submission_gets_its_verdicts_and_a_row_in_the_gradebook() {
+    require_namespace!();
+    let fixtures = [
+        "reference-python",
+        "wrong-text",
+        "crash-at-start",
+        "no-reuseaddr",
+        "split-sends",
+        "reference-c",
+    ];
+    let copies: Vec<(&str, &str)> = fixtures.iter().map(|f| (*f, *f)).collect();
+    let dir = batch_of(&copies);
+    let out = tempfile::tempdir().unwrap();
+    let output = batch(dir.path(), out.path(), &["--seed", "3"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    for fixture in fixtures {
+        assert_eq!(
+            statuses(out.path(), fixture),
+            expected_statuses(fixture),
+            "{fixture}"
+        );
+        assert_eq!(
+            results(out.path(), fixture)["isolation"],
+            "network and pid namespaces"
+        );
+        for file in ["junit.xml", "gradescope.json"] {
+            assert!(
+                out.path().join(fixture).join(file).is_file(),
+                "{fixture}/{file}"
+            );
+        }
+    }
+    let csv = std::fs::read_to_string(out.path().join("grades.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "submission,score,max_score,client-demo,client-1,client-2,client-3,client-4,client-5,server-demo,server-1,server-2,server-3,server-4"
+    );
+    assert_eq!(lines.len(), 1 + fixtures.len(), "{csv}");
+    assert!(
+        lines.contains(&"reference-python,11,11,1,1,1,1,1,1,1,1,1,1,1"),
+        "{csv}"
+    );
+    assert!(
+        lines.contains(&"wrong-text,0,11,0,0,0,0,0,0,0,0,0,0,0"),
+        "{csv}"
+    );
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["submissions"], 6);
+    let junit = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testsuite ").count(), 6, "{junit}");
+    let gradescope: Value = serde_json::from_slice(
+        &std::fs::read(out.path().join("wrong-text/gradescope.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(gradescope["score"], 0.0);
+    assert_eq!(gradescope["tests"].as_array().unwrap().len(), 11);
+    assert_eq!(gradescope["tests"][1]["status"], "failed");
+}
+
+#[test]
+fn servers_on_the_same_fixed_port_graded_at_the_same_moment_all_pass() {
+    require_namespace!();
+    let copies: Vec<(String, &str)> = (1..=4)
+        .map(|i| (format!("student-{i}"), "reference-python"))
+        .collect();
+    let copies: Vec<(&str, &str)> = copies.iter().map(|(n, f)| (n.as_str(), *f)).collect();
+    let dir = batch_of(&copies);
+    let out = tempfile::tempdir().unwrap();
+    let output = batch(dir.path(), out.path(), &["--jobs", "4"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    for (name, _) in &copies {
+        assert_eq!(results(out.path(), name)["score"], 11.0, "{name}");
+    }
+}
+
+#[test]
+fn archives_are_graded_like_folders_and_other_files_are_skipped() {
+    require_namespace!();
+    let dir = tempfile::tempdir().unwrap();
+    let staging = tempfile::tempdir().unwrap();
+    copy_tree(
+        &submission("reference-python"),
+        &staging.path().join("alice"),
+    );
+    copy_tree(&submission("wrong-text"), &staging.path().join("bob"));
+    let tar = std::process::Command::new("tar")
+        .args([
+            "czf",
+            dir.path().join("alice.tar.gz").to_str().unwrap(),
+            "-C",
+            staging.path().to_str().unwrap(),
+            "alice",
+        ])
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    write_zip(&staging.path().join("bob"), &dir.path().join("bob.zip"));
+    std::fs::write(dir.path().join("README.txt"), "not a submission").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = batch(dir.path(), out.path(), &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(results(out.path(), "alice")["score"], 11.0);
+    assert_eq!(statuses(out.path(), "bob"), expected_statuses("wrong-text"));
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary["skipped"][0]["reason"],
+        "neither a folder nor a .zip or .tar.gz archive"
+    );
+    assert!(
+        text(&output.stdout).contains("README.txt"),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
+/// Zips the files of `folder` at the archive's root.
+fn write_zip(folder: &Path, archive: &Path) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(archive).unwrap());
+    for entry in std::fs::read_dir(folder).unwrap().flatten() {
+        let options = zip::write::SimpleFileOptions::default().unix_permissions(0o644);
+        zip.start_file(entry.file_name().to_string_lossy(), options)
+            .unwrap();
+        zip.write_all(&std::fs::read(entry.path()).unwrap())
+            .unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+#[test]
+fn shards_merged_give_the_gradebook_of_a_single_run() {
+    require_namespace!();
+    let copies = [
+        ("ann", "reference-python"),
+        ("ben", "wrong-text"),
+        ("cat", "split-sends"),
+        ("dan", "crash-at-start"),
+        ("eve", "no-newlines"),
+    ];
+    let dir = batch_of(&copies);
+    let whole = tempfile::tempdir().unwrap();
+    batch(dir.path(), whole.path(), &["--seed", "42"]);
+    let shards: Vec<tempfile::TempDir> = (1..=2).map(|_| tempfile::tempdir().unwrap()).collect();
+    for (index, shard) in shards.iter().enumerate() {
+        batch(
+            dir.path(),
+            shard.path(),
+            &["--seed", "42", "--shard", &format!("{}/2", index + 1)],
+        );
+    }
+    let merged = tempfile::tempdir().unwrap();
+    let inputs: Vec<String> = shards
+        .iter()
+        .map(|s| format!("'{}'", s.path().display()))
+        .collect();
+    let output = in_namespace(&format!(
+        "exec \"$SOCKGRADE\" merge {} --out '{}'",
+        inputs.join(" "),
+        merged.path().display()
+    ));
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    for file in ["grades.csv", "summary.json"] {
+        let single = std::fs::read_to_string(whole.path().join(file)).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(merged.path().join(file)).unwrap(),
+            single,
+            "{file}"
+        );
+    }
+    for (name, _) in copies {
+        assert_eq!(
+            results(merged.path(), name)["seed"],
+            results(whole.path(), name)["seed"],
+            "{name}"
+        );
+    }
+    // A shard without a seed could not be replayed by the others.
+    let no_seed = batch(dir.path(), merged.path(), &["--shard", "1/2"]);
+    assert_eq!(no_seed.status.code(), Some(2));
+    assert!(
+        text(&no_seed.stderr).contains("--seed"),
+        "{}",
+        text(&no_seed.stderr)
+    );
+}
+
+#[test]
+fn overlapping_shards_cannot_be_merged() {
+    require_namespace!();
+    let dir = batch_of(&[("ann", "missing")]);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    batch(dir.path(), a.path(), &["--seed", "1"]);
+    batch(dir.path(), b.path(), &["--seed", "1"]);
+    let merged = tempfile::tempdir().unwrap();
+    let output = in_namespace(&format!(
+        "exec \"$SOCKGRADE\" merge '{}' '{}' --out '{}'",
+        a.path().display(),
+        b.path().display(),
+        merged.path().display()
+    ));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("submission `ann` is in more than one input"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_scores_on_every_run() {
+    require_namespace!();
+    let dir = batch_of(&[
+        ("ann", "reference-python"),
+        ("ben", "wrong-text"),
+        ("cat", "split-sends"),
+    ]);
+    let runs: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    for run in &runs {
+        batch(dir.path(), run.path(), &["--seed", "9"]);
+    }
+    let gradebooks: Vec<String> = runs
+        .iter()
+        .map(|r| std::fs::read_to_string(r.path().join("grades.csv")).unwrap())
+        .collect();
+    assert_eq!(gradebooks[0], gradebooks[1]);
+    // The random values too: ben's server-3 got the same numbers.
+    let sent = |run: &Path| -> Vec<Value> {
+        let report = results(run, "ben");
+        common::exercise(&report, "server-3")["transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["direction"] == "sent")
+            .map(|t| t["text"].clone())
+            .collect()
+    };
+    assert_eq!(sent(runs[0].path()), sent(runs[1].path()));
+}
+
+#[test]
+fn resume_keeps_what_is_done_and_grades_the_rest() {
+    require_namespace!();
+    let dir = batch_of(&[("ann", "reference-python")]);
+    let out = tempfile::tempdir().unwrap();
+    batch(dir.path(), out.path(), &["--seed", "5"]);
+    let first = std::fs::read(out.path().join("ann/results.json")).unwrap();
+    copy_tree(&submission("wrong-text"), &dir.path().join("ben"));
+    let output = batch(dir.path(), out.path(), &["--seed", "5", "--resume"]);
+    assert_eq!(
+        std::fs::read(out.path().join("ann/results.json")).unwrap(),
+        first,
+        "ann was graded again"
+    );
+    assert_eq!(statuses(out.path(), "ben"), expected_statuses("wrong-text"));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("ann 11/11 · from an earlier run"),
+        "{stderr}"
+    );
+    let csv = std::fs::read_to_string(out.path().join("grades.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+}
+
+/// A submission that attacks the grader: it kills its parent, and leaves
+/// a daemon listening on server-1's port.
+fn hostile_submission(dir: &Path) -> PathBuf {
+    let folder = dir.join("a-hostile");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("client-1.py"),
+        "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        folder.join("server-1.py"),
+        "import os, socket, time\n\
+         if os.fork() == 0:\n    os.setsid()\n    s = socket.create_server(('127.0.0.1', 7890))\n    time.sleep(60)\n\
+         time.sleep(60)\n",
+    )
+    .unwrap();
+    folder
+}
+
+#[test]
+fn a_hostile_submission_gets_its_row_and_the_next_one_is_unaffected() {
+    require_namespace!();
+    let dir = batch_of(&[("b-good", "reference-python")]);
+    hostile_submission(dir.path());
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "--jobs",
+        "1",
+        "-e",
+        "client-1",
+        "-e",
+        "server-1",
+        "--timeout-scale",
+        "0.5",
+    ];
+    let output = batch(dir.path(), out.path(), &args);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let hostile = results(out.path(), "a-hostile");
+    assert_eq!(hostile["score"], 0.0, "{hostile}");
+    let good = results(out.path(), "b-good");
+    assert_eq!(good["score"], 2.0, "the next submission was harmed: {good}");
+}
+
+#[test]
+fn without_namespaces_a_grader_killed_by_its_program_is_an_error_row_and_the_batch_goes_on() {
+    require_namespace!();
+    let dir = batch_of(&[("b-good", "reference-python")]);
+    hostile_submission(dir.path());
+    let out = tempfile::tempdir().unwrap();
+    // Only client-1 (which kills its parent, the grader): the daemon of
+    // server-1 would outlive a grade without namespaces (see the README).
+    let output = batch(
+        dir.path(),
+        out.path(),
+        &["--isolation", "none", "-e", "client-1"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let hostile = results(out.path(), "a-hostile");
+    let client_1 = common::exercise(&hostile, "client-1");
+    assert_eq!(client_1["status"], "error", "{hostile}");
+    assert!(
+        client_1["message"]
+            .as_str()
+            .unwrap()
+            .contains("the grader of this submission failed"),
+        "{hostile}"
+    );
+    assert_eq!(results(out.path(), "b-good")["score"], 1.0);
+}
+
+#[test]
+fn without_namespaces_the_batch_grades_one_at_a_time_and_says_so() {
+    require_namespace!();
+    let dir = batch_of(&[("ann", "reference-python"), ("ben", "reference-python")]);
+    let out = tempfile::tempdir().unwrap();
+    let output = batch(
+        dir.path(),
+        out.path(),
+        &["--isolation", "none", "--jobs", "8"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("grading one submission at a time"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(results(out.path(), "ann")["isolation"], "none");
+}
+
+#[test]
+fn ctrl_c_stops_the_batch_and_keeps_what_is_done() {
+    require_namespace!();
+    let dir = batch_of(&[
+        ("a-quick", "reference-python"),
+        ("b-slow", "hang"),
+        ("c-slow", "hang"),
+    ]);
+    let out = tempfile::tempdir().unwrap();
+    let script = format!(
+        "\"$SOCKGRADE\" batch '{dir}' --out '{out}' --jobs 1 & pid=$!; \
+         while [ ! -f '{out}/a-quick/results.json' ]; do sleep 0.05; done; sleep 0.5; \
+         kill -INT $pid; wait $pid",
+        dir = dir.path().display(),
+        out = out.path().display()
+    );
+    let output = in_namespace(&script);
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
+    assert_eq!(results(out.path(), "a-quick")["score"], 11.0);
+    let csv = std::fs::read_to_string(out.path().join("grades.csv")).unwrap();
+    assert!(csv.contains("a-quick,11,11"), "{csv}");
+    assert!(
+        !out.path().join("c-slow/results.json").exists(),
+        "c-slow should not have been graded"
+    );
+}
