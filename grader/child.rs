@@ -166,6 +166,9 @@ fn child_args(
     for id in &options.only {
         args.extend(["--exercise".into(), id.into()]);
     }
+    if let Some(dir) = &options.start_slots {
+        args.extend(["--start-slots".into(), dir.into()]);
+    }
     if set.source != EMBEDDED_SOURCE {
         args.extend(["--exercises".into(), set.source.clone().into()]);
     }

@@ -11,7 +11,7 @@ use crate::platform;
 use crate::report;
 use crate::report::summary::Summary;
 use crate::sandbox::{self, Isolation, IsolationRequest};
-use crate::student;
+use crate::student::{self, StartSlots};
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -79,6 +79,9 @@ struct GradeArgs {
     /// How many exercises run at once (default: the number of CPUs).
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
+    /// Internal (batch): the folder of start slots shared with other graders.
+    #[arg(long, value_name = "DIR", hide = true)]
+    start_slots: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +215,7 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         only: args.exercise.clone(),
+        start_slots: args.start_slots.clone(),
     };
     let runtime = runtime()?;
     let (isolation, fallback) = sandbox::decide(args.isolation).map_err(|why| {
@@ -226,7 +230,18 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
         let work = async {
             match isolation {
                 Isolation::None => {
-                    grade_submission(&args.dir, &set, &options, &Environment::discover()).await
+                    let mut environment = Environment::discover();
+                    if let Some(dir) = &options.start_slots {
+                        let slots = StartSlots::open(dir).map_err(|e| {
+                            Error::bad_input(format!(
+                                "cannot use the start slots in {}",
+                                dir.display()
+                            ))
+                            .with_source(e)
+                        })?;
+                        environment.start_slots = Some(slots);
+                    }
+                    grade_submission(&args.dir, &set, &options, &environment).await
                 }
                 Isolation::Namespaces => {
                     // Nobody cancels a single grade: Ctrl-C drops it, which
@@ -281,8 +296,12 @@ fn batch(args: &BatchArgs) -> Result<u8, Error> {
         grade: GradeOptions {
             seed: args.seed.unwrap_or_else(random_seed),
             timeout_scale: args.timeout_scale,
-            jobs: cpus,
+            // A submission's exercises mostly wait on deadlines: grade them
+            // all at once, so a hanging submission costs its longest
+            // exercise, not their sum; the batch's --jobs bounds the rest.
+            jobs: set.exercises.len(),
             only: args.exercise.clone(),
+            start_slots: None,
         },
         isolation: args.isolation,
         resume: args.resume,

@@ -10,7 +10,8 @@ use crate::peer::{self, Connection, Conversation, Failure, FailureKind, Listenin
 use crate::platform;
 use crate::sandbox::Isolation;
 use crate::student::{
-    Finished, Interpreters, Launch, Located, Manifest, Program, Running, Workspace, locate,
+    Finished, HeldSlot, Interpreters, Launch, Located, Manifest, Program, Running, StartSlots,
+    Workspace, locate,
 };
 use crate::transcript::Recorder;
 use std::collections::HashMap;
@@ -39,6 +40,8 @@ pub struct GradeOptions {
     pub jobs: usize,
     /// Exercise ids to grade; empty means all.
     pub only: Vec<String>,
+    /// The start slots shared by a batch's graders (see `student::StartSlots`).
+    pub start_slots: Option<std::path::PathBuf>,
 }
 
 /// What grading needs from the machine, found once per run.
@@ -50,6 +53,8 @@ pub struct Environment {
     pub hostname: String,
     /// The isolation in force.
     pub isolation: Isolation,
+    /// Slots bounding how many programs start at once, in a batch.
+    pub start_slots: Option<StartSlots>,
 }
 
 impl Environment {
@@ -59,6 +64,7 @@ impl Environment {
             interpreters: Interpreters::default(),
             hostname: platform::hostname(),
             isolation: Isolation::default(),
+            start_slots: None,
         }
     }
 }
@@ -361,6 +367,13 @@ async fn run(
             ("PYTHONUNBUFFERED".to_string(), "1".to_string()),
         ],
     };
+    // In a batch, wait for a start slot first: the start deadline is only
+    // fair once the program has the CPU to start.
+    let slot = match &context.environment.start_slots {
+        Some(slots) => slots.acquire().await,
+        None => None,
+    };
+    let mut start_slot = HeldSlot::hold(slot);
     let running = match Running::spawn(&launch) {
         Ok(running) => running,
         Err(e) => {
@@ -379,6 +392,7 @@ async fn run(
             Setup::Listening(listening) => listening.accept(start_deadline, &mut observer).await?,
             Setup::Connecting(port) => peer::connect(port, start_deadline, &mut observer).await?,
         };
+        start_slot.release();
         recorder.event(match exercise.role {
             Role::Client => "the program connected",
             Role::Server => "connected to the program",

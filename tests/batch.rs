@@ -467,3 +467,30 @@ fn ctrl_c_stops_the_batch_and_keeps_what_is_done() {
         "c-slow should not have been graded"
     );
 }
+
+#[test]
+#[ignore = "heavy (hundreds of programs on every core): run alone, as .ci/run does, with --ignored"]
+fn a_batch_far_wider_than_the_cores_stays_fair() {
+    require_namespace!();
+    // 40 submissions at once, 440 Python programs: started all together
+    // on a few cores, right programs would miss their start deadlines.
+    let names: Vec<String> = (1..=40).map(|i| format!("s{i:02}")).collect();
+    let copies: Vec<(&str, &str)> = names
+        .iter()
+        .map(|n| (n.as_str(), "reference-python"))
+        .collect();
+    let dir = batch_of(&copies);
+    let out = tempfile::tempdir().unwrap();
+    let output = batch(dir.path(), out.path(), &["--jobs", "40", "--seed", "1"]);
+    let unfair: Vec<String> = names
+        .iter()
+        .filter(|name| results(out.path(), name)["score"] != 11.0)
+        .map(|name| format!("{name}: {:?}", statuses(out.path(), name)))
+        .collect();
+    assert!(
+        unfair.is_empty(),
+        "right submissions failed under load:\n{}",
+        unfair.join("\n")
+    );
+    assert_eq!(output.status.code(), Some(0));
+}

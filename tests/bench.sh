@@ -4,6 +4,8 @@
 #   tests/bench.sh                 # from any directory
 #   BENCH_RUNS=30 tests/bench.sh   # more runs per measurement (default 10)
 #   BENCH_TIMER=loop tests/bench.sh  # the plain loop even if hyperfine is here
+#   BENCH_BATCH=0 tests/bench.sh   # skip the batch measurement (about 3 min)
+#   BENCH_BATCH_RUNS=5 tests/bench.sh  # runs of the batch figures (default 3)
 #
 # What it measures (wall time of whole `sockgrade grade` commands):
 #   1. reference-python (11 exercises, all pass) against the FLOOR: the
@@ -13,6 +15,16 @@
 #   3. reference-c, (a) as is, its manifest's `cc` build included, and
 #      (b) pre-built: the binary compiled once beforehand and a manifest
 #      without `build`. Target for (b): about 0.1 s (met when <= 0.15 s).
+#   4. batch: `sockgrade batch --jobs 8 --seed 1` of 57 submissions, 19
+#      copies each of three kinds, all on the fixed ports: good
+#      (reference-python, 11 programs), wrong (wrong-text, 4) and hanging
+#      (hang, 3, each waits for the grader's deadline: 3-5 s). Against the
+#      FLOOR: every Python program of those 57 submissions (19 x 18 = 342)
+#      started two at a time (`xargs -P 2`). Target: at most 2x the floor.
+#      For insight, once each: the same batch with --jobs 16 and --jobs 4,
+#      and one hanging submission graded alone; then the lower bound that
+#      the hanging kind's deadlines alone put on the batch, and per-kind
+#      `duration_ms` from the results of the last --jobs 8 run.
 #
 # The notebook's exercises use FIXED ports, so everything runs inside a
 # private network namespace (its own loopback): the benchmark cannot collide
@@ -28,6 +40,10 @@ set -euo pipefail
 
 RUNS="${BENCH_RUNS:-10}"
 WARMUP=2
+BATCH="${BENCH_BATCH:-1}"
+BATCH_RUNS="${BENCH_BATCH_RUNS:-3}"
+BATCH_COPIES=19  # of each kind: 3 x 19 = 57 submissions
+BATCH_JOBS=8
 # Set (to the parent's network namespace) only in the re-executed copy.
 NETNS_VAR=SOCKGRADE_BENCH_PARENT_NETNS
 
@@ -93,6 +109,7 @@ MEANS=()   # seconds
 SDS=()     # seconds ("-" when unknown: a single run)
 MINS=()
 MAXS=()
+NRUNS=()   # timed runs behind the figure
 
 # BENCH_TIMER=loop forces the plain loop even where hyperfine is installed.
 HAVE_HYPERFINE=0
@@ -100,11 +117,13 @@ if [[ "${BENCH_TIMER:-auto}" != loop ]] && command -v hyperfine >/dev/null 2>&1;
     HAVE_HYPERFINE=1
 fi
 
-# Run CMD (a shell command string) once and check its exit status is one
-# of OK_CODES (space-separated). A wrong status means the benchmark would
-# time something else (a harness error, a failed build), so stop.
+# Run CMD (a shell command string) once, after PREPARE (untimed; may be
+# empty), and check its exit status is one of OK_CODES (space-separated).
+# A wrong status means the benchmark would time something else (a harness
+# error, a failed build), so stop.
 check_run() {
-    local cmd="$1" ok_codes="$2" out rc=0
+    local cmd="$1" ok_codes="$2" prepare="$3" out rc=0
+    [[ -z "$prepare" ]] || eval "$prepare"
     out="$(eval "$cmd" 2>&1)" || rc=$?
     if [[ " $ok_codes " != *" $rc "* ]]; then
         echo "$out" | tail -n 20 >&2
@@ -112,29 +131,33 @@ check_run() {
     fi
 }
 
-# measure NAME CMD OK_CODES: time CMD, a shell command string, RUNS times.
+# measure NAME CMD [OK_CODES [PREPARE]]: time CMD, a shell command string,
+# RUNS times after WARMUP runs, each run after PREPARE (untimed). RUNS and
+# WARMUP are read when called, so a caller may override them with `local`.
 measure() {
-    local name="$1" cmd="$2" ok_codes="${3:-0}"
+    local name="$1" cmd="$2" ok_codes="${3:-0}" prepare="${4:-}"
     note "$name: $cmd"
-    check_run "$cmd" "$ok_codes"
+    check_run "$cmd" "$ok_codes" "$prepare"
     local result mean sd min max
     if ((HAVE_HYPERFINE)); then
-        result="$(measure_hyperfine "$cmd" "$ok_codes")"
+        result="$(measure_hyperfine "$cmd" "$ok_codes" "$prepare")"
     else
-        result="$(measure_loop "$cmd")"
+        result="$(measure_loop "$cmd" "$prepare")"
     fi
     read -r mean sd min max <<<"$result"
     NAMES+=("$name"); MEANS+=("$mean"); SDS+=("$sd"); MINS+=("$min"); MAXS+=("$max")
+    NRUNS+=("$RUNS")
     echo "   $(fmt_time "$mean" "$sd") [min $(ms "$min"), max $(ms "$max")]" >&2
 }
 
 # Prints "mean sd min max" in seconds.
 measure_hyperfine() {
-    local cmd="$1" ok_codes="$2" json
+    local cmd="$1" ok_codes="$2" prepare="$3" json
     json="$(mktemp)"
     local args=(--warmup "$WARMUP" --runs "$RUNS" --export-json "$json" --style none)
     # sockgrade exits 1 when an exercise fails; hyperfine would abort.
     [[ "$ok_codes" == "0" ]] || args+=(--ignore-failure)
+    [[ -z "$prepare" ]] || args+=(--prepare "$prepare")
     hyperfine "${args[@]}" "$cmd" >/dev/null
     python3 - "$json" <<'EOF'
 import json, sys
@@ -148,11 +171,13 @@ EOF
 # Prints "mean sd min max" in seconds. Runs CMD in this shell (eval), so no
 # shell start-up is added to the figure (CMD must not use the names below).
 measure_loop() {
-    local cmd="$1" run t0 t1 times=()
+    local cmd="$1" prepare="$2" run t0 t1 times=()
     for ((run = 0; run < WARMUP; run++)); do
+        [[ -z "$prepare" ]] || eval "$prepare"
         eval "$cmd" >/dev/null 2>&1 || true
     done
     for ((run = 0; run < RUNS; run++)); do
+        [[ -z "$prepare" ]] || eval "$prepare"
         t0="$(date +%s%N)"
         eval "$cmd" >/dev/null 2>&1 || true  # exit status checked by check_run
         t1="$(date +%s%N)"
@@ -169,6 +194,14 @@ measure_loop() {
 # --- formatting and targets ---------------------------------------------------
 
 ms() { awk -v s="$1" 'BEGIN { printf "%.1f ms", s * 1000 }'; }
+
+# calc EXPR [NAME=VALUE...]: an awk expression, printed with 2 decimals.
+calc() {
+    local expr="$1" vars=() pair
+    shift
+    for pair in "$@"; do vars+=(-v "$pair"); done
+    awk "${vars[@]}" "BEGIN { printf \"%.2f\", $expr }"
+}
 
 fmt_time() {
     local mean="$1" sd="$2"
@@ -190,13 +223,28 @@ index_of() {
 
 mean_of() { echo "${MEANS[$(index_of "$1")]}"; }
 
-# met A B: "target met" when A < B (seconds), else "target missed".
+# met A B [OP]: "target met" when A OP B (seconds; OP `<` unless given,
+# or `<=`), else "target missed".
 met() {
-    if awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; then
+    if awk -v a="$1" -v b="$2" "BEGIN { exit !(a ${3:-<} b) }"; then
         echo "target met"
     else
         echo "target missed"
     fi
+}
+
+table_header() {
+    printf '%-44s %4s  %-36s %-26s %s\n' "what" "runs" "mean +- sd [min-max]" "target" "met?"
+}
+
+# table_row NAME TARGET VERDICT: one measurement's line of a table.
+table_row() {
+    local i
+    i="$(index_of "$1")"
+    printf '%-44s %4s  %-36s %-26s %s\n' "${NAMES[$i]}" "${NRUNS[$i]}" \
+        "$(fmt_time "${MEANS[$i]}" "${SDS[$i]}") [$(awk -v a="${MINS[$i]}" -v b="${MAXS[$i]}" \
+            'BEGIN { printf "%.0f-%.0f", a * 1000, b * 1000 }')]" \
+        "$2" "$3"
 }
 
 # --- the benchmarks -----------------------------------------------------------
@@ -249,47 +297,161 @@ main_in_namespace() {
     measure "crash-at-start" "$sg grade $subs/crash-at-start" "1"
     measure "reference-c (with cc build)" "$sg grade $subs/reference-c"
     measure "reference-c (pre-built)" "$sg grade $tmp/reference-c-prebuilt"
+    [[ "$BATCH" == 0 ]] || measure_batch "$sg" "$q_py" "$tmp"
 
-    # --- the table ---
+    # --- the tables ---
     local floor ref crash cbuilt
     floor="$(mean_of "floor: 11 x python -c 'import socket'")"
     ref="$(mean_of reference-python)"
     crash="$(mean_of crash-at-start)"
     cbuilt="$(mean_of "reference-c (pre-built)")"
 
-    local targets=(
-        "(the floor)"
-        "< floor ($(awk -v r="$ref" -v f="$floor" 'BEGIN { printf "ratio %.2f", r / f }'))"
-        "< 1500 ms"
-        "(none)"
-        "~100 ms (met if < 150)"
-    )
-    local verdicts=(
-        ""
-        "$(met "$ref" "$floor")"
-        "$(met "$crash" 1.5)"
-        ""
-        "$(met "$cbuilt" 0.150)"
-    )
-
     echo
     echo "sockgrade speed benchmark: $timer, $RUNS runs, $(nproc) CPUs, default --jobs"
-    printf '%-40s %-30s %-24s %s\n' "what" "mean +- sd [min-max]" "target" "met?"
-    local i
-    for i in "${!NAMES[@]}"; do
-        printf '%-40s %-30s %-24s %s\n' "${NAMES[$i]}" \
-            "$(fmt_time "${MEANS[$i]}" "${SDS[$i]}") [$(awk -v a="${MINS[$i]}" -v b="${MAXS[$i]}" \
-                'BEGIN { printf "%.0f-%.0f", a * 1000, b * 1000 }')]" \
-            "${targets[$i]}" "${verdicts[$i]}"
-    done
+    table_header
+    table_row "floor: 11 x python -c 'import socket'" "(the floor)" ""
+    table_row reference-python "< floor (ratio $(calc 'r / f' r="$ref" f="$floor"))" \
+        "$(met "$ref" "$floor")"
+    table_row crash-at-start "< 1500 ms" "$(met "$crash" 1.5)"
+    table_row "reference-c (with cc build)" "(none)" ""
+    table_row "reference-c (pre-built)" "~100 ms (met if < 150)" "$(met "$cbuilt" 0.150)"
+    [[ "$BATCH" == 0 ]] || report_batch "$tmp"
     echo
     echo "$load_before"
     load_note after
 }
 
+# --- the batch benchmark ------------------------------------------------------
+
+# KIND:FIXTURE, in the order the copies are named.
+BATCH_KINDS=(good:reference-python wrong:wrong-text hang:hang)
+BATCH_SIZE=$((BATCH_COPIES * ${#BATCH_KINDS[@]}))
+BATCH_FLOOR_NAME="floor: python starts, 2 at a time"
+BATCH_HANG_NAME="one hanging submission (grade hang)"
+
+batch_name() { echo "batch $BATCH_SIZE, --jobs $1"; }
+batch_out() { echo "$2/out-jobs-$1"; }
+
+# make_batch DIR: BATCH_COPIES copies of each kind, named 01-good,
+# 01-wrong, 01-hang, 02-good... The batch grades in name order, so the
+# kinds are interleaved (as in a real class) rather than all the hanging
+# ones last.
+make_batch() {
+    local dir="$1" n kind
+    mkdir -p "$dir"
+    for ((n = 1; n <= BATCH_COPIES; n++)); do
+        for kind in "${BATCH_KINDS[@]}"; do
+            cp -R "fixtures/submissions/${kind#*:}" "$(printf '%s/%02d-%s' "$dir" "$n" "${kind%%:*}")"
+        done
+    done
+}
+
+# batch_programs: the Python programs in the batch (each one interpreter start).
+batch_programs() {
+    local kind files total=0
+    for kind in "${BATCH_KINDS[@]}"; do
+        files=("fixtures/submissions/${kind#*:}"/*.py)
+        total=$((total + ${#files[@]}))
+    done
+    echo $((total * BATCH_COPIES))
+}
+
+# check_batch OUT: the run graded every submission, in namespaces, and the
+# good copies passed (same fixed ports at once: a collision would fail them).
+check_batch() {
+    python3 - "$1" "$BATCH_SIZE" <<'EOF' || die "batch output $1 is not as expected"
+import json, pathlib, sys
+out, expected = pathlib.Path(sys.argv[1]), int(sys.argv[2])
+n = json.load(open(out / "summary.json"))["submissions"]
+problems = [] if n == expected else [f"{n} submissions graded, not {expected}"]
+for path in sorted(out.glob("*/results.json")):
+    r = json.load(open(path))
+    if r["isolation"] != "network and pid namespaces":
+        problems.append(f"{r['submission']}: isolation {r['isolation']!r}")
+    if r["submission"].endswith("-good") and r["score"] != r["max_score"]:
+        problems.append(f"{r['submission']}: {r['score']}/{r['max_score']}")
+for p in problems[:10]:
+    print("check_batch:", p, file=sys.stderr)
+sys.exit(1 if problems else 0)
+EOF
+}
+
+# measure_batch SG Q_PY TMP: the batch figures (fewer, longer runs).
+measure_batch() {
+    local sg="$1" q_py="$2" tmp="$3" dir="$3/batch" programs jobs out
+    # Read by measure. No warm-up run: the check run before the timed ones is one.
+    local RUNS="$BATCH_RUNS" WARMUP=0
+    make_batch "$dir"
+    programs="$(batch_programs)"
+    BATCH_FLOOR_NAME="floor: $programs python starts, 2 at a time"
+
+    measure "$BATCH_FLOOR_NAME" "seq $programs | xargs -P 2 -I{} $q_py -c 'import socket'"
+    for jobs in "$BATCH_JOBS" 16 4; do
+        # Only the target's figure gets BATCH_RUNS runs; the others are for insight.
+        [[ "$jobs" == "$BATCH_JOBS" ]] || RUNS=1
+        out="$(batch_out "$jobs" "$tmp")"
+        measure "$(batch_name "$jobs")" \
+            "$sg batch $dir --out $out --jobs $jobs --seed 1 --isolation namespace" 1 "rm -rf $out"
+        check_batch "$out"
+    done
+    RUNS=1
+    measure "$BATCH_HANG_NAME" "$sg grade fixtures/submissions/hang" 1
+}
+
+# report_batch TMP: the batch table, then what bounds and dominates it.
+report_batch() {
+    local tmp="$1" floor batch hang ratio jobs
+    floor="$(mean_of "$BATCH_FLOOR_NAME")"
+    batch="$(mean_of "$(batch_name "$BATCH_JOBS")")"
+    hang="$(mean_of "$BATCH_HANG_NAME")"
+    ratio="$(calc 'b / f' b="$batch" f="$floor")"
+
+    echo
+    echo "batch: $BATCH_SIZE submissions ($BATCH_COPIES x good, wrong, hanging; all on the fixed ports), --seed 1, $(nproc) CPUs"
+    table_header
+    table_row "$BATCH_FLOOR_NAME" "(the floor)" ""
+    table_row "$(batch_name "$BATCH_JOBS")" "<= 2x floor (ratio $ratio)" "$(met "$batch" "$(calc '2 * f' f="$floor")" "<=")"
+    for jobs in 16 4; do
+        table_row "$(batch_name "$jobs")" "(ratio $(calc 'b / f' b="$(mean_of "$(batch_name "$jobs")")" f="$floor"))" ""
+    done
+    table_row "$BATCH_HANG_NAME" "(insight)" ""
+
+    echo
+    echo "floor $(calc f f="$floor") s, batch --jobs $BATCH_JOBS $(calc b b="$batch") s: ratio $ratio (target <= 2);" \
+        "2x floor is $(calc '2 * f' f="$floor") s, the batch is $(calc 'b - 2 * f' b="$batch" f="$floor") s over it"
+    echo "one hanging submission takes $(calc h h="$hang") s"
+    echo "lower bound from the $BATCH_COPIES hanging submissions alone: $BATCH_COPIES x $(calc h h="$hang") s / jobs" \
+        "(in whole rounds: ceil($BATCH_COPIES / jobs) x $(calc h h="$hang") s)"
+    for jobs in 4 "$BATCH_JOBS" 16; do
+        echo "  --jobs $jobs: $(calc "c * h / $jobs" c="$BATCH_COPIES" h="$hang") s" \
+            "($(calc "int((c + $jobs - 1) / $jobs) * h" c="$BATCH_COPIES" h="$hang") s)," \
+            "measured $(calc b b="$(mean_of "$(batch_name "$jobs")")") s"
+    done
+    echo "per-submission duration_ms (the child's grade) in the last --jobs $BATCH_JOBS run:"
+    python3 - "$(batch_out "$BATCH_JOBS" "$tmp")" "$BATCH_JOBS" <<'EOF'
+import collections, json, pathlib, sys
+out, jobs = pathlib.Path(sys.argv[1]), int(sys.argv[2])
+kinds = collections.defaultdict(list)    # kind: submission durations
+longest = collections.defaultdict(list)  # kind: its longest exercise's
+for path in sorted(out.glob("*/results.json")):
+    r = json.load(open(path))
+    kind = r["submission"].split("-", 1)[1]
+    kinds[kind].append(r["duration_ms"] / 1000)
+    longest[kind].append(max(e["duration_ms"] for e in r["exercises"]) / 1000)
+total = sum(sum(d) for d in kinds.values())
+for kind, d in kinds.items():
+    print(f"  {kind:5} x{len(d)}: min {min(d):.2f} s, mean {sum(d) / len(d):.2f} s, max {max(d):.2f} s;"
+          f" {sum(d):6.1f} s in all ({100 * sum(d) / total:.0f}%);"
+          f" longest exercise {sum(longest[kind]) / len(d):.2f} s on average")
+print(f"  all: {total:.1f} s of grading; / {jobs} jobs = {total / jobs:.1f} s if perfectly packed")
+EOF
+}
+
 # --- entry point --------------------------------------------------------------
 
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer, not '$RUNS'"
+[[ "$BATCH_RUNS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_BATCH_RUNS must be a positive integer, not '$BATCH_RUNS'"
+[[ "$BATCH" == [01] ]] || die "BENCH_BATCH must be 0 or 1, not '$BATCH'"
 cd -- "$(repo_root)"
 if [[ -z "${!NETNS_VAR:-}" ]]; then
     enter_namespace "$@"

@@ -19,11 +19,16 @@ use crate::outcome::{ExerciseResult, SCHEMA_VERSION, Status, SubmissionReport, T
 use crate::platform;
 use crate::report::summary::Summary;
 use crate::sandbox::{self, Isolation, IsolationRequest};
+use crate::student::StartSlots;
 use progress::Progress;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+
+/// Programs starting at once per CPU: starting an interpreter is CPU work,
+/// and a few at a time per core keep each start quick.
+const START_SLOTS_PER_CPU: usize = 4;
 
 /// What `sockgrade batch` was asked to do.
 #[derive(Debug, Clone)]
@@ -121,6 +126,22 @@ pub async fn run(options: &BatchOptions, set: &ExerciseSet) -> Result<BatchOutco
             None => pending.push(submission),
         }
     }
+
+    // Start slots bound how many programs start at once across every
+    // child grader, so a large --jobs never makes a right program miss its
+    // start deadline because of the batch's own load.
+    let slots_dir = tempfile::Builder::new()
+        .prefix("sockgrade-slots-")
+        .tempdir()
+        .map_err(|e| {
+            Error::internal("cannot make a temporary folder for the start slots").with_source(e)
+        })?;
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    StartSlots::create(slots_dir.path(), START_SLOTS_PER_CPU * cpus)
+        .map_err(|e| Error::internal("cannot create the start slots").with_source(e))?;
+    let mut options = options.clone();
+    options.grade.start_slots = Some(slots_dir.path().to_path_buf());
+    let options = &options;
 
     let (cancel_sender, cancel) = watch::channel(false);
     let permits = Arc::new(Semaphore::new(jobs));

@@ -5,6 +5,7 @@
 mod capture;
 mod locate;
 mod process;
+mod slots;
 mod workspace;
 
 pub use capture::{Capture, Progress};
@@ -13,4 +14,5 @@ pub use locate::{
     locate,
 };
 pub use process::{Finished, Launch, Observer, Running, TERMINATE_GRACE, kill_all_running};
+pub use slots::{HeldSlot, STARTUP_ALLOWANCE, Slot, StartSlots};
 pub use workspace::Workspace;

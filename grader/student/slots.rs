@@ -1,0 +1,181 @@
+//! Start slots: a bound, shared by every grader process of a batch, on how
+//! many student programs are starting at the same moment. Starting an
+//! interpreter is the one CPU-heavy part of grading; with hundreds started
+//! at once on a few cores, a right program would miss its start deadline
+//! because of the grader's own load. A program's start deadline begins
+//! only once it has a slot.
+//!
+//! A slot is an exclusive `flock` on one of a few files in a folder that
+//! the batch creates: the kernel releases it when its holder exits, so a
+//! grader that dies can never leak a slot.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::time::{Instant, sleep};
+
+/// How often a full set of slots is tried again.
+const RETRY_INTERVAL: Duration = Duration::from_millis(5);
+/// How long a program may hold its slot: long enough for an interpreter to
+/// start, short enough that a program that sleeps or hangs before
+/// connecting does not keep others waiting.
+pub const STARTUP_ALLOWANCE: Duration = Duration::from_millis(250);
+/// Longest wait for a slot; past it a program starts anyway, so a wedged
+/// slot folder slows grading down but never stops it.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// The slot files of a batch.
+#[derive(Debug, Clone)]
+pub struct StartSlots {
+    files: Vec<PathBuf>,
+}
+
+/// A held slot; released when dropped.
+#[derive(Debug)]
+pub struct Slot {
+    #[cfg(unix)]
+    _lock: nix::fcntl::Flock<File>,
+}
+
+impl StartSlots {
+    /// Creates `count` slots in the folder `dir`.
+    pub fn create(dir: &Path, count: usize) -> std::io::Result<StartSlots> {
+        std::fs::create_dir_all(dir)?;
+        let files: Vec<PathBuf> = (0..count.max(1))
+            .map(|i| dir.join(format!("slot-{i}")))
+            .collect();
+        for file in &files {
+            File::create(file)?;
+        }
+        Ok(StartSlots { files })
+    }
+
+    /// The slots another process created in `dir`.
+    pub fn open(dir: &Path) -> std::io::Result<StartSlots> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        files.sort();
+        if files.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the slot folder is empty",
+            ));
+        }
+        Ok(StartSlots { files })
+    }
+
+    /// The folder of the slots.
+    pub fn dir(&self) -> Option<&Path> {
+        self.files.first().and_then(|f| f.parent())
+    }
+
+    /// Waits for a free slot (or gives up after [`MAX_WAIT`], returning
+    /// `None`, and the program starts without one).
+    pub async fn acquire(&self) -> Option<Slot> {
+        let give_up = Instant::now() + MAX_WAIT;
+        loop {
+            if let Some(slot) = self.try_acquire() {
+                return Some(slot);
+            }
+            if Instant::now() >= give_up {
+                return None;
+            }
+            sleep(RETRY_INTERVAL).await;
+        }
+    }
+
+    #[cfg(unix)]
+    fn try_acquire(&self) -> Option<Slot> {
+        use nix::fcntl::{Flock, FlockArg};
+        self.files.iter().find_map(|path| {
+            // std opens files close-on-exec: student programs never inherit a slot.
+            let file = File::open(path).ok()?;
+            Flock::lock(file, FlockArg::LockExclusiveNonblock)
+                .ok()
+                .map(|lock| Slot { _lock: lock })
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn try_acquire(&self) -> Option<Slot> {
+        Some(Slot {})
+    }
+}
+
+/// Holds a slot until the program has started or its allowance is over,
+/// whichever comes first.
+#[derive(Debug)]
+pub struct HeldSlot {
+    release: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl HeldSlot {
+    /// Holds `slot` for at most [`STARTUP_ALLOWANCE`].
+    pub fn hold(slot: Option<Slot>) -> HeldSlot {
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        if let Some(slot) = slot {
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(STARTUP_ALLOWANCE, released).await;
+                drop(slot);
+            });
+        }
+        HeldSlot {
+            release: Some(release),
+        }
+    }
+
+    /// Releases the slot now (the program connected, or ended).
+    pub fn release(&mut self) {
+        if let Some(release) = self.release.take() {
+            let _ = release.send(());
+        }
+    }
+}
+
+impl Drop for HeldSlot {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn slots_are_exclusive_and_come_back_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let slots = StartSlots::create(&dir.path().join("slots"), 2).unwrap();
+        let reopened = StartSlots::open(slots.dir().unwrap()).unwrap();
+        let first = slots.acquire().await.unwrap();
+        let second = reopened.acquire().await.unwrap();
+        assert!(slots.try_acquire().is_none(), "a third slot out of two");
+        drop(first);
+        assert!(reopened.try_acquire().is_some());
+        drop(second);
+    }
+
+    // Paused time: the allowance passes as soon as every task waits.
+    #[tokio::test(start_paused = true)]
+    async fn a_held_slot_is_released_after_its_allowance() {
+        let dir = tempfile::tempdir().unwrap();
+        let slots = StartSlots::create(dir.path(), 1).unwrap();
+        let held = HeldSlot::hold(slots.acquire().await);
+        assert!(slots.try_acquire().is_none());
+        tokio::time::sleep(STARTUP_ALLOWANCE * 2).await;
+        assert!(slots.try_acquire().is_some());
+        drop(held);
+    }
+
+    #[tokio::test]
+    async fn releasing_early_frees_the_slot_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let slots = StartSlots::create(dir.path(), 1).unwrap();
+        let mut held = HeldSlot::hold(slots.acquire().await);
+        held.release();
+        // The holder task drops the slot as soon as it runs.
+        let again = slots.acquire().await;
+        assert!(again.is_some());
+    }
+}
