@@ -166,6 +166,11 @@ fn child_args(
     for id in &options.only {
         args.extend(["--exercise".into(), id.into()]);
     }
+    args.extend([
+        "--memory".into(),
+        options.sandbox.memory_mib.to_string().into(),
+    ]);
+    args.extend(["--run-as".into(), options.sandbox.run_as.clone().into()]);
     if let Some(dir) = &options.start_slots {
         args.extend(["--start-slots".into(), dir.into()]);
     }

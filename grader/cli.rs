@@ -10,7 +10,7 @@ use crate::outcome::SubmissionReport;
 use crate::platform;
 use crate::report;
 use crate::report::summary::Summary;
-use crate::sandbox::{self, Isolation, IsolationRequest};
+use crate::sandbox::{self, Isolation, IsolationRequest, SandboxConfig};
 use crate::student::{self, StartSlots};
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
@@ -68,6 +68,8 @@ struct GradeArgs {
     /// kernel allows (Linux), so fixed ports are private to this grade.
     #[arg(long, value_enum, default_value_t = IsolationRequest::Auto)]
     isolation: IsolationRequest,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
     /// Seed for the random values; a report's seed replays its run.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -114,6 +116,8 @@ struct BatchArgs {
     /// submission at a time.
     #[arg(long, value_enum, default_value_t = IsolationRequest::Auto)]
     isolation: IsolationRequest,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
     /// Keep the submissions already graded in OUT; grade only the rest.
     #[arg(long)]
     resume: bool,
@@ -133,6 +137,27 @@ struct MergeArgs {
 struct ListArgs {
     #[command(flatten)]
     exercises: ExercisesArg,
+}
+
+#[derive(Debug, Args)]
+struct SandboxArgs {
+    /// Memory limit of each student program, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = sandbox::DEFAULT_MEMORY_MIB,
+          value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+    memory: u64,
+    /// When sockgrade runs as root, the user student programs run as (a
+    /// name or a numeric uid).
+    #[arg(long, value_name = "USER", default_value = sandbox::DEFAULT_RUN_AS)]
+    run_as: String,
+}
+
+impl SandboxArgs {
+    fn config(&self) -> SandboxConfig {
+        SandboxConfig {
+            memory_mib: self.memory,
+            run_as: self.run_as.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -216,6 +241,7 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         only: args.exercise.clone(),
         start_slots: args.start_slots.clone(),
+        sandbox: args.sandbox.config(),
     };
     let runtime = runtime()?;
     let (isolation, fallback) = sandbox::decide(args.isolation).map_err(|why| {
@@ -226,11 +252,12 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
             "sockgrade: note: grading without namespaces ({why}); the exercises' ports are shared with this machine"
         );
     }
+    let (mut environment, missing) = Environment::discover(&options.sandbox)?;
+    say_missing_protections(&missing);
     let graded = runtime.block_on(async {
         let work = async {
             match isolation {
                 Isolation::None => {
-                    let mut environment = Environment::discover();
                     if let Some(dir) = &options.start_slots {
                         let slots = StartSlots::open(dir).map_err(|e| {
                             Error::bad_input(format!(
@@ -302,11 +329,14 @@ fn batch(args: &BatchArgs) -> Result<u8, Error> {
             jobs: set.exercises.len(),
             only: args.exercise.clone(),
             start_slots: None,
+            sandbox: args.sandbox.config(),
         },
         isolation: args.isolation,
         resume: args.resume,
         progress_bar: std::io::stderr().is_terminal(),
     };
+    let (_, missing) = Environment::discover(&options.grade.sandbox)?;
+    say_missing_protections(&missing);
     if let Some(unknown) = options.grade.only.iter().find(|id| set.get(id).is_none()) {
         return Err(Error::bad_input(format!(
             "there is no exercise `{unknown}`; the exercises are: {}",
@@ -371,6 +401,13 @@ fn merge(args: &MergeArgs) -> Result<u8, Error> {
     let summary = output::write_aggregates(&args.out, &reports, &skipped).map_err(write_error)?;
     print_batch_end(&summary, &args.out);
     Ok(batch_exit_code(&reports))
+}
+
+/// Says once, plainly, which protections this machine cannot give.
+fn say_missing_protections(missing: &[String]) {
+    if !missing.is_empty() {
+        eprintln!("sockgrade: note: not in force here: {}", missing.join("; "));
+    }
 }
 
 /// 0 when every exercise of every submission passed, as for one grade.

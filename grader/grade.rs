@@ -8,10 +8,10 @@ use crate::exercise::{Exercise, ExerciseSet, Role, Values, exercise_seed};
 use crate::outcome::{ExerciseResult, ExitInfo, Status, SubmissionReport, ToolInfo};
 use crate::peer::{self, Connection, Conversation, Failure, FailureKind, Listening};
 use crate::platform;
-use crate::sandbox::Isolation;
+use crate::sandbox::{Confinement, Isolation, PROCESS_LIMIT, Protections, SandboxConfig, Usage};
 use crate::student::{
-    Finished, HeldSlot, Interpreters, Launch, Located, Manifest, Program, Running, StartSlots,
-    Workspace, locate,
+    ExerciseFolders, Finished, HeldSlot, Interpreters, Launch, Located, Manifest, Program, Running,
+    StartSlots, Workspace, locate,
 };
 use crate::transcript::Recorder;
 use std::collections::HashMap;
@@ -42,6 +42,8 @@ pub struct GradeOptions {
     pub only: Vec<String>,
     /// The start slots shared by a batch's graders (see `student::StartSlots`).
     pub start_slots: Option<std::path::PathBuf>,
+    /// Memory limit and user of the student's programs.
+    pub sandbox: SandboxConfig,
 }
 
 /// What grading needs from the machine, found once per run.
@@ -55,17 +57,23 @@ pub struct Environment {
     pub isolation: Isolation,
     /// Slots bounding how many programs start at once, in a batch.
     pub start_slots: Option<StartSlots>,
+    /// What confines each program.
+    pub protections: Protections,
 }
 
 impl Environment {
-    /// Looks at this machine.
-    pub fn discover() -> Environment {
-        Environment {
-            interpreters: Interpreters::default(),
+    /// Looks at this machine; also returns the protections it lacks, in
+    /// words. A `--run-as` user that does not exist is bad input.
+    pub fn discover(sandbox: &SandboxConfig) -> Result<(Environment, Vec<String>), Error> {
+        let (protections, missing) = Protections::discover(sandbox).map_err(Error::bad_input)?;
+        let environment = Environment {
+            interpreters: Interpreters::for_user(protections.run_as),
             hostname: platform::hostname(),
             isolation: Isolation::default(),
             start_slots: None,
-        }
+            protections,
+        };
+        Ok((environment, missing))
     }
 }
 
@@ -86,7 +94,8 @@ pub async fn grade_submission(
     let selected = select(set, &options.only)?;
     let manifest = Manifest::read(folder)
         .map_err(|e| Error::bad_input(format!("the submission's manifest is broken: {e}")))?;
-    let workspace = Workspace::prepare(folder).map_err(|e| {
+    let owner = environment.protections.run_as;
+    let workspace = Workspace::prepare(folder, owner).map_err(|e| {
         Error::bad_input(format!(
             "cannot copy {} to a private folder: check that it is readable",
             folder.display()
@@ -95,7 +104,15 @@ pub async fn grade_submission(
     })?;
 
     let build_failure = match manifest.as_ref().and_then(|m| m.build.as_deref()) {
-        Some(command) => build(command, workspace.base(), options.timeout_scale).await,
+        Some(command) => {
+            build(
+                command,
+                &workspace,
+                &environment.protections,
+                options.timeout_scale,
+            )
+            .await
+        }
         None => None,
     };
 
@@ -148,6 +165,7 @@ pub async fn grade_submission(
         seed: options.seed,
         exercises_source: set.source.clone(),
         isolation: environment.isolation.as_str().to_string(),
+        protections: environment.protections.describe(),
         score: exercises.iter().map(|e| e.score).sum(),
         max_score: exercises.iter().map(|e| e.max_score).sum(),
         duration_ms: started.elapsed().as_millis() as u64,
@@ -190,7 +208,38 @@ struct BuildFailure {
 }
 
 /// Runs the manifest's build command in the submission's private copy.
-async fn build(command: &str, folder: &Path, scale: f64) -> Option<BuildFailure> {
+async fn build(
+    command: &str,
+    workspace: &Workspace,
+    protections: &Protections,
+    scale: f64,
+) -> Option<BuildFailure> {
+    let failed_to_start = |why: String| BuildFailure {
+        message: format!("the build command `{command}` could not start: {why}"),
+        output: Finished {
+            exit: ExitInfo {
+                code: None,
+                signal: None,
+                killed_by_grader: false,
+            },
+            stdout: String::new(),
+            stderr: String::new(),
+        },
+    };
+    let limit = BUILD_TIMEOUT.mul_f64(scale);
+    let folders = match workspace.build_folders() {
+        Ok(folders) => folders,
+        Err(e) => return Some(failed_to_start(e.to_string())),
+    };
+    let confinement = match Confinement::prepare(
+        protections,
+        &folders.work,
+        &folders.tmp,
+        limit.as_secs() + 1,
+    ) {
+        Ok(confinement) => confinement,
+        Err(e) => return Some(failed_to_start(format!("cannot confine it: {e}"))),
+    };
     let shell: Vec<std::ffi::OsString> = if cfg!(windows) {
         vec!["cmd".into(), "/C".into(), command.into()]
     } else {
@@ -198,30 +247,17 @@ async fn build(command: &str, folder: &Path, scale: f64) -> Option<BuildFailure>
     };
     let launch = Launch {
         argv: shell,
-        cwd: folder.to_path_buf(),
-        env: Vec::new(),
+        cwd: folders.work.clone(),
+        env: private_env(&folders),
     };
-    let running = match Running::spawn(&launch) {
+    let running = match Running::spawn(&launch, Some(&confinement)) {
         Ok(running) => running,
-        Err(e) => {
-            return Some(BuildFailure {
-                message: format!("the build command `{command}` could not start: {e}"),
-                output: Finished {
-                    exit: ExitInfo {
-                        code: None,
-                        signal: None,
-                        killed_by_grader: false,
-                    },
-                    stdout: String::new(),
-                    stderr: String::new(),
-                },
-            });
-        }
+        Err(e) => return Some(failed_to_start(e.to_string())),
     };
     let mut observer = running.observer();
-    let limit = BUILD_TIMEOUT.mul_f64(scale);
     let ended = timeout(limit, observer.wait_exit()).await;
     let output = running.stop().await;
+    let _ = tokio::task::spawn_blocking(move || confinement.finish()).await;
     match ended {
         Ok(exit) if exit.is_success() => None,
         Ok(exit) => Some(BuildFailure {
@@ -279,6 +315,15 @@ async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResul
     result
 }
 
+/// The environment that points a program at its private folders.
+fn private_env(folders: &ExerciseFolders) -> Vec<(String, String)> {
+    let tmp = folders.tmp.display().to_string();
+    vec![
+        ("TMPDIR".to_string(), tmp.clone()),
+        ("HOME".to_string(), tmp),
+    ]
+}
+
 /// Where the grader stands before the program starts.
 enum Setup {
     /// Listening for the student's client.
@@ -331,11 +376,27 @@ async fn run(
     }
     result.command = Some(display.clone());
 
-    let cwd = match context.workspace.exercise_copy(&exercise.id) {
-        Ok(cwd) => cwd,
+    let folders = match context.workspace.exercise_folders(&exercise.id) {
+        Ok(folders) => folders,
         Err(e) => {
             result.status = Status::Error;
             result.message = format!("cannot make a private copy of the submission: {e}");
+            return;
+        }
+    };
+    let cwd = folders.work.clone();
+    // CPU time: the whole exercise's wall time, plus a second.
+    let cpu_seconds = deadlines.total.as_secs() + 1;
+    let confinement = match Confinement::prepare(
+        &context.environment.protections,
+        &folders.work,
+        &folders.tmp,
+        cpu_seconds,
+    ) {
+        Ok(confinement) => confinement,
+        Err(e) => {
+            result.status = Status::Error;
+            result.message = format!("cannot set up the program's confinement: {e}");
             return;
         }
     };
@@ -361,11 +422,14 @@ async fn run(
     let launch = Launch {
         argv,
         cwd,
-        env: vec![
+        env: [
             ("SOCKGRADE_HOST".to_string(), HOST.to_string()),
             ("SOCKGRADE_PORT".to_string(), port.to_string()),
             ("PYTHONUNBUFFERED".to_string(), "1".to_string()),
-        ],
+        ]
+        .into_iter()
+        .chain(private_env(&folders))
+        .collect(),
     };
     // In a batch, wait for a start slot first: the start deadline is only
     // fair once the program has the CPU to start.
@@ -374,10 +438,10 @@ async fn run(
         None => None,
     };
     let mut start_slot = HeldSlot::hold(slot);
-    let running = match Running::spawn(&launch) {
+    let running = match Running::spawn(&launch, Some(&confinement)) {
         Ok(running) => running,
         Err(e) => {
-            let (status, message) = spawn_failure(&display, &e);
+            let (status, message) = spawn_failure(&display, program.interpreter.is_some(), &e);
             result.status = status;
             result.message = message;
             return;
@@ -437,12 +501,22 @@ async fn run(
     }
     let exited_by_itself = observer.exited();
     let finished = running.stop().await;
+    let usage = tokio::task::spawn_blocking(move || confinement.finish())
+        .await
+        .unwrap_or_default();
     if exited_by_itself.is_none() {
         recorder.event("the grader stopped the program");
     } else {
         recorder.event(format!("the program exited ({})", finished.exit.describe()));
     }
     let (status, message) = verdict(outcome.as_ref().err(), exited_by_itself.as_ref(), &finished);
+    let (status, message) = with_limits(
+        status,
+        message,
+        usage,
+        &finished.exit,
+        &context.environment.protections,
+    );
     result.status = status;
     result.message = message;
     if let Err(failure) = outcome {
@@ -485,9 +559,18 @@ fn prepare_peer(exercise: &Exercise) -> Result<Setup, String> {
 }
 
 /// The verdict when the program cannot even start.
-fn spawn_failure(display: &str, error: &std::io::Error) -> (Status, String) {
+fn spawn_failure(display: &str, interpreted: bool, error: &std::io::Error) -> (Status, String) {
     use std::io::ErrorKind;
     match error.kind() {
+        // The interpreter, not the student's file, could not be run: the
+        // machine's fault (an interpreter the programs' user cannot reach).
+        ErrorKind::PermissionDenied if interpreted => (
+            Status::Error,
+            format!(
+                "`{display}` could not start: its interpreter is not executable by the user programs run as \
+                 (install it system-wide, or choose another user with --run-as)"
+            ),
+        ),
         ErrorKind::NotFound => (
             Status::Crashed,
             format!(
@@ -540,6 +623,47 @@ fn verdict(
             (Status::Failed, failure.message.clone())
         }
         (FailureKind::Timeout, _) => (Status::Timeout, failure.message.clone()),
+    }
+}
+
+/// Puts the limits that ended a program into its verdict: a program
+/// killed for memory or CPU time is told so, in plain words.
+fn with_limits(
+    status: Status,
+    message: String,
+    usage: Usage,
+    exit: &ExitInfo,
+    protections: &Protections,
+) -> (Status, String) {
+    if status == Status::Passed {
+        return (status, message);
+    }
+    let mib = protections.memory_bytes >> 20;
+    let limit = if usage.out_of_memory {
+        Some(format!(
+            "it went over the memory limit of {mib} MiB and was killed"
+        ))
+    } else if exit.signal == Some(24) {
+        Some("it used up its CPU time (SIGXCPU): an endless loop?".to_string())
+    } else if exit.signal == Some(25) {
+        Some("it wrote a file larger than the 64 MiB limit (SIGXFSZ)".to_string())
+    } else if usage.out_of_processes {
+        Some(format!(
+            "it tried to start more than {PROCESS_LIMIT} processes (a fork loop?)"
+        ))
+    } else {
+        None
+    };
+    match limit {
+        Some(limit) => (
+            if status == Status::Failed {
+                Status::Crashed
+            } else {
+                status
+            },
+            format!("{message} ({limit})"),
+        ),
+        None => (status, message),
     }
 }
 

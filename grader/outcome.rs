@@ -196,8 +196,12 @@ pub struct SubmissionReport {
     pub seed: u64,
     /// Where the exercises came from: `embedded` or the `--exercises` file.
     pub exercises_source: String,
-    /// The isolation in force (`none` until namespaces exist).
+    /// The isolation in force: `network and pid namespaces` or `none`.
     pub isolation: String,
+    /// The protections each program ran under, in words (cgroups,
+    /// Landlock, user, rlimits).
+    #[serde(default)]
+    pub protections: Vec<String>,
     /// Sum of the exercises' scores.
     pub score: f64,
     /// Sum of the exercises' maximum scores.

@@ -91,6 +91,35 @@ pub fn exit_info(status: ExitStatus, killed_by_grader: bool) -> ExitInfo {
     }
 }
 
+/// Whether `user` (uid, gid) may execute `path`: the file and every folder
+/// above it must grant it, as owner, group or other.
+pub fn executable_by(path: &std::path::Path, user: (u32, u32)) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(real) = path.canonicalize() else {
+            return false;
+        };
+        let may_enter = |meta: &std::fs::Metadata| {
+            let mode = meta.mode();
+            if meta.uid() == user.0 {
+                mode & 0o100 != 0
+            } else if meta.gid() == user.1 {
+                mode & 0o010 != 0
+            } else {
+                mode & 0o001 != 0
+            }
+        };
+        real.ancestors()
+            .all(|step| std::fs::metadata(step).is_ok_and(|meta| may_enter(&meta)))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, user);
+        true
+    }
+}
+
 /// The machine's host name, as a student's `socket.gethostname()` sees it.
 pub fn hostname() -> String {
     #[cfg(unix)]

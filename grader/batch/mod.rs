@@ -284,6 +284,7 @@ fn harness_error(
         seed: options.seed,
         exercises_source: set.source.clone(),
         isolation: isolation.as_str().to_string(),
+        protections: Vec::new(),
         score: 0.0,
         max_score: exercises.iter().map(|e| e.max_score).sum(),
         duration_ms: 0,

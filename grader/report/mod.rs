@@ -126,6 +126,7 @@ pub(crate) mod tests {
             seed: 12345,
             exercises_source: "embedded".to_string(),
             isolation: "none".to_string(),
+            protections: vec!["rlimits: CPU time".to_string()],
             score: 1.0,
             max_score: 4.0,
             duration_ms: 1_234,

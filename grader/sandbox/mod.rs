@@ -12,7 +12,18 @@
 //! namespaces or process.
 
 #[cfg(target_os = "linux")]
+mod cgroup;
+#[cfg(target_os = "linux")]
+mod confine;
+#[cfg(target_os = "linux")]
 mod linux;
+
+#[cfg(target_os = "linux")]
+pub use cgroup::CgroupKind;
+#[cfg(target_os = "linux")]
+pub use confine::{Confinement, PROCESS_LIMIT, Usage};
+#[cfg(not(target_os = "linux"))]
+pub use elsewhere::{CgroupKind, Confinement, PROCESS_LIMIT, Usage};
 
 use std::ffi::OsString;
 use std::process::Command;
@@ -99,5 +110,242 @@ pub fn run_isolated(args: &[OsString]) -> u8 {
         let _ = args;
         eprintln!("sockgrade: namespaces exist only on Linux");
         crate::error::exit_code::INTERNAL
+    }
+}
+
+/// Default memory limit of a student program (`--memory`), in MiB.
+pub const DEFAULT_MEMORY_MIB: u64 = 512;
+/// The user student programs run as when sockgrade runs as root.
+pub const DEFAULT_RUN_AS: &str = "nobody";
+
+/// What confinement was asked for (the command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxConfig {
+    /// Memory limit per program, in MiB.
+    pub memory_mib: u64,
+    /// The user to run programs as when root: a name or a numeric uid.
+    pub run_as: String,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            memory_mib: DEFAULT_MEMORY_MIB,
+            run_as: DEFAULT_RUN_AS.to_string(),
+        }
+    }
+}
+
+/// The protections a grade can apply to each program here, found once.
+#[derive(Debug, Clone, Default)]
+pub struct Protections {
+    /// Cgroups sockgrade may create (limits, and killing every process).
+    pub cgroup: Option<CgroupKind>,
+    /// The Landlock ABI, when the kernel has Landlock.
+    pub landlock_abi: Option<u32>,
+    /// The (uid, gid) programs run as, when sockgrade is root.
+    pub run_as: Option<(u32, u32)>,
+    /// Memory limit per program.
+    pub memory_bytes: u64,
+    /// rlimits (CPU time, file size, and the fallbacks) are set.
+    pub rlimits: bool,
+}
+
+impl Protections {
+    /// No confinement at all (tests of the peer, platforms without it).
+    pub fn none() -> Protections {
+        Protections {
+            memory_bytes: DEFAULT_MEMORY_MIB << 20,
+            ..Protections::default()
+        }
+    }
+
+    /// Looks at this machine: what can be applied, and, for what cannot,
+    /// why. A bad `--run-as` is an error.
+    pub fn discover(config: &SandboxConfig) -> Result<(Protections, Vec<String>), String> {
+        let memory_bytes = config.memory_mib.saturating_mul(1 << 20);
+        #[cfg(target_os = "linux")]
+        {
+            let mut missing = Vec::new();
+            let root = nix::unistd::Uid::effective().is_root();
+            let run_as = if root {
+                Some(resolve_user(&config.run_as)?)
+            } else {
+                None
+            };
+            // Root of a user namespace may only become the users mapped in it.
+            let run_as = run_as.filter(|&(uid, _)| uid_is_mapped(uid));
+            match (root, run_as) {
+                (false, _) => missing.push("a separate user (sockgrade is not root)".to_string()),
+                (true, None) => missing.push(format!(
+                    "a separate user ({} is not mapped in this user namespace)",
+                    config.run_as
+                )),
+                (true, Some(_)) => {}
+            }
+            let cgroup = CgroupKind::discover();
+            if cgroup.is_none() {
+                missing.push(if root {
+                    "cgroups (none this process may create)".to_string()
+                } else {
+                    "cgroups (needs root)".to_string()
+                });
+            }
+            let landlock_abi = confine::landlock_abi();
+            if landlock_abi.is_none() {
+                missing.push("Landlock (not in this kernel)".to_string());
+            }
+            Ok((
+                Protections {
+                    cgroup,
+                    landlock_abi,
+                    run_as,
+                    memory_bytes,
+                    rlimits: true,
+                },
+                missing,
+            ))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = config;
+            Ok((
+                Protections {
+                    memory_bytes,
+                    ..Protections::default()
+                },
+                vec!["cgroups, Landlock, rlimits and a separate user (Linux only)".to_string()],
+            ))
+        }
+    }
+
+    /// Whether a memory cgroup limits each program.
+    pub fn memory_in_cgroup(&self) -> bool {
+        self.cgroup.as_ref().is_some_and(CgroupKind::limits_memory)
+    }
+
+    /// Whether a pids cgroup limits each program.
+    pub fn pids_in_cgroup(&self) -> bool {
+        self.cgroup.as_ref().is_some_and(CgroupKind::limits_pids)
+    }
+
+    /// The protections in force, in words, for reports.
+    pub fn describe(&self) -> Vec<String> {
+        let mut words = Vec::new();
+        let mib = self.memory_bytes >> 20;
+        if let Some(cgroup) = &self.cgroup {
+            words.push(format!(
+                "{}: memory {mib} MiB, {PROCESS_LIMIT} processes, all killed at the end",
+                cgroup.describe()
+            ));
+        }
+        if let Some(abi) = self.landlock_abi {
+            words.push(format!(
+                "Landlock ABI {abi}: writes only in its own folders"
+            ));
+        }
+        if let Some((uid, gid)) = self.run_as {
+            words.push(format!(
+                "runs as uid {uid} gid {gid}, no capabilities, no_new_privs"
+            ));
+        }
+        if self.rlimits {
+            let memory = if self.memory_in_cgroup() {
+                String::new()
+            } else {
+                format!(", address space {mib} MiB")
+            };
+            words.push(format!(
+                "rlimits: CPU time, file size 64 MiB, no core dumps{memory}"
+            ));
+        }
+        words
+    }
+}
+
+/// Whether `uid` exists in this process's user namespace.
+#[cfg(target_os = "linux")]
+fn uid_is_mapped(uid: u32) -> bool {
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    map.lines().any(|line| {
+        let numbers: Vec<u64> = line.split_whitespace().filter_map(|n| n.parse().ok()).collect();
+        matches!(numbers[..], [inside, _, count] if (inside..inside + count).contains(&u64::from(uid)))
+    })
+}
+
+/// The uid and gid of `user` (a name or a number).
+#[cfg(target_os = "linux")]
+fn resolve_user(user: &str) -> Result<(u32, u32), String> {
+    use nix::unistd::{Uid, User};
+    let found = match user.parse::<u32>() {
+        Ok(uid) => User::from_uid(Uid::from_raw(uid))
+            .ok()
+            .flatten()
+            .map_or(Some((uid, uid)), |u| Some((u.uid.as_raw(), u.gid.as_raw()))),
+        Err(_) => User::from_name(user)
+            .ok()
+            .flatten()
+            .map(|u| (u.uid.as_raw(), u.gid.as_raw())),
+    };
+    match found {
+        Some((0, _)) => Err(format!(
+            "--run-as {user} is root: student programs must not run as root"
+        )),
+        Some(ids) => Ok(ids),
+        None => Err(format!(
+            "--run-as {user}: no such user on this machine; give another name or a numeric uid"
+        )),
+    }
+}
+
+/// Stand-ins where the kernel has none of this: nothing is confined.
+#[cfg(not(target_os = "linux"))]
+mod elsewhere {
+    use super::Protections;
+    use std::path::Path;
+
+    /// Processes per program (not enforced here).
+    pub const PROCESS_LIMIT: u64 = 64;
+
+    /// No cgroups outside Linux.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum CgroupKind {}
+
+    impl CgroupKind {
+        pub fn limits_memory(&self) -> bool {
+            match *self {}
+        }
+        pub fn limits_pids(&self) -> bool {
+            match *self {}
+        }
+        pub fn describe(&self) -> String {
+            match *self {}
+        }
+    }
+
+    /// Nothing to confine with.
+    #[derive(Debug)]
+    pub struct Confinement;
+
+    /// Nothing measured.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct Usage {
+        pub out_of_memory: bool,
+        pub out_of_processes: bool,
+    }
+
+    impl Confinement {
+        pub fn prepare(
+            _: &Protections,
+            _: &Path,
+            _: &Path,
+            _: u64,
+        ) -> std::io::Result<Confinement> {
+            Ok(Confinement)
+        }
+        pub fn apply(&self, _: &mut tokio::process::Command) {}
+        pub fn finish(self) -> Usage {
+            Usage::default()
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! submission folder, from its manifest or from a file named after the
 //! exercise, and the interpreter that runs it.
 
+use crate::platform;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -99,11 +100,32 @@ impl Interpreter {
     /// tens of milliseconds per start, and paying that once instead of once
     /// per exercise is most of a grade's time. This starts a process: call
     /// it once, and only when a program needs it.
-    pub fn find(self) -> Option<PathBuf> {
-        match self {
-            Interpreter::Python => resolve_python(),
-            other => find_on_path(other.name()),
+    ///
+    /// With a `user` (programs run as another user when sockgrade is
+    /// root), only an interpreter that user may execute counts: a Python
+    /// installed under /root is skipped for a system one.
+    pub fn find(self, user: Option<(u32, u32)>) -> Option<PathBuf> {
+        let usable = |path: &PathBuf| user.is_none_or(|user| platform::executable_by(path, user));
+        let mut candidates = Vec::new();
+        if self == Interpreter::Python {
+            candidates.extend(resolve_python());
         }
+        let names: &[&str] = match self {
+            Interpreter::Python => &["python3"],
+            other => &[other.name()],
+        };
+        for name in names {
+            candidates.extend(all_on_path(name));
+            if user.is_some() {
+                // The system's own, for a user who cannot reach ours.
+                candidates.push(Path::new("/usr/bin").join(name));
+                candidates.push(Path::new("/usr/local/bin").join(name));
+            }
+        }
+        candidates
+            .into_iter()
+            .filter(|p| is_executable(p))
+            .find(usable)
     }
 }
 
@@ -113,14 +135,25 @@ impl Interpreter {
 #[derive(Debug, Clone, Default)]
 pub struct Interpreters {
     found: Arc<[OnceCell<Option<PathBuf>>; 3]>,
+    user: Option<(u32, u32)>,
 }
 
 impl Interpreters {
+    /// Interpreters that `user` (the user programs run as, if not us) may
+    /// execute.
+    pub fn for_user(user: Option<(u32, u32)>) -> Interpreters {
+        Interpreters {
+            found: Arc::default(),
+            user,
+        }
+    }
+
     /// The path of `interpreter`, or `None` when this machine lacks it.
     pub async fn get(&self, interpreter: Interpreter) -> Option<PathBuf> {
         let cell = &self.found[interpreter as usize];
+        let user = self.user;
         let lookup = || async move {
-            tokio::task::spawn_blocking(move || interpreter.find())
+            tokio::task::spawn_blocking(move || interpreter.find(user))
                 .await
                 .ok()
                 .flatten()
@@ -147,6 +180,17 @@ fn resolve_python() -> Option<PathBuf> {
     }
     let real = lines.next().map(PathBuf::from).filter(|p| p.is_file());
     Some(real.unwrap_or(found))
+}
+
+/// Every executable called `name` on PATH, in PATH order.
+fn all_on_path(name: &str) -> Vec<PathBuf> {
+    let Some(path) = std::env::var_os("PATH") else {
+        return Vec::new();
+    };
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .filter(|candidate| is_executable(candidate))
+        .collect()
 }
 
 /// The first executable called `name` on PATH.

@@ -15,4 +15,4 @@ pub use locate::{
 };
 pub use process::{Finished, Launch, Observer, Running, TERMINATE_GRACE, kill_all_running};
 pub use slots::{HeldSlot, STARTUP_ALLOWANCE, Slot, StartSlots};
-pub use workspace::Workspace;
+pub use workspace::{ExerciseFolders, Workspace};

@@ -5,6 +5,7 @@
 use super::capture::Capture;
 use crate::outcome::ExitInfo;
 use crate::platform;
+use crate::sandbox::Confinement;
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -114,8 +115,8 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts `launch` in a process group of its own.
-    pub fn spawn(launch: &Launch) -> std::io::Result<Running> {
+    /// Starts `launch` in a process group of its own, confined if given.
+    pub fn spawn(launch: &Launch, confinement: Option<&Confinement>) -> std::io::Result<Running> {
         let (program, args) = launch.argv.split_first().ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command")
         })?;
@@ -136,6 +137,9 @@ impl Running {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         platform::isolate_process_group(&mut command);
+        if let Some(confinement) = confinement {
+            confinement.apply(&mut command);
+        }
         let mut child = command.spawn()?;
         let pid = child.id().unwrap_or(0);
         running_groups().insert(pid);

@@ -71,11 +71,31 @@ macro_rules! require_namespace {
     };
 }
 
+/// `unshare` arguments for a private network namespace: as root, only
+/// that (so sockgrade keeps the real root's powers: cgroups, another user
+/// for the programs); otherwise inside a user namespace.
+fn unshare_args() -> &'static [&'static str] {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        &["--net", "--"]
+    } else {
+        &["--net", "--map-root-user", "--"]
+    }
+}
+
+/// True when the tests run as the real root (CI), where every protection
+/// of the sandbox can be in force.
+pub fn real_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// A shell script run in a fresh network namespace with loopback up;
 /// `$SOCKGRADE` is the binary under test.
 pub fn in_namespace(script: &str) -> Output {
     Command::new("unshare")
-        .args(["--net", "--map-root-user", "--", "sh", "-c"])
+        .args(unshare_args())
+        .args(["sh", "-c"])
         .arg(format!("ip link set lo up && {script}"))
         .env("SOCKGRADE", env!("CARGO_BIN_EXE_sockgrade"))
         .env("NO_COLOR", "1")

@@ -1,0 +1,176 @@
+//! Control groups for student programs: where this machine has them (v1
+//! controllers or the unified v2 hierarchy) and whether sockgrade may
+//! create its own beneath its current ones (normally only as root).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The cgroups sockgrade can create here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CgroupKind {
+    /// Separate v1 hierarchies: the folders to create groups in.
+    V1 {
+        /// Beneath our own memory cgroup, if that controller is mounted.
+        memory: Option<PathBuf>,
+        /// Beneath our own pids cgroup, if that controller is mounted.
+        pids: Option<PathBuf>,
+    },
+    /// The unified v2 hierarchy: our own cgroup, and which controllers its
+    /// children get.
+    V2 {
+        /// Beneath our own cgroup.
+        parent: PathBuf,
+        /// memory.max can be set in children.
+        memory: bool,
+        /// pids.max can be set in children.
+        pids: bool,
+    },
+}
+
+impl CgroupKind {
+    /// Finds the cgroups this process may create children in; `None` when
+    /// there are none (not root, or no cgroup file system).
+    pub fn discover() -> Option<CgroupKind> {
+        let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+        let root = Path::new("/sys/fs/cgroup");
+        if root.join("cgroup.controllers").is_file() {
+            let path = own.lines().find_map(|l| l.strip_prefix("0::"))?;
+            let parent = root.join(path.trim_start_matches('/'));
+            // Children get a controller only when it is in our
+            // subtree_control; ask for it, and take what we get.
+            let _ = std::fs::write(parent.join("cgroup.subtree_control"), "+memory +pids");
+            let enabled =
+                std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
+            let kind = CgroupKind::V2 {
+                memory: enabled.split_whitespace().any(|c| c == "memory"),
+                pids: enabled.split_whitespace().any(|c| c == "pids"),
+                parent,
+            };
+            return kind.can_create().then_some(kind);
+        }
+        let v1 = |controller: &str| {
+            let path = own.lines().find_map(|line| {
+                let mut fields = line.splitn(3, ':');
+                let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+                controllers
+                    .split(',')
+                    .any(|c| c == controller)
+                    .then_some(path)
+            })?;
+            let dir = root.join(controller).join(path.trim_start_matches('/'));
+            dir.is_dir().then_some(dir)
+        };
+        let kind = CgroupKind::V1 {
+            memory: v1("memory"),
+            pids: v1("pids"),
+        };
+        let any =
+            matches!(&kind, CgroupKind::V1 { memory, pids } if memory.is_some() || pids.is_some());
+        (any && kind.can_create()).then_some(kind)
+    }
+
+    /// Whether a child cgroup can really be made (permissions).
+    fn can_create(&self) -> bool {
+        let probe = format!("sockgrade-probe-{}", std::process::id());
+        match self.create(&probe, 64 * 1024 * 1024) {
+            Ok(dirs) => {
+                for dir in dirs {
+                    let _ = std::fs::remove_dir(dir);
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Creates the cgroups of one program, with its limits; returns their
+    /// folders (one per hierarchy).
+    pub fn create(&self, name: &str, memory_bytes: u64) -> io::Result<Vec<PathBuf>> {
+        let processes = super::confine::PROCESS_LIMIT.to_string();
+        let mut made = Vec::new();
+        let mut make = |dir: PathBuf, settings: &[(&str, String)]| -> io::Result<()> {
+            std::fs::create_dir(&dir)?;
+            made.push(dir.clone());
+            for (file, value) in settings {
+                std::fs::write(dir.join(file), value)?;
+            }
+            Ok(())
+        };
+        let result = match self {
+            CgroupKind::V1 { memory, pids } => {
+                let mut result = Ok(());
+                if let Some(base) = memory {
+                    result = make(
+                        base.join(name),
+                        &[("memory.limit_in_bytes", memory_bytes.to_string())],
+                    );
+                }
+                if let (Ok(()), Some(base)) = (&result, pids) {
+                    result = make(base.join(name), &[("pids.max", processes)]);
+                }
+                result
+            }
+            CgroupKind::V2 {
+                parent,
+                memory,
+                pids,
+            } => {
+                let mut settings = Vec::new();
+                if *memory {
+                    settings.push(("memory.max", memory_bytes.to_string()));
+                }
+                if *pids {
+                    settings.push(("pids.max", processes));
+                }
+                let result = make(parent.join(name), &settings);
+                if result.is_ok() && *memory {
+                    // Without swap accounting this file is absent: then
+                    // there is no swap to escape to either.
+                    let _ = std::fs::write(parent.join(name).join("memory.swap.max"), "0");
+                }
+                result
+            }
+        };
+        match result {
+            Ok(()) => Ok(made),
+            Err(error) => {
+                for dir in made {
+                    let _ = std::fs::remove_dir(dir);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Whether memory is limited by these cgroups.
+    pub fn limits_memory(&self) -> bool {
+        match self {
+            CgroupKind::V1 { memory, .. } => memory.is_some(),
+            CgroupKind::V2 { memory, .. } => *memory,
+        }
+    }
+
+    /// Whether process counts are limited by these cgroups.
+    pub fn limits_pids(&self) -> bool {
+        match self {
+            CgroupKind::V1 { pids, .. } => pids.is_some(),
+            CgroupKind::V2 { pids, .. } => *pids,
+        }
+    }
+
+    /// "cgroup v1 (memory, pids)", for reports.
+    pub fn describe(&self) -> String {
+        let version = match self {
+            CgroupKind::V1 { .. } => "v1",
+            CgroupKind::V2 { .. } => "v2",
+        };
+        let mut controllers = Vec::new();
+        if self.limits_memory() {
+            controllers.push("memory");
+        }
+        if self.limits_pids() {
+            controllers.push("pids");
+        }
+        format!("cgroup {version} ({})", controllers.join(", "))
+    }
+}
