@@ -106,26 +106,21 @@ impl Interpreter {
     /// installed under /root is skipped for a system one.
     pub fn find(self, user: Option<(u32, u32)>) -> Option<PathBuf> {
         let usable = |path: &PathBuf| user.is_none_or(|user| platform::executable_by(path, user));
-        let mut candidates = Vec::new();
+        let mut on_path = Vec::new();
         if self == Interpreter::Python {
-            candidates.extend(resolve_python());
+            on_path.extend(resolve_python());
         }
-        let names: &[&str] = match self {
-            Interpreter::Python => &["python3"],
-            other => &[other.name()],
-        };
-        for name in names {
-            candidates.extend(all_on_path(name));
-            if user.is_some() {
-                // The system's own, for a user who cannot reach ours.
-                candidates.push(Path::new("/usr/bin").join(name));
-                candidates.push(Path::new("/usr/local/bin").join(name));
-            }
+        on_path.extend(all_on_path(self.name()));
+        if let Some(found) = on_path.iter().find(|p| usable(p)) {
+            return Some(found.clone());
         }
-        candidates
-            .into_iter()
-            .filter(|p| is_executable(p))
-            .find(usable)
+        // Installed, but where the programs' user cannot reach it (pyenv
+        // under /root): the system's own, if it has one.
+        let fallbacks = ["/usr/bin", "/usr/local/bin"].map(|dir| Path::new(dir).join(self.name()));
+        let reachable = |p: &PathBuf| is_executable(p) && usable(p);
+        (user.is_some() && !on_path.is_empty())
+            .then(|| fallbacks.into_iter().find(reachable))
+            .flatten()
     }
 }
 
