@@ -169,6 +169,7 @@ pub async fn grade_submission(
         score: exercises.iter().map(|e| e.score).sum(),
         max_score: exercises.iter().map(|e| e.max_score).sum(),
         duration_ms: started.elapsed().as_millis() as u64,
+        grader_max_rss_kib: platform::peak_rss_kib(),
         exercises,
     })
 }

@@ -208,6 +208,10 @@ pub struct SubmissionReport {
     pub max_score: f64,
     /// Wall time of the whole grade.
     pub duration_ms: u64,
+    /// Peak memory of the grading process itself, in KiB: whatever the
+    /// programs print or send, it stays small.
+    #[serde(default)]
+    pub grader_max_rss_kib: Option<u64>,
     /// One result per exercise, in the exercise file's order.
     pub exercises: Vec<ExerciseResult>,
 }

@@ -120,6 +120,24 @@ pub fn executable_by(path: &std::path::Path, user: (u32, u32)) -> bool {
     }
 }
 
+/// The peak resident memory of this process so far, in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let usage =
+            nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF).ok()?;
+        let max = u64::try_from(usage.max_rss()).ok()?;
+        // Linux reports KiB, macOS bytes.
+        Some(if cfg!(target_os = "macos") {
+            max / 1024
+        } else {
+            max
+        })
+    }
+    #[cfg(not(unix))]
+    None
+}
+
 /// The machine's host name, as a student's `socket.gethostname()` sees it.
 pub fn hostname() -> String {
     #[cfg(unix)]

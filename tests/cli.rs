@@ -316,7 +316,7 @@ fn reports_stay_valid_whatever_bytes_the_program_sends_and_prints() {
     require_namespace!();
     let dir = tempfile::tempdir().unwrap();
     let (json, junit) = (dir.path().join("r.json"), dir.path().join("junit.xml"));
-    let folder = submission("binary-garbage");
+    let folder = submission("hostile-binary-spew");
     let output = sockgrade(&[
         "grade",
         folder.to_str().unwrap(),

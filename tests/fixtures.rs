@@ -63,7 +63,16 @@ fixture_tests! {
     servers_that_accept_once_and_exit_pass => "accept-once-exit",
     servers_without_reuseaddr_pass => "no-reuseaddr",
     a_client_connecting_over_ipv6_loopback_passes => "ipv6-localhost",
-    binary_garbage_from_a_program_is_a_crash_with_readable_evidence => "binary-garbage",
+    binary_garbage_from_a_program_is_a_crash_with_readable_evidence => "hostile-binary-spew",
+    a_daemon_holding_the_port_times_out => "hostile-daemon",
+    an_output_flood_fails_without_filling_the_grader => "hostile-output-flood",
+    a_socket_flood_fails_without_filling_the_grader => "hostile-socket-flood",
+    a_fork_spree_times_out => "hostile-fork-spree",
+    a_memory_hog_crashes => "hostile-memory-hog",
+    programs_ignoring_signals_or_stopped_time_out => "hostile-signal-ignorer",
+    a_dribbler_fails_by_the_step_deadline => "hostile-dribbler",
+    a_parent_killer_fails_and_the_grade_goes_on => "hostile-parent-killer",
+    a_program_writing_outside_its_folder_still_passes_but_writes_nothing_there => "hostile-writes-outside",
 }
 
 #[test]

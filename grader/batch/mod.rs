@@ -288,6 +288,7 @@ fn harness_error(
         score: 0.0,
         max_score: exercises.iter().map(|e| e.max_score).sum(),
         duration_ms: 0,
+        grader_max_rss_kib: None,
         exercises,
     }
 }

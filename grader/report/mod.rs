@@ -126,6 +126,7 @@ pub(crate) mod tests {
             seed: 12345,
             exercises_source: "embedded".to_string(),
             isolation: "none".to_string(),
+            grader_max_rss_kib: Some(4096),
             protections: vec!["rlimits: CPU time".to_string()],
             score: 1.0,
             max_score: 4.0,

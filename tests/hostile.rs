@@ -1,0 +1,289 @@
+//! Hostile submissions against the sandbox, as contest judges test
+//! theirs: each hostile fixture is graded, then the verdict, the time
+//! bound, that nothing it started survives, the grader's own memory, and
+//! that the next good submission on the same ports still gets full marks.
+
+mod common;
+
+use common::{in_namespace, submission, text};
+use serde_json::Value;
+use std::path::Path;
+
+/// What one hostile grade produced.
+struct Outcome {
+    hostile: Value,
+    next: Value,
+    survivors: Vec<String>,
+}
+
+/// Grades a copy of hostile fixture `name` (each program's command line
+/// tagged with a marker, to find survivors), then reference-python on the
+/// same exercises, in one private network namespace.
+fn grade_hostile(name: &str, exercises: &[&str], extra: &[&str]) -> Outcome {
+    let marker = format!("sockgrade-test-marker-{}-{name}", std::process::id());
+    let copy = tempfile::tempdir().unwrap();
+    let mut commands = serde_json::Map::new();
+    for entry in std::fs::read_dir(submission(name)).unwrap().flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        std::fs::copy(entry.path(), copy.path().join(&file)).unwrap();
+        if let Some(id) = file.strip_suffix(".py") {
+            commands.insert(
+                id.to_string(),
+                Value::from(format!("python3 {file} {marker}")),
+            );
+        }
+    }
+    let manifest = serde_json::json!({ "exercises": commands });
+    std::fs::write(copy.path().join("sockgrade.json"), manifest.to_string()).unwrap();
+
+    let results = tempfile::tempdir().unwrap();
+    let (hostile_json, next_json) = (
+        results.path().join("hostile.json"),
+        results.path().join("next.json"),
+    );
+    let selection: Vec<String> = exercises.iter().map(|e| format!("-e {e}")).collect();
+    let script = format!(
+        "\"$SOCKGRADE\" grade '{}' {sel} {extra} --json '{}' >/dev/null; \
+         \"$SOCKGRADE\" grade '{}' {sel} {extra} --json '{}' >/dev/null; true",
+        copy.path().display(),
+        hostile_json.display(),
+        submission("reference-python").display(),
+        next_json.display(),
+        sel = selection.join(" "),
+        extra = extra.join(" "),
+    );
+    let output = in_namespace(&script);
+    let read = |path: &Path| -> Value {
+        serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| {
+            panic!(
+                "{name}: no result at {} ({e}); stderr: {}",
+                path.display(),
+                text(&output.stderr)
+            )
+        }))
+        .unwrap()
+    };
+    Outcome {
+        hostile: read(&hostile_json),
+        next: read(&next_json),
+        survivors: processes_with(&marker),
+    }
+}
+
+/// Command lines of live processes containing `marker`.
+fn processes_with(marker: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z'));
+            (cmdline.contains(marker) && !zombie)
+                .then(|| format!("{}: {cmdline}", entry.file_name().to_string_lossy()))
+        })
+        .collect()
+}
+
+/// The checks every hostile fixture must pass.
+fn contained(name: &str, exercises: &[&str], extra: &[&str], verdict: &str) -> Outcome {
+    let outcome = grade_hostile(name, exercises, extra);
+    for id in exercises {
+        let result = common::exercise(&outcome.hostile, id);
+        assert_eq!(result["status"], verdict, "{name} {id}: {result}");
+        // Every exercise ends by its deadline (20 s whole-exercise limit).
+        let took = result["duration_ms"].as_u64().unwrap();
+        assert!(took <= 21_000, "{name} {id} took {took} ms");
+        assert_eq!(
+            common::exercise(&outcome.next, id)["status"],
+            "passed",
+            "{name}: the next submission was harmed"
+        );
+    }
+    assert!(
+        outcome.survivors.is_empty(),
+        "{name}: survivors: {:?}",
+        outcome.survivors
+    );
+    outcome
+}
+
+/// Both ways of ending a program's processes: the PID namespace, and,
+/// without namespaces, the cgroup (which needs real root).
+fn isolation_modes() -> Vec<&'static [&'static str]> {
+    let mut modes: Vec<&'static [&'static str]> = vec![&["--isolation", "namespace"]];
+    if common::real_root() {
+        modes.push(&["--isolation", "none"]);
+    } else {
+        eprintln!(
+            "note: without namespaces only process groups remain when not root; testing namespaces only"
+        );
+    }
+    modes
+}
+
+#[test]
+fn a_daemon_holding_the_port_is_gone_and_the_next_submission_gets_the_port() {
+    require_namespace!();
+    for mode in isolation_modes() {
+        contained("hostile-daemon", &["server-1"], mode, "timeout");
+    }
+}
+
+#[test]
+fn a_fork_spree_is_limited_and_leaves_no_child() {
+    require_namespace!();
+    for mode in isolation_modes() {
+        let outcome = contained("hostile-fork-spree", &["server-1"], mode, "timeout");
+        let result = common::exercise(&outcome.hostile, "server-1");
+        if common::real_root() {
+            // The pids cgroup (or RLIMIT_NPROC for its own user) stopped it.
+            let started: u64 = result["stdout"]
+                .as_str()
+                .unwrap()
+                .split_whitespace()
+                .last()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(started < 100, "{started} children: not limited; {result}");
+        }
+    }
+}
+
+#[test]
+fn a_program_ignoring_signals_or_stopped_is_killed_by_its_deadline() {
+    require_namespace!();
+    for mode in isolation_modes() {
+        contained(
+            "hostile-signal-ignorer",
+            &["server-demo", "client-2"],
+            mode,
+            "timeout",
+        );
+    }
+}
+
+#[test]
+fn a_dribbler_ends_by_the_step_deadline() {
+    require_namespace!();
+    let outcome = contained("hostile-dribbler", &["client-1"], &[], "failed");
+    let took = common::exercise(&outcome.hostile, "client-1")["duration_ms"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        took < 10_000,
+        "the 3 s step deadline did not end it: {took} ms"
+    );
+}
+
+#[test]
+fn floods_leave_the_graders_memory_flat() {
+    require_namespace!();
+    let baseline =
+        grade_hostile("hostile-parent-killer", &["client-1"], &[]).next["grader_max_rss_kib"]
+            .as_u64()
+            .unwrap();
+    for fixture in ["hostile-output-flood", "hostile-socket-flood"] {
+        let outcome = contained(fixture, &["client-1"], &[], "failed");
+        let peak = outcome.hostile["grader_max_rss_kib"].as_u64().unwrap();
+        assert!(
+            peak < baseline + 8 * 1024,
+            "{fixture}: the grader grew from {baseline} KiB to {peak} KiB"
+        );
+        let stdout = common::exercise(&outcome.hostile, "client-1")["stdout"]
+            .as_str()
+            .unwrap()
+            .len();
+        assert!(
+            stdout < 128 * 1024,
+            "{fixture}: {stdout} bytes of output kept"
+        );
+    }
+}
+
+#[test]
+fn a_memory_hog_is_stopped_at_the_limit_and_told_so() {
+    require_namespace!();
+    let outcome = contained(
+        "hostile-memory-hog",
+        &["client-1"],
+        &["--memory", "256"],
+        "crashed",
+    );
+    let message = common::exercise(&outcome.hostile, "client-1")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("256 MiB"), "{message}");
+}
+
+#[test]
+fn a_parent_killer_does_not_take_the_grade_with_it() {
+    require_namespace!();
+    for mode in isolation_modes() {
+        contained("hostile-parent-killer", &["client-1"], mode, "failed");
+    }
+}
+
+#[test]
+fn binary_spew_is_shown_escaped_and_contained() {
+    require_namespace!();
+    contained("hostile-binary-spew", &["client-1"], &[], "crashed");
+}
+
+#[test]
+fn writes_outside_the_programs_folders_fail() {
+    require_namespace!();
+    let landlock = grade_hostile("hostile-writes-outside", &["client-1"], &[]);
+    let protections = landlock.hostile["protections"].to_string();
+    if !protections.contains("Landlock") {
+        assert!(
+            !common::strict(),
+            "SOCKGRADE_STRICT_TESTS is set, but this kernel has no Landlock"
+        );
+        eprintln!("skipped: this kernel has no Landlock");
+        return;
+    }
+    let outcome = contained("hostile-writes-outside", &["client-1"], &[], "passed");
+    let stdout = common::exercise(&outcome.hostile, "client-1")["stdout"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        stdout.contains("denied /tmp/sockgrade-escape-check"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("denied ../escaped.txt"), "{stdout}");
+    assert!(stdout.contains("inside ok"), "{stdout}");
+    assert!(!Path::new("/tmp/sockgrade-escape-check").exists());
+}
+
+#[test]
+fn every_result_says_which_protections_were_in_force() {
+    require_namespace!();
+    let outcome = grade_hostile("hostile-parent-killer", &["client-1"], &[]);
+    assert_eq!(outcome.hostile["isolation"], "network and pid namespaces");
+    let protections: Vec<String> =
+        serde_json::from_value(outcome.hostile["protections"].clone()).unwrap();
+    assert!(
+        protections.iter().any(|p| p.starts_with("rlimits")),
+        "{protections:?}"
+    );
+    if common::real_root() {
+        assert!(
+            protections
+                .iter()
+                .any(|p| p.starts_with("runs as uid 65534")),
+            "{protections:?}"
+        );
+        assert!(
+            protections.iter().any(|p| p.starts_with("cgroup")),
+            "{protections:?}"
+        );
+    }
+}
