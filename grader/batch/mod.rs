@@ -23,7 +23,7 @@ use crate::student::StartSlots;
 use progress::Progress;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 /// Programs starting at once per CPU: starting an interpreter is CPU work,
@@ -144,26 +144,27 @@ pub async fn run(options: &BatchOptions, set: &ExerciseSet) -> Result<BatchOutco
     let options = &options;
 
     let (cancel_sender, cancel) = watch::channel(false);
-    let permits = Arc::new(Semaphore::new(jobs));
+    // Submissions start in name order, at most `jobs` at a time: a
+    // dispatcher hands out the next one whenever a grader finishes, so the
+    // order (and what an interruption leaves undone) is predictable.
     let shared = Arc::new((set.clone(), options.clone()));
+    let mut waiting = pending.into_iter();
     let mut tasks = JoinSet::new();
-    for submission in pending {
-        let (permits, shared, cancel) = (Arc::clone(&permits), Arc::clone(&shared), cancel.clone());
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            let (set, options) = &*shared;
-            if *cancel.borrow() {
-                return None;
-            }
-            let report = grade_one(&submission, set, options, isolation, cancel).await?;
-            let written = output::write_submission(&options.out, &report);
-            Some((report, written))
-        });
-    }
-
     let mut interrupted = false;
     let mut stop = std::pin::pin!(platform::stop_requested());
     loop {
+        while !interrupted && tasks.len() < jobs {
+            let Some(submission) = waiting.next() else {
+                break;
+            };
+            let (shared, cancel) = (Arc::clone(&shared), cancel.clone());
+            tasks.spawn(async move {
+                let (set, options) = &*shared;
+                let report = grade_one(&submission, set, options, isolation, cancel).await?;
+                let written = output::write_submission(&options.out, &report);
+                Some((report, written))
+            });
+        }
         tokio::select! {
             joined = tasks.join_next() => match joined {
                 None => break,
