@@ -84,11 +84,20 @@ pub async fn grade(
         .tempdir()
         .map_err(|e| ChildFailure::Failed(format!("cannot make a temporary folder: {e}")))?;
     let results_file = results.path().join("results.json");
+    // The child's temporary folders go inside ours, so they are removed
+    // with it even if the child is killed before it can clean up; the
+    // programs' own user must be able to cross it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(results.path(), std::fs::Permissions::from_mode(0o711));
+    }
     let args = child_args(folder, set, options, &results_file);
     let command = sandbox::sockgrade_command(isolation, &args).map_err(|e| {
         ChildFailure::Failed(format!("cannot find sockgrade's own executable: {e}"))
     })?;
     let mut command = tokio::process::Command::from(command);
+    command.env("TMPDIR", results.path());
     // The child's terminal report is not needed: its JSON is the result.
     command
         .stdin(Stdio::null())

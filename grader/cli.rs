@@ -296,6 +296,7 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
         // The programs are in process groups of their own, out of reach of
         // the terminal's Ctrl-C: end them before leaving.
         student::kill_all_running();
+        sandbox::remove_all_cgroups();
         runtime.shutdown_background();
         eprintln!("sockgrade: interrupted; the programs it started were stopped");
         return Ok(exit_code::INTERRUPTED);

@@ -287,3 +287,30 @@ fn every_result_says_which_protections_were_in_force() {
         );
     }
 }
+
+#[test]
+fn a_program_sees_none_of_the_graders_environment() {
+    require_namespace!();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("client-1.py"),
+        "import os\nprint(sorted(os.environ))\nprint(os.environ.get('CI_SECRET_TOKEN', 'no secret'))\n",
+    )
+    .unwrap();
+    let output = in_namespace(&format!(
+        "CI_SECRET_TOKEN=hunter2 \"$SOCKGRADE\" grade '{}' -e client-1 --json -",
+        dir.path().display()
+    ));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let stdout = common::exercise(&report, "client-1")["stdout"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        stdout.contains("no secret") && !stdout.contains("hunter2"),
+        "{stdout}"
+    );
+    for expected in ["SOCKGRADE_PORT", "PYTHONUNBUFFERED", "TMPDIR", "PATH"] {
+        assert!(stdout.contains(expected), "{expected} missing: {stdout}");
+    }
+}

@@ -69,6 +69,43 @@ impl CgroupKind {
         (any && kind.can_create()).then_some(kind)
     }
 
+    /// The folders sockgrade creates its cgroups in.
+    fn bases(&self) -> Vec<&Path> {
+        match self {
+            CgroupKind::V1 { memory, pids } => memory
+                .iter()
+                .chain(pids.iter())
+                .map(PathBuf::as_path)
+                .collect(),
+            CgroupKind::V2 { parent, .. } => vec![parent.as_path()],
+        }
+    }
+
+    /// Removes the cgroups of graders that were killed before they could
+    /// clean up (their processes with them), once they are old enough
+    /// that no running grade can still own them.
+    pub fn sweep_stale(&self, older_than: std::time::Duration) {
+        for base in self.bases() {
+            let Ok(entries) = std::fs::read_dir(base) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let is_ours = entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("sockgrade-");
+                let stale = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|modified| modified.elapsed().is_ok_and(|age| age > older_than));
+                if is_ours && stale {
+                    super::confine::kill_cgroup(&entry.path());
+                    let _ = std::fs::remove_dir(entry.path());
+                }
+            }
+        }
+    }
+
     /// Whether a child cgroup can really be made (permissions).
     fn can_create(&self) -> bool {
         let probe = format!("sockgrade-probe-{}", std::process::id());

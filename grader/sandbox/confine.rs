@@ -27,6 +27,24 @@ const LANDLOCK_TRUNCATE: u64 = 1 << 14;
 /// Rights that make sense on a single file.
 const LANDLOCK_FILE_RIGHTS: u64 = (1 << 1) | LANDLOCK_TRUNCATE;
 
+/// Cgroups of programs alive now, so an interrupted grade can remove them
+/// all before it exits.
+static LIVE_CGROUPS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn live_cgroups() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    LIVE_CGROUPS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Kills and removes every live cgroup (on Ctrl-C or SIGTERM).
+pub fn remove_all_cgroups() {
+    for dir in std::mem::take(&mut *live_cgroups()) {
+        kill_cgroup(&dir);
+        let _ = std::fs::remove_dir(&dir);
+    }
+}
+
 /// The resources of one program, made before it starts.
 #[derive(Debug)]
 pub struct Confinement {
@@ -81,6 +99,7 @@ impl Confinement {
                 SEQUENCE.fetch_add(1, Ordering::Relaxed)
             );
             cgroups = kind.create(&name, protections.memory_bytes)?;
+            live_cgroups().extend(cgroups.iter().cloned());
         }
         if !protections.memory_in_cgroup() {
             // No memory cgroup: the address-space limit is the fallback.
@@ -134,8 +153,9 @@ impl Confinement {
     /// used its resources, and removes the cgroups.
     pub fn finish(mut self) -> Usage {
         let mut usage = Usage::default();
-        for dir in std::mem::take(&mut self.cgroups) {
-            let dir = &dir;
+        let cgroups = std::mem::take(&mut self.cgroups);
+        live_cgroups().retain(|live| !cgroups.contains(live));
+        for dir in &cgroups {
             kill_cgroup(dir);
             usage.out_of_memory |= read_counter(&dir.join("memory.events"), "oom_kill") > 0
                 || read_counter(&dir.join("memory.oom_control"), "oom_kill") > 0;
@@ -157,6 +177,7 @@ impl Drop for Confinement {
     /// A program that never ran (or a grade that stopped early) still
     /// leaves nothing behind.
     fn drop(&mut self) {
+        live_cgroups().retain(|live| !self.cgroups.contains(live));
         for dir in &self.cgroups {
             kill_cgroup(dir);
             let _ = std::fs::remove_dir(dir);
@@ -295,7 +316,7 @@ fn landlock_ruleset(abi: u32, dirs: &[&Path], files: &[&Path]) -> io::Result<Own
 /// Kills the processes of a cgroup until it is empty: `cgroup.kill` where
 /// the kernel has it (v2), else SIGKILL to each member, repeated while a
 /// fork races the sweep (the pids limit bounds the race).
-fn kill_cgroup(dir: &Path) {
+pub fn kill_cgroup(dir: &Path) {
     let _ = std::fs::write(dir.join("cgroup.kill"), "1");
     for _ in 0..100 {
         let members = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();

@@ -77,18 +77,52 @@ fn enter(args: &[OsString]) -> Result<u8, String> {
             };
             std::process::exit(i32::from(code));
         }
-        ForkResult::Parent { child } => loop {
-            match waitpid(child, None) {
-                Ok(WaitStatus::Exited(_, code)) => {
-                    return Ok(u8::try_from(code).unwrap_or(exit_code::INTERNAL));
-                }
-                Ok(WaitStatus::Signaled(_, signal, _)) => {
-                    return Err(format!("the isolated grader was killed by {signal}"));
-                }
-                Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(format!("waiting for the isolated grader failed: {e}")),
+        ForkResult::Parent { child } => {
+            forward_stop_signals_to(child);
+            wait_for(child)
+        }
+    }
+}
+
+/// The isolated grader: set once, read by the signal handler.
+static ISOLATED_CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// Passes SIGTERM and SIGINT on to the isolated grader (PID 1 of its
+/// namespace), so it can stop its programs and remove their cgroups
+/// before the namespace goes.
+fn forward_stop_signals_to(child: nix::unistd::Pid) {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    extern "C" fn forward(signal: libc::c_int) {
+        let child = ISOLATED_CHILD.load(std::sync::atomic::Ordering::Relaxed);
+        if child > 0 {
+            // SAFETY: kill is async-signal-safe.
+            unsafe { libc::kill(child, signal) };
+        }
+    }
+    ISOLATED_CHILD.store(child.as_raw(), std::sync::atomic::Ordering::Relaxed);
+    let action = SigAction::new(
+        SigHandler::Handler(forward),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for signal in [Signal::SIGTERM, Signal::SIGINT] {
+        // SAFETY: the handler only calls kill.
+        let _ = unsafe { sigaction(signal, &action) };
+    }
+}
+
+fn wait_for(child: nix::unistd::Pid) -> Result<u8, String> {
+    loop {
+        match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, code)) => {
+                return Ok(u8::try_from(code).unwrap_or(exit_code::INTERNAL));
             }
-        },
+            Ok(WaitStatus::Signaled(_, signal, _)) => {
+                return Err(format!("the isolated grader was killed by {signal}"));
+            }
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(format!("waiting for the isolated grader failed: {e}")),
+        }
     }
 }
 

@@ -21,9 +21,9 @@ mod linux;
 #[cfg(target_os = "linux")]
 pub use cgroup::CgroupKind;
 #[cfg(target_os = "linux")]
-pub use confine::{Confinement, PROCESS_LIMIT, Usage};
+pub use confine::{Confinement, PROCESS_LIMIT, Usage, remove_all_cgroups};
 #[cfg(not(target_os = "linux"))]
-pub use elsewhere::{CgroupKind, Confinement, PROCESS_LIMIT, Usage};
+pub use elsewhere::{CgroupKind, Confinement, PROCESS_LIMIT, Usage, remove_all_cgroups};
 
 use std::ffi::OsString;
 use std::process::Command;
@@ -113,6 +113,11 @@ pub fn run_isolated(args: &[OsString]) -> u8 {
     }
 }
 
+/// Age past which a sockgrade cgroup belongs to a grader that was killed
+/// (no grade lives this long), and is swept.
+#[cfg(target_os = "linux")]
+const STALE_CGROUP_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Default memory limit of a student program (`--memory`), in MiB.
 pub const DEFAULT_MEMORY_MIB: u64 = 512;
 /// The user student programs run as when sockgrade runs as root.
@@ -184,6 +189,9 @@ impl Protections {
                 (true, Some(_)) => {}
             }
             let cgroup = CgroupKind::discover();
+            if let Some(cgroup) = &cgroup {
+                cgroup.sweep_stale(STALE_CGROUP_AGE);
+            }
             if cgroup.is_none() {
                 missing.push(if root {
                     "cgroups (none this process may create)".to_string()
@@ -322,6 +330,9 @@ mod elsewhere {
             match *self {}
         }
     }
+
+    /// No cgroups to remove.
+    pub fn remove_all_cgroups() {}
 
     /// Nothing to confine with.
     #[derive(Debug)]

@@ -43,6 +43,10 @@ pub fn kill_all_running() {
     }
 }
 
+/// The variables a program inherits from the grader (Unix); everything
+/// else it gets is set by the grader (`Launch::env`).
+const INHERITED_ENV: &[&str] = &["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM"];
+
 /// Everything needed to start a program.
 #[derive(Debug, Clone)]
 pub struct Launch {
@@ -128,6 +132,15 @@ impl Running {
             path => path.to_path_buf(),
         };
         let mut command = Command::new(program);
+        if cfg!(unix) {
+            // A program sees only what it needs, never the grader's own
+            // environment (a CI's tokens and secrets live there).
+            command.env_clear().envs(
+                INHERITED_ENV
+                    .iter()
+                    .filter_map(|name| Some((name, std::env::var_os(name)?))),
+            );
+        }
         command
             .args(args)
             .current_dir(&launch.cwd)
