@@ -554,3 +554,76 @@ fn isolation_namespace_is_bad_input_where_namespaces_are_impossible() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_unreadable_submission_folder_is_bad_input() {
+    require_namespace!();
+    if !common::real_root() {
+        eprintln!("skipped: needs root to make a folder this user cannot read");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::create_dir(&secret).unwrap();
+    std::fs::write(secret.join("client-1.py"), "").unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut std::fs::metadata(&secret).unwrap().permissions(),
+        0o700,
+    );
+    // Another user than the folder's owner: root's 0700 folder is closed to it.
+    let output = in_namespace(&format!(
+        "chmod 755 '{}'; setpriv --reuid=65534 --regid=65534 --clear-groups \"$SOCKGRADE\" grade '{}' --isolation none",
+        dir.path().display(),
+        secret.display()
+    ));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot copy {} to a private folder",
+            secret.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_batch_output_folder_that_cannot_be_made_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "").unwrap();
+    let out = blocker.join("out");
+    let output = sockgrade_here(&[
+        "batch",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot create the output folder"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_run_as_user_that_does_not_exist_is_bad_input() {
+    if !common::real_root() {
+        eprintln!("skipped: --run-as is only used as root");
+        return;
+    }
+    let folder = submission("missing");
+    let output = sockgrade_here(&[
+        "grade",
+        folder.to_str().unwrap(),
+        "--run-as",
+        "no-such-user-here",
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--run-as no-such-user-here: no such user"),
+        "{stderr}"
+    );
+}
