@@ -91,6 +91,13 @@ pub async fn grade_submission(
             folder.display()
         )));
     }
+    if let Err(e) = std::fs::read_dir(folder) {
+        return Err(Error::bad_input(format!(
+            "cannot read the submission folder {}: check its permissions",
+            folder.display()
+        ))
+        .with_source(e));
+    }
     let selected = select(set, &options.only)?;
     let manifest = Manifest::read(folder)
         .map_err(|e| Error::bad_input(format!("the submission's manifest is broken: {e}")))?;
