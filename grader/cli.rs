@@ -8,6 +8,7 @@ use crate::exercise::{EMBEDDED_SOURCE, ExerciseSet};
 use crate::grade::{Environment, GradeOptions, grade_submission};
 use crate::outcome::SubmissionReport;
 use crate::platform;
+use crate::practice::{self, PracticeOptions};
 use crate::report;
 use crate::report::summary::Summary;
 use crate::sandbox::{self, Isolation, IsolationRequest, SandboxConfig};
@@ -36,6 +37,9 @@ enum Command {
     Batch(BatchArgs),
     /// Merge the output folders of sharded batch runs into one.
     Merge(MergeArgs),
+    /// Play the grader's side of one exercise, live, while you run your
+    /// program by hand (instead of netcat).
+    Peer(PeerArgs),
     /// List the exercises: id, role, port and points.
     List(ListArgs),
     /// Internal: run `sockgrade ARGS` as PID 1 of new namespaces.
@@ -81,6 +85,12 @@ struct GradeArgs {
     /// How many exercises run at once (default: the number of CPUs).
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
+    /// Show the transcript of every exercise, passed ones too.
+    #[arg(long, short = 'v', conflicts_with = "quiet")]
+    verbose: bool,
+    /// Show only the summary line.
+    #[arg(long, short = 'q')]
+    quiet: bool,
     /// Internal (batch): the folder of start slots shared with other graders.
     #[arg(long, value_name = "DIR", hide = true)]
     start_slots: Option<PathBuf>,
@@ -131,6 +141,23 @@ struct MergeArgs {
     /// Where to write the merged gradebook, summary and JUnit.
     #[arg(long, value_name = "OUT")]
     out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct PeerArgs {
+    /// The exercise to practise, such as client-1.
+    exercise: String,
+    /// Keep going: a new conversation each time you rerun your program.
+    #[arg(long)]
+    repeat: bool,
+    /// Seed for the random values.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Multiply every timeout by F (default 10: people type, debuggers pause).
+    #[arg(long, value_name = "F", default_value_t = 10.0, value_parser = parse_scale)]
+    timeout_scale: f64,
+    #[command(flatten)]
+    exercises: ExercisesArg,
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +225,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::List(args) => list(&args),
         Command::Grade(args) => grade(&args),
         Command::Batch(args) => batch(&args),
+        Command::Peer(args) => peer(&args),
         Command::Merge(args) => merge(&args),
         Command::Isolated { args } => Ok(sandbox::run_isolated(&args)),
     }
@@ -355,6 +383,26 @@ fn batch(args: &BatchArgs) -> Result<u8, Error> {
     })
 }
 
+fn peer(args: &PeerArgs) -> Result<u8, Error> {
+    let set = args.exercises.load()?;
+    let exercise = set.get(&args.exercise).ok_or_else(|| {
+        Error::bad_input(format!(
+            "there is no exercise `{}`; the exercises are: {}",
+            args.exercise,
+            set.ids()
+        ))
+    })?;
+    let options = PracticeOptions {
+        seed: args.seed.unwrap_or_else(random_seed),
+        timeout_scale: args.timeout_scale,
+        repeat: args.repeat,
+    };
+    let runtime = runtime()?;
+    let code = runtime.block_on(practice::practise(exercise, &options));
+    runtime.shutdown_background();
+    code
+}
+
 fn merge(args: &MergeArgs) -> Result<u8, Error> {
     let mut reports: Vec<SubmissionReport> = Vec::new();
     let mut skipped = Vec::new();
@@ -462,7 +510,12 @@ fn write_outputs(args: &GradeArgs, report: &SubmissionReport) -> Result<(), Erro
     let style = report::terminal::Style {
         color: to_terminal && !no_color(),
     };
-    let text = report::terminal::render(report, style);
+    let detail = match (args.quiet, args.verbose) {
+        (true, _) => report::terminal::Detail::Quiet,
+        (_, true) => report::terminal::Detail::Verbose,
+        _ => report::terminal::Detail::Normal,
+    };
+    let text = report::terminal::render_with(report, style, detail);
     if stdout_taken {
         eprint!("{text}");
     } else {

@@ -5,6 +5,7 @@
 
 use crate::error::Error;
 use crate::exercise::{Exercise, ExerciseSet, Role, Values, exercise_seed};
+use crate::hints;
 use crate::outcome::{ExerciseResult, ExitInfo, Status, SubmissionReport, ToolInfo};
 use crate::peer::{self, Connection, Conversation, Failure, FailureKind, Listening};
 use crate::platform;
@@ -458,6 +459,8 @@ async fn run(
     recorder.event(format!("started `{display}`"));
     let mut observer = running.observer();
 
+    let mut unaccepted_text = String::new();
+    let unaccepted = &mut unaccepted_text;
     let conversation = async {
         let start_deadline = Instant::now() + deadlines.start;
         let stream = match setup {
@@ -479,6 +482,9 @@ async fn run(
             Conversation::new(exercise, &values, deadlines, connection, observer.clone())
                 .play()
                 .await;
+        // What the program sent and the grader did not accept: the
+        // evidence hints are read from.
+        *unaccepted = String::from_utf8_lossy(connection.buffered()).into_owned();
         // After a failure the program is ended next: no need to let it
         // read to the end first.
         let grace = if outcome.is_ok() {
@@ -527,6 +533,16 @@ async fn run(
     );
     result.status = status;
     result.message = message;
+    result.hint = hints::hint(&hints::Evidence {
+        exercise,
+        values: &values,
+        status,
+        failed_step: outcome.as_ref().err().and_then(|f| f.step),
+        received: &unaccepted_text,
+        stdout: &finished.stdout,
+        stderr: &finished.stderr,
+        port,
+    });
     if let Err(failure) = outcome {
         result.expected = failure.expected;
         result.received = failure.received;

@@ -14,7 +14,9 @@
 //! - [`grade`]: one submission, every selected exercise, into results.
 //! - [`batch`]: many submissions (folders, archives), sharded, in child
 //!   graders; the gradebook, summary and merge of shard outputs.
+//! - [`hints`]: feedback that names a recognised mistake.
 //! - [`outcome`]: the result values every reporter reads.
+//! - [`practice`]: `sockgrade peer`, the grader's side played live.
 //! - [`report`]: terminal, JSON and JUnit writers (pure: results in, bytes out).
 //! - [`transcript`]: the timeline of one exercise.
 //! - [`sandbox`]: the isolation in force: network and PID namespaces.
@@ -28,10 +30,13 @@ pub mod child;
 pub mod cli;
 pub mod error;
 pub mod exercise;
+pub mod explain;
 pub mod grade;
+pub mod hints;
 pub mod outcome;
 pub mod peer;
 pub mod platform;
+pub mod practice;
 pub mod report;
 pub mod sandbox;
 pub mod student;

@@ -119,6 +119,10 @@ pub struct ExerciseResult {
     pub duration_ms: u64,
     /// What happened, in words a student can act on.
     pub message: String,
+    /// What the mistake probably is and how to fix it, when the grader
+    /// recognises it (a teaching assistant's remark).
+    #[serde(default)]
+    pub hint: Option<String>,
     /// What the grader expected at the step that failed, if a step failed.
     pub expected: Option<String>,
     /// What the grader received at that step (escaped), if anything.
@@ -152,6 +156,7 @@ impl ExerciseResult {
             max_score,
             duration_ms: 0,
             message: message.into(),
+            hint: None,
             expected: None,
             received: None,
             command: None,

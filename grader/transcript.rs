@@ -12,11 +12,24 @@ const MAX_ENTRY_CHARS: usize = 2_000;
 /// Most entries kept; later ones are counted instead.
 const MAX_ENTRIES: usize = 500;
 
+/// Called with each entry as it is recorded (live narration).
+pub type Narrator = Arc<dyn Fn(&TranscriptEntry) + Send + Sync>;
+
 /// A cheap, cloneable handle on one exercise's transcript.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Recorder {
     start: Instant,
     entries: Arc<Mutex<Entries>>,
+    narrator: Option<Narrator>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("start", &self.start)
+            .field("live", &self.narrator.is_some())
+            .finish()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -31,6 +44,16 @@ impl Recorder {
         Recorder {
             start: Instant::now(),
             entries: Arc::default(),
+            narrator: None,
+        }
+    }
+
+    /// A transcript that also hands every entry to `narrator` as it
+    /// happens (`sockgrade peer` prints them live).
+    pub fn narrated(narrator: Narrator) -> Recorder {
+        Recorder {
+            narrator: Some(narrator),
+            ..Recorder::new()
         }
     }
 
@@ -60,6 +83,9 @@ impl Recorder {
             direction,
             text: truncate_chars(&text, MAX_ENTRY_CHARS),
         };
+        if let Some(narrator) = &self.narrator {
+            narrator(&entry);
+        }
         let mut entries = self
             .entries
             .lock()

@@ -623,3 +623,130 @@ fn a_run_as_user_that_does_not_exist_is_bad_input() {
         "{stderr}"
     );
 }
+
+#[test]
+fn hints_name_each_classic_mistake_and_stay_silent_on_right_answers() {
+    require_namespace!();
+    let (_, report) = grade_json(&submission("hint-mistakes"), &[]);
+    let hint = |id: &str| {
+        exercise(&report, id)["hint"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        hint("server-demo").contains("b'...' form"),
+        "{}",
+        hint("server-demo")
+    );
+    assert!(
+        hint("client-2").contains("connection was refused"),
+        "{}",
+        hint("client-2")
+    );
+    assert!(
+        hint("client-4").contains("prefix `doubled:` is missing"),
+        "{}",
+        hint("client-4")
+    );
+    assert!(hint("server-2").contains("newline"), "{}", hint("server-2"));
+    let (_, wrong) = grade_json(&submission("wrong-text"), &[]);
+    let wrong_hint = |id: &str| {
+        exercise(&wrong, id)["hint"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        wrong_hint("server-3").contains("joined the two numbers as text"),
+        "{}",
+        wrong_hint("server-3")
+    );
+    assert!(
+        wrong_hint("server-2").contains("spaces and punctuation"),
+        "{}",
+        wrong_hint("server-2")
+    );
+    let (_, unprinted) = grade_json(&submission("reply-not-printed"), &[]);
+    assert!(
+        exercise(&unprinted, "client-1")["hint"]
+            .as_str()
+            .unwrap()
+            .contains("printed nothing")
+    );
+    let (_, right) = grade_json(&submission("reference-python"), &[]);
+    for result in right["exercises"].as_array().unwrap() {
+        assert!(
+            result["hint"].is_null(),
+            "a hint on a right answer: {result}"
+        );
+    }
+}
+
+/// `sockgrade peer ID` with the fixture program `program` run by hand
+/// (started a moment later, as a student would).
+fn practise(id: &str, program: &str) -> std::process::Output {
+    let program = submission(program);
+    in_namespace(&format!(
+        "(sleep 0.3; cd '{}' && python3 {id}.py >/dev/null 2>&1) & \"$SOCKGRADE\" peer {id}",
+        program.display()
+    ))
+}
+
+#[test]
+fn peer_narrates_a_right_client_and_passes() {
+    require_namespace!();
+    let output = practise("client-1", "reference-python");
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("like `nc -l 5555`"), "{stdout}");
+    assert!(stdout.contains("← How do you do?\\n"), "{stdout}");
+    assert!(
+        stdout.contains("→ I'm good, what about you?\\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("should also print"), "{stdout}");
+    assert!(stdout.contains("✓ passed"), "{stdout}");
+}
+
+#[test]
+fn peer_fails_a_wrong_client_and_says_why() {
+    require_namespace!();
+    let output = practise("client-4", "wrong-text");
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("✗ step 2 of 2"), "{stdout}");
+    assert!(stdout.contains("hint:"), "{stdout}");
+}
+
+#[test]
+fn peer_waits_for_a_server_and_passes_it() {
+    require_namespace!();
+    let output = practise("server-2", "reference-python");
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("waiting for your server on port 8675"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("✓ passed"), "{stdout}");
+}
+
+#[test]
+fn peer_fails_a_wrong_server_with_a_hint() {
+    require_namespace!();
+    let output = practise("server-3", "wrong-text");
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("joined the two numbers as text"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn peer_with_an_unknown_exercise_is_bad_input() {
+    let output = sockgrade_here(&["peer", "client-9"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("there is no exercise `client-9`"));
+}

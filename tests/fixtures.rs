@@ -65,6 +65,7 @@ fixture_tests! {
     a_client_connecting_over_ipv6_loopback_passes => "ipv6-localhost",
     binary_garbage_from_a_program_is_a_crash_with_readable_evidence => "hostile-binary-spew",
     a_daemon_holding_the_port_times_out => "hostile-daemon",
+    classic_mistakes_fail => "hint-mistakes",
     an_output_flood_fails_without_filling_the_grader => "hostile-output-flood",
     a_socket_flood_fails_without_filling_the_grader => "hostile-socket-flood",
     a_fork_spree_times_out => "hostile-fork-spree",

@@ -47,6 +47,21 @@ pub struct Exercise {
     pub values: BTreeMap<String, ValueSpec>,
     /// The conversation, played in order.
     pub steps: Vec<Step>,
+    /// Hints for mistakes that show in what the student sent, tried in
+    /// order when a step fails.
+    #[serde(default)]
+    pub hints: Vec<HintSpec>,
+}
+
+/// A known mistake: when the message the student sent at a failed step
+/// matches `when`, the report shows `hint` (placeholders filled).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct HintSpec {
+    /// What the wrong message looks like.
+    pub when: Matcher,
+    /// What to tell the student.
+    pub hint: String,
 }
 
 fn default_points() -> f64 {
@@ -156,6 +171,8 @@ pub enum ValueSpec {
     Format(String),
     /// The number of alphabetic characters in a text.
     LetterCount(String),
+    /// The number of characters in a text (spaces and punctuation too).
+    Length(String),
     /// The sum of the numbers in a list of texts.
     Sum(Vec<String>),
 }
@@ -299,7 +316,9 @@ impl ValueSpec {
     /// The texts that may hold placeholders.
     fn texts(&self) -> Vec<&str> {
         match self {
-            ValueSpec::Format(text) | ValueSpec::LetterCount(text) => vec![text],
+            ValueSpec::Format(text) | ValueSpec::LetterCount(text) | ValueSpec::Length(text) => {
+                vec![text]
+            }
             ValueSpec::Sum(items) => items.iter().map(String::as_str).collect(),
             _ => Vec::new(),
         }

@@ -172,6 +172,7 @@ impl Values {
     fn derive(&self, spec: &ValueSpec) -> Result<String, ValuesError> {
         Ok(match spec {
             ValueSpec::Format(text) => self.fill(text),
+            ValueSpec::Length(text) => self.fill(text).chars().count().to_string(),
             ValueSpec::LetterCount(text) => self
                 .fill(text)
                 .chars()

@@ -42,6 +42,7 @@ impl<'a> Conversation<'a> {
         let total = self.exercise.steps.len();
         for (index, step) in self.exercise.steps.iter().enumerate() {
             if let Err(mut failure) = self.play_step(step).await {
+                failure.step = Some(index);
                 if total > 1 {
                     failure.message = format!("step {} of {total}: {}", index + 1, failure.message);
                 }
@@ -179,6 +180,7 @@ impl<'a> Conversation<'a> {
                 }
                 ReadEvent::Deadline => {
                     return Err(Failure {
+                        step: None,
                         kind: FailureKind::Timeout,
                         message: format!(
                             "the program should have closed the connection, but it was still open after {:.1}s",
@@ -201,6 +203,7 @@ impl<'a> Conversation<'a> {
                 return Ok(());
             }
             let failure = |kind, message: String| Failure {
+                step: None,
                 kind,
                 message,
                 expected: Some(format!(
@@ -238,6 +241,7 @@ impl<'a> Conversation<'a> {
                     Ok(())
                 } else {
                     Err(Failure {
+                        step: None,
                         kind: FailureKind::Mismatch,
                         message: format!("the program ended with {}", exit.describe()),
                         expected: Some(format!("exit status {code}")),
@@ -268,6 +272,7 @@ impl<'a> Conversation<'a> {
             let received = escape_bytes(self.connection.buffered());
             let has_request_line = self.connection.buffered().contains(&b'\n');
             let failure = |kind, message: &str| Failure {
+                step: None,
                 kind,
                 message: message.to_string(),
                 expected: Some(format!("`{expected_line}` and then an empty line")),
@@ -308,6 +313,7 @@ impl<'a> Conversation<'a> {
         self.connection.consume(head_end);
         if request_line != expected_line.trim() {
             return Err(Failure {
+                step: None,
                 kind: FailureKind::Mismatch,
                 message: "the request line is not the one asked for".to_string(),
                 expected: Some(format!("`{expected_line}`")),
@@ -336,6 +342,7 @@ impl<'a> Conversation<'a> {
     fn mismatch(&self, kind: FailureKind, message: String, matcher: &Matcher) -> Failure {
         let buffered = self.connection.buffered();
         Failure {
+            step: None,
             kind,
             message,
             expected: Some(describe(matcher, self.values)),

@@ -35,6 +35,8 @@ pub struct Failure {
     pub expected: Option<String>,
     /// What arrived instead (escaped).
     pub received: Option<String>,
+    /// Which step failed (0-based), when a step did.
+    pub step: Option<usize>,
 }
 
 /// The kinds of failure, from which the verdict follows.
@@ -56,6 +58,7 @@ impl Failure {
     /// A failure with only a kind and a message.
     pub fn new(kind: FailureKind, message: impl Into<String>) -> Failure {
         Failure {
+            step: None,
             kind,
             message: message.into(),
             expected: None,

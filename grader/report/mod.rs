@@ -60,6 +60,7 @@ pub(crate) mod tests {
             max_score: 1.0,
             duration_ms: 120,
             message: String::new(),
+            hint: None,
             expected: None,
             received: None,
             command: Some(format!("python3 {id}.py")),

@@ -24,6 +24,18 @@ pub struct Style {
     pub color: bool,
 }
 
+/// How much of the report to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// The summary line only (`--quiet`).
+    Quiet,
+    /// The summary, the table, and the evidence of what did not pass.
+    #[default]
+    Normal,
+    /// Also the transcript of every exercise that passed (`--verbose`).
+    Verbose,
+}
+
 /// ANSI SGR parameters, written by hand: the few we need are not worth a crate.
 mod ansi {
     pub const BOLD: &str = "1";
@@ -63,9 +75,26 @@ impl Style {
 
 /// Renders the report for a terminal, ending with a newline.
 pub fn render(report: &SubmissionReport, style: Style) -> String {
+    render_with(report, style, Detail::Normal)
+}
+
+/// Renders the report with the given detail: the summary line first (the
+/// answer a student looks for), then the table, then the failures with
+/// their evidence and hints.
+pub fn render_with(report: &SubmissionReport, style: Style, detail: Detail) -> String {
+    if detail == Detail::Quiet {
+        let mut out = summary(report, style).join("\n");
+        out.push('\n');
+        return out;
+    }
     let mut lines = vec![header(report, style)];
+    lines.extend(summary(report, style).into_iter().take(1));
+    lines.push(String::new());
     lines.extend(table(&report.exercises, style));
-    for exercise in report.exercises.iter().filter(|e| has_evidence(e)) {
+    let shown = |e: &&ExerciseResult| {
+        has_evidence(e) || (detail == Detail::Verbose && e.status == Status::Passed)
+    };
+    for exercise in report.exercises.iter().filter(shown) {
         lines.push(String::new());
         lines.extend(section(exercise, style));
     }
@@ -146,6 +175,13 @@ fn section(exercise: &ExerciseResult, style: Style) -> Vec<String> {
             .map(|line| format!("  {line}")),
     );
     let label = |name: &str| style.paint(ansi::DIM, name);
+    if let Some(hint) = &exercise.hint {
+        lines.push(format!(
+            "  {} {}",
+            style.paint(ansi::YELLOW, "hint:"),
+            evidence::one_line(hint)
+        ));
+    }
     if let Some(command) = &exercise.command {
         lines.push(format!(
             "  {}  {}",
@@ -275,10 +311,37 @@ mod tests {
         let text = render(&sample_report(), PLAIN);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].contains("alice (submissions/alice)"), "{text}");
-        assert_eq!(lines[1], "  passed   client-demo  1/1   0.12s");
-        assert_eq!(lines[2], "  failed   client-1     0/1   2.00s");
-        assert_eq!(lines[3], "  crashed  client-2     0/1   0.12s");
-        assert_eq!(lines[4], "  missing  client-5     0/1");
+        // The summary comes first: it is the answer a student looks for.
+        assert_eq!(
+            lines[1],
+            "score 1/4 · 1 passed, 1 failed, 1 crashed, 1 missing · 1.23s"
+        );
+        assert_eq!(lines[3], "  passed   client-demo  1/1   0.12s");
+        assert_eq!(lines[4], "  failed   client-1     0/1   2.00s");
+        assert_eq!(lines[5], "  crashed  client-2     0/1   0.12s");
+        assert_eq!(lines[6], "  missing  client-5     0/1");
+    }
+
+    #[test]
+    fn quiet_is_the_summary_alone_and_verbose_shows_passes_too() {
+        let report = sample_report();
+        let quiet = render_with(&report, PLAIN, Detail::Quiet);
+        assert!(quiet.starts_with("score 1/4"), "{quiet}");
+        assert!(!quiet.contains("client-demo"), "{quiet}");
+        let verbose = render_with(&report, PLAIN, Detail::Verbose);
+        assert!(verbose.contains("passed client-demo ·"), "{verbose}");
+        assert!(!render(&report, PLAIN).contains("passed client-demo ·"));
+    }
+
+    #[test]
+    fn a_hint_is_shown_under_the_message() {
+        let mut report = sample_report();
+        report.exercises[1].hint = Some("count only the letters".to_string());
+        let text = render(&report, PLAIN);
+        assert!(
+            text.contains("\n  hint: count only the letters\n"),
+            "{text}"
+        );
     }
 
     #[test]

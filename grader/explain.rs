@@ -1,0 +1,1116 @@
+//! `sockgrade explain EXERCISE`: what the grader will do and accept for one
+//! exercise, in plain words a student understands. Everything is generated
+//! from the exercise data, so an instructor's own exercise file is explained
+//! as well as the notebook's, and the words cannot drift from the grading.
+
+use crate::exercise::{Exercise, HttpExchange, Matcher, Role, Step, ValueSpec};
+use crate::grade::HOST;
+use crate::text::escape_bytes;
+use std::collections::{HashMap, HashSet};
+
+/// The column text is wrapped at: readable in any terminal.
+const WIDTH: usize = 76;
+
+/// Where the labels of the summary block end (`Your files: `).
+const LABEL_WIDTH: usize = 12;
+
+/// How deep derived values may refer to each other before the description
+/// gives up; validation rules out cycles, but `explain` takes any exercise.
+const MAX_DEPTH: usize = 8;
+
+/// What the grader will do and accept for `exercise`, as text for a student:
+/// the title and instructions, who the student writes and where it connects,
+/// the points, how to check it, the file names looked for, the conversation
+/// step by step (numbered as failure reports number them), the time limits,
+/// and how messages are framed. Ends with a newline.
+pub fn explain(exercise: &Exercise) -> String {
+    let mut words = Describer::new(exercise);
+    let mut out = format!("{} · {}\n\n", exercise.id, exercise.title);
+    for paragraph in exercise.instructions.split("\n\n") {
+        if !paragraph.trim().is_empty() {
+            out.push_str(&wrap(paragraph, "", ""));
+        }
+    }
+    out.push('\n');
+    out.push_str(&labelled("You write:", &who_you_write(exercise)));
+    out.push_str(&labelled("Points:", &points(exercise.points)));
+    out.push_str(&labelled(
+        "Check it:",
+        &format!(
+            "`sockgrade grade . --exercise {}` in your folder",
+            exercise.id
+        ),
+    ));
+    out.push_str(&labelled("Your files:", &file_names(&exercise.id)));
+
+    out.push('\n');
+    out.push_str(&wrap(&conversation_opening(exercise), "", ""));
+    let mut last_sent: Option<&str> = None;
+    for (index, step) in exercise.steps.iter().enumerate() {
+        let line = words.step(step, last_sent);
+        let number = format!("{:>2}. ", index + 1);
+        out.push_str(&wrap(&line, &number, &" ".repeat(number.len())));
+        match step {
+            Step::Send(text) => last_sent = Some(text),
+            // An echo answers the message just sent; a reply to a reply is not one.
+            Step::Expect(_) | Step::HttpExchange(_) => last_sent = None,
+            _ => {}
+        }
+    }
+
+    out.push('\n');
+    out.push_str("Time limits (all scaled by `--timeout-scale`):\n");
+    for limit in time_limits(exercise) {
+        out.push_str(&wrap(&limit, "  - ", "    "));
+    }
+
+    out.push('\n');
+    out.push_str(&wrap(&framing(exercise), "", ""));
+    out
+}
+
+/// The summary line saying which program the student writes and where it
+/// meets the grader.
+fn who_you_write(exercise: &Exercise) -> String {
+    let args = arguments(&exercise.args);
+    let given = |what: &str| format!("{what}: your program gets `{args}` as arguments");
+    match (exercise.role, exercise.port) {
+        (Role::Client, Some(port)) => {
+            let mut text =
+                format!("a client that connects to {HOST} port {port} (`localhost` works too)");
+            if !exercise.args.is_empty() {
+                text = format!("{text}; {}", given("it is started with arguments"));
+            }
+            format!("{text}.")
+        }
+        (Role::Client, None) => format!(
+            "a client that connects to the host and port it is given — {} (the \
+             grader picks a free port; `SOCKGRADE_HOST` and `SOCKGRADE_PORT` \
+             hold them too).",
+            given("any port")
+        ),
+        (Role::Server, Some(port)) => {
+            let mut text = format!(
+                "a server that listens on port {port}; the grader connects to \
+                 {HOST} port {port}, once"
+            );
+            if !exercise.args.is_empty() {
+                text = format!("{text}; {}", given("it is started with arguments"));
+            }
+            format!("{text}.")
+        }
+        // Validation refuses this; say what the grader would do anyway.
+        (Role::Server, None) => {
+            format!("a server on the port it is given — {}.", given("any port"))
+        }
+    }
+}
+
+/// The program's arguments as a student reads them: `{host} {port}` is
+/// `HOST PORT`.
+fn arguments(args: &[String]) -> String {
+    let shown: Vec<String> = args
+        .iter()
+        .map(|arg| {
+            segments(arg)
+                .iter()
+                .map(|segment| match segment {
+                    Segment::Literal(text) => text.to_string(),
+                    Segment::Value(name) => stand_in(name),
+                })
+                .collect()
+        })
+        .collect();
+    shown.join(" ")
+}
+
+/// The upper-case name that stands for a value in a pattern or a command
+/// line (`client-ip` is `CLIENT_IP`).
+fn stand_in(name: &str) -> String {
+    name.to_ascii_uppercase().replace('-', "_")
+}
+
+fn points(points: f64) -> String {
+    let unit = if points == 1.0 { "point" } else { "points" };
+    format!("{} {unit}, all or nothing", seconds_or_points(points))
+}
+
+/// A number as people write it: `5`, `0.3`, `2.5`.
+fn seconds_or_points(value: f64) -> String {
+    format!("{value}")
+}
+
+/// The names the submission contract looks for, in its order of preference.
+fn file_names(id: &str) -> String {
+    let underscored = id.replace('-', "_");
+    let python = if underscored == id {
+        format!("`{id}.py` (Python 3)")
+    } else {
+        format!("`{id}.py` or `{underscored}.py` (Python 3)")
+    };
+    let mut text =
+        format!("{python}, `{id}.sh` (bash), `{id}.js` (Node.js), or an executable `{id}`");
+    if underscored != id {
+        text.push_str(" (`_` may replace `-` in every name)");
+    }
+    text.push_str(&format!(
+        "; a command for `{id}` in a `sockgrade.json` manifest comes first."
+    ));
+    text
+}
+
+/// The sentence before the numbered steps: how the conversation starts.
+fn conversation_opening(exercise: &Exercise) -> String {
+    let place = match exercise.port {
+        Some(port) => format!("{HOST} port {port}"),
+        None => format!("a free port of {HOST} (the one your program is given)"),
+    };
+    match exercise.role {
+        Role::Client => format!(
+            "The conversation, from the grader's side. The grader listens on \
+             {place} and starts your program; once your client has \
+             connected:"
+        ),
+        Role::Server => format!(
+            "The conversation, from the grader's side. The grader starts your \
+             program and connects to {place} as soon as your server \
+             accepts; then:"
+        ),
+    }
+}
+
+/// One sentence per deadline: what it is and how long.
+fn time_limits(exercise: &Exercise) -> Vec<String> {
+    let t = &exercise.timeouts;
+    let s = |value: f64| format!("{} s", seconds_or_points(value));
+    let role = exercise.role.as_str();
+    let start = match exercise.role {
+        Role::Client => "from the start of your program until your client connects".to_string(),
+        Role::Server => "from the start of your program until your server accepts the grader's \
+             connection (the grader keeps trying meanwhile)"
+            .to_string(),
+    };
+    vec![
+        format!("Start: {}, {start}.", s(t.start)),
+        format!(
+            "Each step: {} for each step that waits on your {role} (a message, \
+             its output, its exit or its close).",
+            s(t.step)
+        ),
+        format!(
+            "Whole exercise: {}, from the start of your program to the verdict.",
+            s(t.total)
+        ),
+        format!(
+            "Quiet gap: {} of silence ends a message that has no line ending.",
+            s(t.quiet)
+        ),
+    ]
+}
+
+/// The framing rules, as "How messages are read" in the README states them.
+fn framing(exercise: &Exercise) -> String {
+    let quiet = seconds_or_points(exercise.timeouts.quiet);
+    let mut text = format!(
+        "What counts as a message: TCP carries bytes, not messages, so the \
+         grader decides where each of yours ends: at a newline, when you close \
+         the connection, after a quiet gap of {quiet} s with nothing new, or as \
+         soon as the bytes received match what is expected, without waiting. \
+         `\\n`, `\\r\\n` or no line ending at all are the same, surrounding \
+         spaces are ignored, blank lines between messages are skipped, and \
+         fragments are joined: `hel` then `lo` reads as `hello`. What is inside \
+         must match."
+    );
+    let has_prompt = exercise
+        .steps
+        .iter()
+        .filter_map(Step::matcher)
+        .any(has_any_text);
+    if has_prompt {
+        text.push_str(
+            " A prompt is complete at a newline, at an ending such as `:` or \
+             `?`, or after the quiet gap, so the grader never answers half a \
+             prompt.",
+        );
+    }
+    let sends = exercise
+        .steps
+        .iter()
+        .any(|step| matches!(step, Step::Send(_)));
+    if sends {
+        text.push_str(&format!(
+            " The grader ends each message it sends with {}.",
+            line_ending_noun(&exercise.line_ending)
+        ));
+    }
+    text
+}
+
+fn has_any_text(matcher: &Matcher) -> bool {
+    match matcher {
+        Matcher::AnyText => true,
+        Matcher::AllOf(all) | Matcher::AnyOf(all) => all.iter().any(has_any_text),
+        _ => false,
+    }
+}
+
+/// The line ending the grader appends, as a noun.
+fn line_ending_noun(ending: &str) -> String {
+    match ending {
+        "\n" => "a newline (`\\n`), as netcat does".to_string(),
+        "\r\n" => "a carriage return and a newline (`\\r\\n`)".to_string(),
+        "" => "nothing: no line ending".to_string(),
+        other => format!("`{}`", escape_bytes(other.as_bytes())),
+    }
+}
+
+/// Turns templates, values and matchers into words, remembering which
+/// random values the reader has met so that later steps say "the word".
+struct Describer<'a> {
+    exercise: &'a Exercise,
+    /// Random values already described in full.
+    introduced: HashSet<String>,
+    /// For random values that share their kind (two numbers): their 1-based
+    /// place among that kind, in the order the conversation first uses them.
+    ordinals: HashMap<String, usize>,
+    /// How many random values there are of each kind.
+    kind_counts: HashMap<&'static str, usize>,
+}
+
+impl<'a> Describer<'a> {
+    fn new(exercise: &'a Exercise) -> Describer<'a> {
+        let mut kind_counts: HashMap<&'static str, usize> = HashMap::new();
+        for spec in exercise.values.values() {
+            if let Some(kind) = random_kind(spec) {
+                *kind_counts.entry(kind).or_default() += 1;
+            }
+        }
+        let mut seen: HashMap<&'static str, usize> = HashMap::new();
+        let mut ordinals = HashMap::new();
+        for name in random_values_in_order(exercise) {
+            let Some(kind) = exercise.values.get(&name).and_then(random_kind) else {
+                continue;
+            };
+            if kind_counts[kind] > 1 {
+                let place = seen.entry(kind).or_default();
+                *place += 1;
+                ordinals.insert(name, *place);
+            }
+        }
+        Describer {
+            exercise,
+            introduced: HashSet::new(),
+            ordinals,
+            kind_counts,
+        }
+    }
+
+    fn role(&self) -> &'static str {
+        self.exercise.role.as_str()
+    }
+
+    /// One step, as a sentence. `last_sent` is the message the grader sent
+    /// just before, so that an expected echo can be called one.
+    fn step(&mut self, step: &Step, last_sent: Option<&str>) -> String {
+        let role = self.role();
+        let echoes = |matcher: &Matcher| match (matcher, last_sent) {
+            (Matcher::Exact(text), Some(sent)) => text.trim() == sent.trim(),
+            _ => false,
+        };
+        match step {
+            Step::Send(text) => self.send(text),
+            Step::Expect(matcher) if echoes(matcher) => format!(
+                "The grader waits for your {role} to send back {}.",
+                self.matcher_noun(matcher, "a message")
+            ),
+            Step::Expect(matcher) => format!(
+                "The grader waits for your {role} to send {}.",
+                self.matcher_noun(matcher, "a message")
+            ),
+            Step::ExpectOptional(matcher) => {
+                let what = match matcher {
+                    Matcher::Exact(text) if echoes(matcher) => {
+                        format!("echo {} back", self.text(text, 0))
+                    }
+                    _ => format!("send {}", self.matcher_noun(matcher, "a message")),
+                };
+                format!(
+                    "Your {role} may {what} (optional): the grader takes it if it \
+                     comes within the quiet gap ({} s), and otherwise goes on.",
+                    seconds_or_points(self.exercise.timeouts.quiet)
+                )
+            }
+            Step::ExpectClose => format!(
+                "The grader waits for your {role} to close the connection (what it \
+                 sends before closing, such as a goodbye, is fine)."
+            ),
+            Step::ExpectOutput(matcher) => format!(
+                "Your {role} prints {} (the grader reads its standard output).",
+                self.matcher_noun(matcher, "output")
+            ),
+            Step::ExpectExit(code) => {
+                let success = if *code == 0 { " (success)" } else { "" };
+                format!("Your {role} exits by itself with status {code}{success}.")
+            }
+            Step::HttpExchange(http) => self.http(http),
+            Step::Close => "The grader closes the connection.".to_string(),
+        }
+    }
+
+    fn send(&mut self, text: &str) -> String {
+        let ending = &self.exercise.line_ending;
+        if text.trim().is_empty() {
+            return match ending.as_str() {
+                "\n" | "\r\n" => "The grader sends an empty line.".to_string(),
+                _ => format!(
+                    "The grader sends an empty message followed by {}.",
+                    line_ending_noun(ending)
+                ),
+            };
+        }
+        let what = self.text(text, 0);
+        // A second "followed by" would read as part of the message.
+        let joiner = if what.contains(" followed by ") {
+            ", then"
+        } else {
+            " followed by"
+        };
+        let after = match ending.as_str() {
+            "\n" => format!("{joiner} a newline"),
+            "" => " with no line ending".to_string(),
+            other => format!("{joiner} {}", line_ending_noun(other)),
+        };
+        format!("The grader sends {what}{after}.")
+    }
+
+    fn http(&mut self, http: &HttpExchange) -> String {
+        let request = self.text(&http.request_line, 0);
+        let body = self.text(&http.body, 0);
+        format!(
+            "The grader acts as a web server: it waits for the request line \
+             {request} and an empty line (header lines in between are fine, and \
+             lines may end in `\\n` or `\\r\\n`), answers `HTTP/1.0 200 OK` with \
+             a body containing {body}, and closes the connection."
+        )
+    }
+
+    /// A matcher as the thing the student sends or prints; `subject` is
+    /// `a message` or `output`.
+    fn matcher_noun(&mut self, matcher: &Matcher, subject: &str) -> String {
+        match matcher {
+            Matcher::Exact(text) => format!(
+                "exactly {} (surrounding spaces and line endings ignored)",
+                self.text(text, 0)
+            ),
+            Matcher::Contains(text) => format!("{subject} containing {}", self.text(text, 0)),
+            Matcher::Regex(pattern) => {
+                format!(
+                    "{subject} matching the regular expression {}",
+                    self.regex(pattern)
+                )
+            }
+            Matcher::Number(number) => {
+                format!("{subject} containing {}", self.number(number, true))
+            }
+            Matcher::AnyText if subject == "output" => "any text".to_string(),
+            Matcher::AnyText => "any text — your prompt".to_string(),
+            Matcher::AllOf(_) | Matcher::AnyOf(_) => {
+                format!("{subject} that {}", self.condition(matcher))
+            }
+        }
+    }
+
+    /// A matcher as a condition on a text: `contains `200 OK``.
+    fn condition(&mut self, matcher: &Matcher) -> String {
+        match matcher {
+            Matcher::Exact(text) => format!("is exactly {}", self.text(text, 0)),
+            Matcher::Contains(text) => format!("contains {}", self.text(text, 0)),
+            Matcher::Regex(pattern) => {
+                format!("matches the regular expression {}", self.regex(pattern))
+            }
+            Matcher::Number(number) => format!("contains {}", self.number(number, false)),
+            Matcher::AnyText => "has some text in it".to_string(),
+            Matcher::AllOf(all) => {
+                let parts: Vec<String> = all.iter().map(|m| self.condition(m)).collect();
+                join_list(&parts, "and")
+            }
+            Matcher::AnyOf(any) => {
+                let parts: Vec<String> = any.iter().map(|m| self.condition(m)).collect();
+                format!("either {}", join_list(&parts, "or"))
+            }
+        }
+    }
+
+    /// The number a `number` matcher looks for; with `examples`, the forms
+    /// that count.
+    fn number(&mut self, template: &str, examples: bool) -> String {
+        let parts = segments(template.trim());
+        if let [Segment::Literal(literal)] = parts.as_slice() {
+            let literal = escape_bytes(literal.as_bytes());
+            if !examples {
+                return format!("the number `{literal}`");
+            }
+            let mut forms = vec![format!("`{literal}`")];
+            if !literal.contains('.') {
+                forms.push(format!("`{literal}.0`"));
+            }
+            forms.push(format!("`The answer is {literal}`"));
+            return format!(
+                "the number {literal}: {} all count",
+                join_list(&forms, "and")
+            );
+        }
+        let what = self.text(template, 0);
+        if !examples {
+            return what;
+        }
+        let sentence = match parts.as_slice() {
+            [Segment::Value(name)] => match self.exercise.values.get(*name) {
+                Some(ValueSpec::Sum(_)) => "The sum is 42",
+                Some(ValueSpec::LetterCount(_)) => "It has 42 letters",
+                _ => "The answer is 42",
+            },
+            _ => "The answer is 42",
+        };
+        format!("{what}: if that is 42, then `42`, `42.0` and `{sentence}` all count")
+    }
+
+    /// A regex, with the values in it named by stand-ins (`WORD`) and
+    /// explained after it.
+    fn regex(&mut self, pattern: &str) -> String {
+        let mut shown = String::new();
+        let mut names: Vec<&str> = Vec::new();
+        for segment in segments(pattern) {
+            match segment {
+                Segment::Literal(text) => shown.push_str(text),
+                Segment::Value(name) => {
+                    shown.push_str(&stand_in(name));
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+            }
+        }
+        if names.is_empty() {
+            return format!("`{shown}`");
+        }
+        let meanings: Vec<String> = names
+            .iter()
+            .map(|name| format!("{} for {}", stand_in(name), self.value(name, 0)))
+            .collect();
+        format!(
+            "`{shown}` (with {}, matched literally)",
+            join_list(&meanings, "and")
+        )
+    }
+
+    /// A template in words: literals quoted, values described, repeats
+    /// counted (`doubled:` followed by the word twice).
+    fn text(&mut self, template: &str, depth: usize) -> String {
+        let parts = segments(template.trim());
+        if parts.is_empty() {
+            return "nothing (an empty message)".to_string();
+        }
+        let mut described: Vec<String> = Vec::new();
+        let mut index = 0;
+        while index < parts.len() {
+            match parts[index] {
+                Segment::Literal(text) => {
+                    if !text.trim().is_empty() {
+                        described.push(format!("`{}`", escape_bytes(text.trim().as_bytes())));
+                    }
+                    index += 1;
+                }
+                Segment::Value(name) => {
+                    let repeats = parts[index..]
+                        .iter()
+                        .take_while(|s| **s == Segment::Value(name))
+                        .count();
+                    let value = self.value(name, depth + 1);
+                    described.push(match repeats {
+                        1 => value,
+                        2 => format!("{value} twice"),
+                        n => format!("{value} {} times", count_word(n)),
+                    });
+                    index += repeats;
+                }
+            }
+        }
+        match described.split_first() {
+            Some((first, [])) => first.clone(),
+            Some((first, rest)) => format!("{first} followed by {}", rest.join(", then ")),
+            None => "nothing (an empty message)".to_string(),
+        }
+    }
+
+    /// A named value in words: a random one described the first time and
+    /// referred to after, a derived one by its definition, a built-in by
+    /// what it is.
+    fn value(&mut self, name: &str, depth: usize) -> String {
+        let Some(spec) = self.exercise.values.get(name) else {
+            return self.builtin(name);
+        };
+        if depth > MAX_DEPTH {
+            return format!("the value `{name}`");
+        }
+        if let Some(kind) = random_kind(spec) {
+            let ordinal = self.ordinals.get(name).copied();
+            let reference = match ordinal {
+                Some(place) => format!("the {} {kind}", ordinal_word(place)),
+                None => format!("the {kind}"),
+            };
+            if !self.introduced.insert(name.to_string()) {
+                return reference;
+            }
+            let article = if ordinal.is_some_and(|place| place > 1) {
+                "another"
+            } else {
+                "a"
+            };
+            let description = match spec {
+                ValueSpec::RandomWord => "random word (lowercase letters)".to_string(),
+                ValueSpec::RandomPhrase => "random phrase with spaces and punctuation".to_string(),
+                ValueSpec::RandomNumber { min, max } => {
+                    format!("random number between {min} and {max}")
+                }
+                _ => "random token of 16 hex digits".to_string(),
+            };
+            return match ordinal {
+                Some(_) => format!("{article} {description} ({reference})"),
+                None => format!("{article} {description}"),
+            };
+        }
+        match spec {
+            ValueSpec::Format(template) => self.text(template, depth),
+            ValueSpec::LetterCount(template) => format!(
+                "the number of letters (alphabetic characters) in {}",
+                self.text(template, depth)
+            ),
+            ValueSpec::Length(template) => format!(
+                "the number of characters (spaces and punctuation too) in {}",
+                self.text(template, depth)
+            ),
+            ValueSpec::Sum(items) => self.sum(items, depth),
+            ValueSpec::RandomWord
+            | ValueSpec::RandomPhrase
+            | ValueSpec::RandomNumber { .. }
+            | ValueSpec::RandomToken => unreachable!("random values are described above"),
+        }
+    }
+
+    fn sum(&mut self, items: &[String], depth: usize) -> String {
+        // "the sum of the two numbers" when it adds up every random number.
+        let numbers = self.kind_counts.get("number").copied().unwrap_or(0);
+        let mut named: Vec<&str> = items
+            .iter()
+            .filter_map(|item| match segments(item.trim()).as_slice() {
+                [Segment::Value(name)] => Some(*name),
+                _ => None,
+            })
+            .filter(|name| {
+                matches!(
+                    self.exercise.values.get(*name),
+                    Some(ValueSpec::RandomNumber { .. })
+                )
+            })
+            .collect();
+        named.sort_unstable();
+        named.dedup();
+        if numbers >= 2 && named.len() == items.len() && named.len() == numbers {
+            for name in named {
+                self.introduced.insert(name.to_string());
+            }
+            return format!("the sum of the {} numbers", count_word(numbers));
+        }
+        let parts: Vec<String> = items.iter().map(|item| self.text(item, depth)).collect();
+        format!("the sum of {}", join_list(&parts, "and"))
+    }
+
+    fn builtin(&self, name: &str) -> String {
+        match name {
+            "host" => format!("the host address (`{HOST}`)"),
+            "port" => match self.exercise.port {
+                Some(port) => format!("the port number (`{port}`)"),
+                None => "the port number your program was given".to_string(),
+            },
+            "hostname" => {
+                "the machine's host name (what the `hostname` command prints)".to_string()
+            }
+            "client-ip" => match self.exercise.role {
+                Role::Server => format!("the IP address the grader connects from (`{HOST}`)"),
+                Role::Client => format!("your client's IP address (`{HOST}`)"),
+            },
+            other => format!("the value `{other}`"),
+        }
+    }
+}
+
+/// The noun of a random value's kind, or `None` for a derived value.
+fn random_kind(spec: &ValueSpec) -> Option<&'static str> {
+    match spec {
+        ValueSpec::RandomWord => Some("word"),
+        ValueSpec::RandomPhrase => Some("phrase"),
+        ValueSpec::RandomNumber { .. } => Some("number"),
+        ValueSpec::RandomToken => Some("token"),
+        ValueSpec::Format(_)
+        | ValueSpec::LetterCount(_)
+        | ValueSpec::Length(_)
+        | ValueSpec::Sum(_) => None,
+    }
+}
+
+/// The random values in the order the conversation first uses them
+/// (through derived values too), then any unused ones.
+fn random_values_in_order(exercise: &Exercise) -> Vec<String> {
+    fn visit(exercise: &Exercise, name: &str, order: &mut Vec<String>, depth: usize) {
+        let Some(spec) = exercise.values.get(name) else {
+            return;
+        };
+        if random_kind(spec).is_some() {
+            if !order.iter().any(|seen| seen == name) {
+                order.push(name.to_string());
+            }
+        } else if depth < MAX_DEPTH {
+            for text in value_texts(spec) {
+                for inner in placeholder_names(text) {
+                    visit(exercise, inner, order, depth + 1);
+                }
+            }
+        }
+    }
+    let mut order = Vec::new();
+    for step in &exercise.steps {
+        for text in step_texts(step) {
+            for name in placeholder_names(text) {
+                visit(exercise, name, &mut order, 0);
+            }
+        }
+    }
+    for name in exercise.values.keys() {
+        visit(exercise, name, &mut order, 0);
+    }
+    order
+}
+
+fn value_texts(spec: &ValueSpec) -> Vec<&str> {
+    match spec {
+        ValueSpec::Format(text) | ValueSpec::LetterCount(text) | ValueSpec::Length(text) => {
+            vec![text]
+        }
+        ValueSpec::Sum(items) => items.iter().map(String::as_str).collect(),
+        ValueSpec::RandomWord
+        | ValueSpec::RandomPhrase
+        | ValueSpec::RandomNumber { .. }
+        | ValueSpec::RandomToken => Vec::new(),
+    }
+}
+
+/// The texts of a step that may hold placeholders, in reading order.
+fn step_texts(step: &Step) -> Vec<&str> {
+    match step {
+        Step::Send(text) => vec![text],
+        Step::HttpExchange(http) => vec![&http.request_line, &http.body],
+        step => step.matcher().map(matcher_texts).unwrap_or_default(),
+    }
+}
+
+fn matcher_texts(matcher: &Matcher) -> Vec<&str> {
+    match matcher {
+        Matcher::Exact(t) | Matcher::Contains(t) | Matcher::Regex(t) | Matcher::Number(t) => {
+            vec![t]
+        }
+        Matcher::AnyText => Vec::new(),
+        Matcher::AllOf(all) | Matcher::AnyOf(all) => all.iter().flat_map(matcher_texts).collect(),
+    }
+}
+
+/// A piece of a template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Segment<'t> {
+    /// Text taken as it is.
+    Literal(&'t str),
+    /// A `{name}` placeholder.
+    Value(&'t str),
+}
+
+/// Splits a template into literals and `{name}` placeholders. A name starts
+/// with a letter, as the exercise loader requires, so regex repetitions
+/// such as `{2,3}` stay literal.
+fn segments(text: &str) -> Vec<Segment<'_>> {
+    let mut parts = Vec::new();
+    let mut literal_from = 0;
+    let mut search_from = 0;
+    while let Some(offset) = text[search_from..].find('{') {
+        let open = search_from + offset;
+        let after = &text[open + 1..];
+        let name = after
+            .find('}')
+            .map(|close| &after[..close])
+            .filter(|name| is_name(name));
+        match name {
+            Some(name) => {
+                if literal_from < open {
+                    parts.push(Segment::Literal(&text[literal_from..open]));
+                }
+                parts.push(Segment::Value(name));
+                literal_from = open + name.len() + 2;
+                search_from = literal_from;
+            }
+            None => search_from = open + 1,
+        }
+    }
+    if literal_from < text.len() {
+        parts.push(Segment::Literal(&text[literal_from..]));
+    }
+    parts
+}
+
+fn placeholder_names(text: &str) -> impl Iterator<Item = &str> {
+    segments(text)
+        .into_iter()
+        .filter_map(|segment| match segment {
+            Segment::Value(name) => Some(name),
+            Segment::Literal(_) => None,
+        })
+}
+
+fn is_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_list(parts: &[String], conjunction: &str) -> String {
+    match parts {
+        [] => String::new(),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{} {conjunction} {last}", init.join(", ")),
+    }
+}
+
+fn count_word(n: usize) -> String {
+    const WORDS: [&str; 9] = [
+        "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    ];
+    match n {
+        2..=10 => WORDS[n - 2].to_string(),
+        n => n.to_string(),
+    }
+}
+
+fn ordinal_word(n: usize) -> String {
+    const WORDS: [&str; 10] = [
+        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+        "tenth",
+    ];
+    match n {
+        1..=10 => WORDS[n - 1].to_string(),
+        n => format!("number {n}"),
+    }
+}
+
+/// A summary line: the label, padded, then the text wrapped under itself.
+fn labelled(label: &str, text: &str) -> String {
+    let first = format!("{label:<LABEL_WIDTH$}");
+    wrap(text, &first, &" ".repeat(LABEL_WIDTH))
+}
+
+/// `text` wrapped at [`WIDTH`], its first line after `first` and the others
+/// after `rest`, ending with a newline. A `code span` is never broken, so
+/// a student can copy a message whole.
+fn wrap(text: &str, first: &str, rest: &str) -> String {
+    let mut out = String::new();
+    let mut line = first.to_string();
+    let mut has_word = false;
+    for word in words(text) {
+        let width = line.chars().count();
+        if has_word && width + 1 + word.chars().count() > WIDTH {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = rest.to_string();
+            has_word = false;
+        }
+        if has_word {
+            line.push(' ');
+        }
+        line.push_str(word);
+        has_word = true;
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+    out
+}
+
+/// The words of `text`, split at whitespace outside `code spans`.
+fn words(text: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut start = None;
+    let mut in_code = false;
+    for (index, c) in text.char_indices() {
+        if c == '`' {
+            in_code = !in_code;
+        }
+        if c.is_whitespace() && !in_code {
+            if let Some(from) = start.take() {
+                words.push(&text[from..index]);
+            }
+        } else if start.is_none() {
+            start = Some(index);
+        }
+    }
+    if let Some(from) = start {
+        words.push(&text[from..]);
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exercise::ExerciseSet;
+
+    /// The literal parts of every text the exercise sends or expects.
+    fn literals(exercise: &Exercise) -> Vec<String> {
+        exercise
+            .steps
+            .iter()
+            .flat_map(step_texts)
+            .flat_map(|text| segments(text.trim()))
+            .filter_map(|segment| match segment {
+                Segment::Literal(text) if !text.trim().is_empty() => Some(text.trim().to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The explanation on one line, so that phrases can be looked for
+    /// wherever the wrapping broke them.
+    fn flat(exercise: &Exercise) -> String {
+        let text = explain(exercise);
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    fn embedded(id: &str) -> Exercise {
+        ExerciseSet::embedded().unwrap().get(id).unwrap().clone()
+    }
+
+    #[test]
+    fn every_embedded_exercise_is_explained_from_its_data() {
+        let set = ExerciseSet::embedded().unwrap();
+        assert_eq!(set.exercises.len(), 11);
+        for exercise in &set.exercises {
+            let text = explain(exercise);
+            let id = &exercise.id;
+            assert!(
+                text.starts_with(&format!("{id} · {}\n", exercise.title)),
+                "{text}"
+            );
+            assert!(text.contains(&format!("--exercise {id}")), "{id}:\n{text}");
+            match exercise.port {
+                Some(port) => assert!(text.contains(&port.to_string()), "{id}:\n{text}"),
+                None => assert!(text.contains("HOST PORT"), "{id}:\n{text}"),
+            }
+            for literal in literals(exercise) {
+                assert!(
+                    text.contains(&format!("`{literal}`")),
+                    "{id} does not mention `{literal}`:\n{text}"
+                );
+            }
+            assert_eq!(
+                placeholder_names(&text).collect::<Vec<_>>(),
+                Vec::<&str>::new(),
+                "{id}:\n{text}"
+            );
+            assert!(text.ends_with('\n'), "{id}");
+            assert!(!text.ends_with("\n\n"), "{id}");
+            for line in text.lines() {
+                assert!(
+                    line.chars().count() <= WIDTH,
+                    "{id}: a line is too long: {line}"
+                );
+            }
+            // Numbered as failure reports number them.
+            let last = format!("{:>2}. ", exercise.steps.len());
+            assert!(text.contains(&last), "{id}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn client_1_names_both_messages_and_the_printing() {
+        let text = flat(&embedded("client-1"));
+        assert!(
+            text.contains(
+                "The grader waits for your client to send exactly `How do you do?` \
+             (surrounding"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("The grader sends `I'm good, what about you?` followed by a newline."),
+            "{text}"
+        );
+        assert!(
+            text.contains("Your client prints output containing `I'm good, what about you?`"),
+            "{text}"
+        );
+        assert!(text.contains("a client that connects to 127.0.0.1 port 5555"));
+        assert!(text.contains("`client-1.py` or `client_1.py`"), "{text}");
+        assert!(text.contains("`sockgrade.json`"), "{text}");
+    }
+
+    #[test]
+    fn derived_values_are_described_by_their_definition() {
+        let client_4 = flat(&embedded("client-4"));
+        assert!(
+            client_4.contains("sends a random word (lowercase letters) followed by a newline"),
+            "{client_4}"
+        );
+        assert!(
+            client_4.contains("exactly `doubled:` followed by the word twice"),
+            "{client_4}"
+        );
+
+        let server_2 = flat(&embedded("server-2"));
+        assert!(
+            server_2.contains("the number of letters (alphabetic characters) in the phrase"),
+            "{server_2}"
+        );
+
+        let server_3 = flat(&embedded("server-3"));
+        assert!(
+            server_3.contains("a random number between 10 and 499 (the first number)"),
+            "{server_3}"
+        );
+        assert!(
+            server_3.contains("another random number between 10 and 499 (the second number)"),
+            "{server_3}"
+        );
+        assert!(
+            server_3.contains(
+                "the sum of the two numbers: if that is 42, then `42`, `42.0` and \
+                 `The sum is 42` all count"
+            ),
+            "{server_3}"
+        );
+    }
+
+    #[test]
+    fn server_4_explains_the_optional_echo_and_the_close() {
+        let text = flat(&embedded("server-4"));
+        assert!(text.contains("to send back exactly `hello`"), "{text}");
+        assert!(text.contains("may echo the word back (optional)"), "{text}");
+        assert!(text.contains("to send back exactly the phrase"), "{text}");
+        assert!(text.contains("any text — your prompt"), "{text}");
+        assert!(
+            text.contains("for your server to close the connection"),
+            "{text}"
+        );
+        assert!(text.contains("A prompt is complete"), "{text}");
+    }
+
+    #[test]
+    fn client_5_gets_its_port_as_arguments_and_talks_http() {
+        let text = flat(&embedded("client-5"));
+        assert!(
+            text.contains("any port: your program gets `HOST PORT` as arguments"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "The grader acts as a web server: it waits for the request line \
+                 `GET / HTTP/1.0` and an empty line"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("random token of 16 hex digits"), "{text}");
+        assert!(
+            text.contains("contains `200 OK` and contains the token"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn server_1_names_the_built_in_values() {
+        let text = flat(&embedded("server-1"));
+        assert!(
+            text.contains("the IP address the grader connects from (`127.0.0.1`)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("either contains `localhost` or contains the machine's host name"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_hand_written_exercise_with_regex_contains_and_exit_is_explained() {
+        let text = r#"{"format": 1, "exercises": [{
+            "id": "client-9", "title": "Tokens", "instructions": "Say hello, then answer.",
+            "role": "client", "port": 4000, "line-ending": "\r\n", "points": 2.5,
+            "timeouts": {"start": 1, "step": 1.5, "total": 9, "exit-grace": 1, "quiet": 0.5},
+            "values": {"word": "random-word", "n": {"random-number": {"min": 1, "max": 9}}},
+            "steps": [
+                {"expect": {"contains": "hello"}},
+                {"send": "{word} {n}"},
+                {"expect": {"regex": "^{word}-\\d{2,3}$"}},
+                {"expect": {"number": "7"}},
+                "close",
+                {"expect-exit": 0}
+            ]}]}"#;
+        let set = ExerciseSet::parse(text, "test").unwrap();
+        let explained = explain(&set.exercises[0]);
+        let flat = flat(&set.exercises[0]);
+        for wanted in [
+            "client-9 · Tokens",
+            "Points: 2.5 points, all or nothing",
+            "a client that connects to 127.0.0.1 port 4000",
+            "1. The grader waits for your client to send a message containing `hello`.",
+            "2. The grader sends a random word (lowercase letters) followed by a \
+             random number between 1 and 9, then a carriage return and a newline \
+             (`\\r\\n`).",
+            "matching the regular expression `^WORD-\\d{2,3}$` (with WORD for the \
+             word, matched literally)",
+            "the number 7: `7`, `7.0` and `The answer is 7` all count",
+            "5. The grader closes the connection.",
+            "6. Your client exits by itself with status 0 (success).",
+            "Start: 1 s",
+            "Each step: 1.5 s",
+            "Whole exercise: 9 s",
+            "Quiet gap: 0.5 s",
+        ] {
+            assert!(flat.contains(wanted), "missing {wanted:?} in:\n{explained}");
+        }
+        assert!(!flat.contains("A prompt is complete"), "{explained}");
+    }
+
+    #[test]
+    fn wrapping_never_breaks_a_code_span() {
+        let long = format!("start {} `a b c d e f` end", "word ".repeat(14));
+        let wrapped = wrap(&long, "", "  ");
+        assert!(wrapped.contains("`a b c d e f`"), "{wrapped}");
+        assert!(wrapped.lines().all(|line| line.chars().count() <= WIDTH));
+    }
+
+    #[test]
+    fn segments_split_placeholders_but_not_regex_repetitions() {
+        assert_eq!(
+            segments("a{2,3}{word}{word}b"),
+            [
+                Segment::Literal("a{2,3}"),
+                Segment::Value("word"),
+                Segment::Value("word"),
+                Segment::Literal("b")
+            ]
+        );
+    }
+}
+#[cfg(test)]
+mod print_all_tmp {
+    #[test]
+    fn print_all_tmp() {
+        for e in &crate::exercise::ExerciseSet::embedded().unwrap().exercises {
+            println!("=====\n{}", super::explain(e));
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Feedback that names the real mistake: the exercise's own hints (data:
+//! a pattern over what the student sent), then general detectors for the
+//! mistakes every socket course sees: a reply received but not printed,
+//! Python's `b'...'` form, a connection refused, a port already in use.
+
+use crate::exercise::{Exercise, Step, Values};
+use crate::outcome::Status;
+use crate::peer::matching::matches;
+use crate::platform;
+
+/// What a failed exercise left to look at.
+#[derive(Debug)]
+pub struct Evidence<'a> {
+    /// The exercise.
+    pub exercise: &'a Exercise,
+    /// Its values in this run.
+    pub values: &'a Values,
+    /// The verdict.
+    pub status: Status,
+    /// The step that failed, if one did.
+    pub failed_step: Option<usize>,
+    /// What the program sent at that step and the grader did not accept.
+    pub received: &'a str,
+    /// What the program printed.
+    pub stdout: &'a str,
+    /// Its error output.
+    pub stderr: &'a str,
+    /// The exercise's port in this run.
+    pub port: u16,
+}
+
+/// The hint for a failed exercise, if its mistake is recognised.
+pub fn hint(evidence: &Evidence) -> Option<String> {
+    if evidence.status == Status::Passed {
+        return None;
+    }
+    from_exercise(evidence)
+        .or_else(|| bytes_form_sent(evidence))
+        .or_else(|| reply_not_printed(evidence))
+        .or_else(|| address_in_use(evidence))
+        .or_else(|| connection_refused(evidence))
+}
+
+/// The exercise's own hints, on what the student sent at the failed step.
+fn from_exercise(evidence: &Evidence) -> Option<String> {
+    let received = evidence.received.trim();
+    if received.is_empty() {
+        return None;
+    }
+    let step = evidence.exercise.steps.get(evidence.failed_step?)?;
+    if !matches!(step, Step::Expect(_)) {
+        return None;
+    }
+    evidence
+        .exercise
+        .hints
+        .iter()
+        .find(|hint| matches(&hint.when, evidence.values, received, true))
+        .map(|hint| evidence.values.fill(&hint.hint))
+}
+
+/// `str(data)` of Python bytes sent instead of the bytes themselves.
+fn bytes_form_sent(evidence: &Evidence) -> Option<String> {
+    let received = evidence.received.trim();
+    is_bytes_literal(received).then(|| {
+        "your program sent Python's b'...' form (str() of bytes): send the bytes themselves, \
+         or .decode() them before putting them in a string"
+            .to_string()
+    })
+}
+
+/// The reply arrived but was not printed, or was printed as `b'...'`
+/// where the exercise reads the text.
+fn reply_not_printed(evidence: &Evidence) -> Option<String> {
+    let step = evidence.exercise.steps.get(evidence.failed_step?)?;
+    let Step::ExpectOutput(_) = step else {
+        return None;
+    };
+    let printed = evidence.stdout.trim();
+    if printed
+        .lines()
+        .any(|line| is_bytes_literal(line.trim()) || line.contains("b'") || line.contains("b\""))
+    {
+        return Some(
+            "your program printed the reply as Python bytes (b'...'): print data.decode() to print the text".to_string(),
+        );
+    }
+    Some(if printed.is_empty() {
+        "your program received the reply but printed nothing: print it, e.g. print(data.decode())"
+            .to_string()
+    } else {
+        "your program printed something, but not the reply it received: print what recv() returned"
+            .to_string()
+    })
+}
+
+/// `Address already in use`: who holds the port, or TIME_WAIT from an
+/// earlier run, which SO_REUSEADDR fixes.
+fn address_in_use(evidence: &Evidence) -> Option<String> {
+    if !evidence.stderr.contains("Address already in use")
+        && !evidence.stderr.contains("EADDRINUSE")
+    {
+        return None;
+    }
+    let port = evidence.port;
+    Some(match platform::port_holder(port) {
+        Some(holder) => {
+            format!("port {port} is taken by {holder}: stop that program and grade again")
+        }
+        None => format!(
+            "port {port} was still held when your server started: if it is your own earlier run (TIME_WAIT), \
+             set SO_REUSEADDR before bind: s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)"
+        ),
+    })
+}
+
+/// A client that connected where nothing listens.
+fn connection_refused(evidence: &Evidence) -> Option<String> {
+    let refused = [
+        "Connection refused",
+        "ConnectionRefusedError",
+        "ECONNREFUSED",
+    ];
+    if !refused.iter().any(|r| evidence.stderr.contains(r)) {
+        return None;
+    }
+    Some(format!(
+        "your client's connection was refused: nothing listens where it connected; the grader listens on \
+         127.0.0.1 port {}: check HOST and PORT",
+        evidence.port
+    ))
+}
+
+/// `b'...'` or `b"..."`: Python's repr of bytes.
+fn is_bytes_literal(text: &str) -> bool {
+    let quoted =
+        |q: char| text.len() >= 3 && text.starts_with(&format!("b{q}")) && text.ends_with(q);
+    quoted('\'') || quoted('"')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exercise::ExerciseSet;
+
+    fn evidence<'a>(
+        exercise: &'a Exercise,
+        values: &'a Values,
+        step: usize,
+        received: &'a str,
+    ) -> Evidence<'a> {
+        Evidence {
+            exercise,
+            values,
+            status: Status::Failed,
+            failed_step: Some(step),
+            received,
+            stdout: "",
+            stderr: "",
+            port: exercise.port.unwrap_or(0),
+        }
+    }
+
+    fn embedded(id: &str) -> (Exercise, Values) {
+        let exercise = ExerciseSet::embedded().unwrap().get(id).unwrap().clone();
+        let values = Values::resolve(&exercise.values, 7, &[]).unwrap();
+        (exercise, values)
+    }
+
+    #[test]
+    fn client_4_hints_name_the_missing_doubling_or_prefix() {
+        let (exercise, values) = embedded("client-4");
+        let word = values.get("word").unwrap().to_string();
+        let once = hint(&evidence(&exercise, &values, 1, &word)).unwrap();
+        assert!(once.contains("once"), "{once}");
+        let no_prefix = hint(&evidence(&exercise, &values, 1, &format!("{word}{word}"))).unwrap();
+        assert!(no_prefix.contains("prefix"), "{no_prefix}");
+        let single = hint(&evidence(&exercise, &values, 1, &format!("doubled:{word}"))).unwrap();
+        assert!(single.contains("twice"), "{single}");
+        assert_eq!(
+            hint(&evidence(&exercise, &values, 1, "something else")),
+            None
+        );
+    }
+
+    #[test]
+    fn server_2_hints_when_spaces_punctuation_or_the_newline_were_counted() {
+        let (exercise, values) = embedded("server-2");
+        let length: usize = values.get("length").unwrap().parse().unwrap();
+        let all = hint(&evidence(&exercise, &values, 2, &length.to_string())).unwrap();
+        assert!(all.contains("spaces and punctuation"), "{all}");
+        let newline = hint(&evidence(&exercise, &values, 2, &(length + 1).to_string())).unwrap();
+        assert!(newline.contains("newline"), "{newline}");
+    }
+
+    #[test]
+    fn server_3_hints_when_the_numbers_were_joined_as_text() {
+        let (exercise, values) = embedded("server-3");
+        let joined = format!(
+            "{}{}",
+            values.get("first").unwrap(),
+            values.get("second").unwrap()
+        );
+        let text = hint(&evidence(&exercise, &values, 4, &joined)).unwrap();
+        assert!(text.contains("joined"), "{text}");
+        let sum = values.get("sum").unwrap().to_string();
+        let mut right = evidence(&exercise, &values, 4, &sum);
+        right.status = Status::Passed;
+        assert_eq!(hint(&right), None);
+    }
+
+    #[test]
+    fn a_reply_printed_as_bytes_or_not_at_all_is_named() {
+        let (exercise, values) = embedded("client-1");
+        let mut e = evidence(&exercise, &values, 2, "");
+        assert!(hint(&e).unwrap().contains("printed nothing"));
+        e.stdout = "Received b\"I'm good, what about you?\\n\"";
+        assert!(hint(&e).unwrap().contains("b'...'"));
+    }
+
+    #[test]
+    fn bytes_sent_as_their_python_form_are_named() {
+        let (exercise, values) = embedded("server-demo");
+        let text = hint(&evidence(&exercise, &values, 1, "b'hello\\n'")).unwrap();
+        assert!(text.contains("b'...' form"), "{text}");
+    }
+
+    #[test]
+    fn refused_connections_and_ports_in_use_are_explained() {
+        let (exercise, values) = embedded("client-1");
+        let mut e = evidence(&exercise, &values, 0, "");
+        e.failed_step = None;
+        e.stderr = "ConnectionRefusedError: [Errno 111] Connection refused";
+        assert!(hint(&e).unwrap().contains("port 5555"));
+        e.stderr = "OSError: [Errno 98] Address already in use";
+        assert!(hint(&e).unwrap().contains("5555"));
+    }
+}
