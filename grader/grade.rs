@@ -254,10 +254,12 @@ async fn build(
     } else {
         vec!["sh".into(), "-c".into(), command.into()]
     };
+    let mut env = private_env(&folders);
+    env.extend(toolchain_env());
     let launch = Launch {
         argv: shell,
         cwd: folders.work.clone(),
-        env: private_env(&folders),
+        env,
     };
     let running = match Running::spawn(&launch, Some(&confinement)) {
         Ok(running) => running,
@@ -331,6 +333,21 @@ fn private_env(folders: &ExerciseFolders) -> Vec<(String, String)> {
         ("TMPDIR".to_string(), tmp.clone()),
         ("HOME".to_string(), tmp),
     ]
+}
+
+/// Where rustup and cargo keep their toolchains: a build's HOME is its
+/// private folder, so without these a rustup-installed `cargo` finds none.
+fn toolchain_env() -> Vec<(String, String)> {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    [("RUSTUP_HOME", ".rustup"), ("CARGO_HOME", ".cargo")]
+        .into_iter()
+        .filter_map(|(name, default)| {
+            let value = std::env::var_os(name)
+                .map(std::path::PathBuf::from)
+                .or_else(|| home.as_ref().map(|h| h.join(default)))?;
+            Some((name.to_string(), value.display().to_string()))
+        })
+        .collect()
 }
 
 /// Where the grader stands before the program starts.

@@ -149,6 +149,19 @@ pub fn hostname() -> String {
     name.unwrap_or_else(|| "localhost".to_string())
 }
 
+/// The TCP ports that processes of the group led by `pgid` listen on;
+/// `None` where that cannot be read (not Linux, or a /proc that belongs
+/// to another PID namespace).
+pub fn listening_ports_of_group(pgid: u32) -> Option<Vec<u16>> {
+    #[cfg(target_os = "linux")]
+    return linux::listening_ports_of_group(pgid);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pgid;
+        None
+    }
+}
+
 /// Names the process listening on TCP `port` ("python3 server.py (pid 42)"),
 /// where the system lets us find out.
 pub fn port_holder(port: u16) -> Option<String> {
@@ -197,6 +210,67 @@ mod linux {
         Some(format!(
             "a process this user cannot see (socket inode {inode})"
         ))
+    }
+
+    pub fn listening_ports_of_group(pgid: u32) -> Option<Vec<u16>> {
+        // /proc must show this PID namespace, or its numbers mean others.
+        let own = fs::read_to_string("/proc/self/stat").ok()?;
+        if own.split_whitespace().next()? != std::process::id().to_string() {
+            return None;
+        }
+        let mut inodes = Vec::new();
+        for entry in fs::read_dir("/proc").ok()?.flatten() {
+            let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // Fields after the command name, which may hold spaces.
+            let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+            let group = after_name
+                .split_whitespace()
+                .nth(2)
+                .and_then(|g| g.parse::<u32>().ok());
+            if group != Some(pgid) {
+                continue;
+            }
+            let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
+                continue;
+            };
+            for fd in fds.flatten() {
+                let Ok(link) = fs::read_link(fd.path()) else {
+                    continue;
+                };
+                let link = link.to_string_lossy().into_owned();
+                if let Some(inode) = link
+                    .strip_prefix("socket:[")
+                    .and_then(|l| l.strip_suffix(']'))
+                {
+                    inodes.push(inode.to_string());
+                }
+            }
+        }
+        let mut ports: Vec<u16> = ["/proc/net/tcp", "/proc/net/tcp6"]
+            .iter()
+            .filter_map(|table| fs::read_to_string(table).ok())
+            .flat_map(|table| listening_ports(&table, &inodes))
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        Some(ports)
+    }
+
+    /// The ports of the LISTEN sockets among `inodes` in a /proc/net/tcp table.
+    fn listening_ports(table: &str, inodes: &[String]) -> Vec<u16> {
+        table
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let port = u16::from_str_radix(fields.get(1)?.rsplit(':').next()?, 16).ok()?;
+                let listening = fields.get(3) == Some(&LISTEN);
+                (listening && inodes.iter().any(|i| Some(&i.as_str()) == fields.get(9)))
+                    .then_some(port)
+            })
+            .collect()
     }
 
     /// The inode of the socket listening on `port` in a /proc/net/tcp table.

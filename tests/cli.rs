@@ -750,3 +750,26 @@ fn peer_with_an_unknown_exercise_is_bad_input() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("there is no exercise `client-9`"));
 }
+
+#[test]
+fn a_server_on_another_port_is_named_at_once() {
+    require_namespace!();
+    for isolation in ["namespace", "none"] {
+        let (_, report) = grade_json(
+            &submission("wrong-port"),
+            &["-e", "server-1", "--isolation", isolation],
+        );
+        let server_1 = exercise(&report, "server-1");
+        assert_eq!(server_1["status"], "failed", "{isolation}: {server_1}");
+        let message = server_1["message"].as_str().unwrap();
+        assert!(
+            message.contains("listens on port 7891, not on port 7890"),
+            "{isolation}: {message}"
+        );
+        // Without the diagnosis this waited for the 5 s start deadline.
+        assert!(
+            server_1["duration_ms"].as_u64().unwrap() < 4000,
+            "{isolation}: {server_1}"
+        );
+    }
+}

@@ -53,7 +53,7 @@ fixture_tests! {
     a_reply_received_but_not_printed_fails => "reply-not-printed",
     programs_that_crash_at_start_are_crashed => "crash-at-start",
     programs_that_hang_time_out => "hang",
-    programs_on_the_wrong_port_time_out => "wrong-port",
+    programs_on_the_wrong_port_fail_or_time_out => "wrong-port",
     a_folder_without_programs_is_all_missing => "missing",
     underscore_names_and_bare_executables_are_found => "misnamed",
     messages_without_newlines_pass => "no-newlines",

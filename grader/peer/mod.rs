@@ -20,6 +20,17 @@ use tokio::time::{Instant, sleep, sleep_until, timeout};
 
 /// How often a student's server is tried while it starts.
 pub const CONNECT_POLL_INTERVAL: Duration = Duration::from_millis(4);
+/// Every how many connect attempts the program's listening sockets are
+/// read (about every 100 ms).
+const WRONG_PORT_CHECK_EVERY: u32 = 25;
+
+/// The ports the program listens on, when they are known and none is
+/// `port`.
+fn listening_elsewhere(observer: &Observer, port: u16) -> Option<Vec<u16>> {
+    let ports = crate::platform::listening_ports_of_group(observer.pid?)?;
+    (!ports.is_empty() && !ports.contains(&port)).then_some(ports)
+}
+
 /// The longest one connect attempt may take; a refusal on loopback is
 /// immediate, but a full accept queue makes a SYN wait.
 const CONNECT_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -164,6 +175,7 @@ pub async fn connect(
         SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
         SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
     ];
+    let mut attempts = 0u32;
     loop {
         for address in addresses {
             if let Ok(Ok(stream)) =
@@ -171,6 +183,27 @@ pub async fn connect(
             {
                 return Ok(stream);
             }
+        }
+        attempts += 1;
+        // A server on another port would only show as a timeout: look at
+        // the program's own sockets now and then, and say so at once.
+        if attempts.is_multiple_of(WRONG_PORT_CHECK_EVERY)
+            && let Some(elsewhere) = listening_elsewhere(observer, port)
+        {
+            let list = elsewhere
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(Failure {
+                kind: FailureKind::Mismatch,
+                message: format!(
+                    "your server listens on port {list}, not on port {port}: use the exercise's port"
+                ),
+                expected: Some(format!("a server listening on port {port}")),
+                received: Some(format!("listening on port {list}")),
+                step: None,
+            });
         }
         if Instant::now() >= deadline {
             return Err(Failure::new(

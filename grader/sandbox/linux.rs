@@ -63,6 +63,11 @@ fn enter(args: &[OsString]) -> Result<u8, String> {
             // kills it on a deadline), take the namespace down with it.
             // SAFETY: prctl with these arguments has no memory effects.
             unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+            // A /proc of its own: process IDs in it are the namespace's, so
+            // the grader can read its programs' sockets, and programs see
+            // no process outside. Without it the grade still works; only
+            // the wrong-port diagnosis is skipped.
+            mount_own_proc();
             let code = match bring_loopback_up() {
                 Err(why) => {
                     eprintln!("sockgrade: cannot bring up the namespace's loopback: {why}");
@@ -123,6 +128,26 @@ fn wait_for(child: nix::unistd::Pid) -> Result<u8, String> {
             Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(format!("waiting for the isolated grader failed: {e}")),
         }
+    }
+}
+
+/// Mounts a /proc for the new PID namespace in a mount namespace of its
+/// own (private, so nothing propagates back to the machine).
+fn mount_own_proc() {
+    use nix::mount::{MsFlags, mount};
+    if unshare(CloneFlags::CLONE_NEWNS).is_err() {
+        return;
+    }
+    let private = mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    );
+    if private.is_ok() {
+        let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+        let _ = mount(Some("proc"), "/proc", Some("proc"), flags, None::<&str>);
     }
 }
 

@@ -65,6 +65,8 @@ pub struct Observer {
     pub exit: watch::Receiver<Option<ExitInfo>>,
     /// The program's standard output.
     pub stdout: Capture,
+    /// The program's process ID (its process group's), when it is ours.
+    pub pid: Option<u32>,
 }
 
 impl Observer {
@@ -76,6 +78,7 @@ impl Observer {
         Observer {
             exit,
             stdout: Capture::closed(),
+            pid: None,
         }
     }
 
@@ -181,7 +184,11 @@ impl Running {
         });
         Ok(Running {
             pid,
-            observer: Observer { exit, stdout },
+            observer: Observer {
+                exit,
+                stdout,
+                pid: Some(pid),
+            },
             stderr,
             readers: vec![stdout_task, stderr_task],
             signalled,
