@@ -40,6 +40,8 @@ enum Command {
     /// Play the grader's side of one exercise, live, while you run your
     /// program by hand (instead of netcat).
     Peer(PeerArgs),
+    /// Say in plain words what the grader does and accepts in an exercise.
+    Explain(ExplainArgs),
     /// List the exercises: id, role, port and points.
     List(ListArgs),
     /// Internal: run `sockgrade ARGS` as PID 1 of new namespaces.
@@ -161,6 +163,14 @@ struct PeerArgs {
 }
 
 #[derive(Debug, Args)]
+struct ExplainArgs {
+    /// The exercise, such as server-3.
+    exercise: String,
+    #[command(flatten)]
+    exercises: ExercisesArg,
+}
+
+#[derive(Debug, Args)]
 struct ListArgs {
     #[command(flatten)]
     exercises: ExercisesArg,
@@ -226,6 +236,12 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Grade(args) => grade(&args),
         Command::Batch(args) => batch(&args),
         Command::Peer(args) => peer(&args),
+        Command::Explain(args) => {
+            let set = args.exercises.load()?;
+            let exercise = find_exercise(&set, &args.exercise)?;
+            print_stdout(&crate::explain::explain(exercise));
+            Ok(exit_code::ALL_PASSED)
+        }
         Command::Merge(args) => merge(&args),
         Command::Isolated { args } => Ok(sandbox::run_isolated(&args)),
     }
@@ -401,6 +417,19 @@ fn peer(args: &PeerArgs) -> Result<u8, Error> {
     let code = runtime.block_on(practice::practise(exercise, &options));
     runtime.shutdown_background();
     code
+}
+
+/// The exercise `id`, or bad input that lists the real ones.
+fn find_exercise<'a>(
+    set: &'a ExerciseSet,
+    id: &str,
+) -> Result<&'a crate::exercise::Exercise, Error> {
+    set.get(id).ok_or_else(|| {
+        Error::bad_input(format!(
+            "there is no exercise `{id}`; the exercises are: {}",
+            set.ids()
+        ))
+    })
 }
 
 fn merge(args: &MergeArgs) -> Result<u8, Error> {

@@ -24,7 +24,7 @@ const MAX_DEPTH: usize = 8;
 /// step by step (numbered as failure reports number them), the time limits,
 /// and how messages are framed. Ends with a newline.
 pub fn explain(exercise: &Exercise) -> String {
-    let mut words = Describer::new(exercise);
+    let mut describer = Describer::new(exercise);
     let mut out = format!("{} · {}\n\n", exercise.id, exercise.title);
     for paragraph in exercise.instructions.split("\n\n") {
         if !paragraph.trim().is_empty() {
@@ -47,12 +47,12 @@ pub fn explain(exercise: &Exercise) -> String {
     out.push_str(&wrap(&conversation_opening(exercise), "", ""));
     let mut last_sent: Option<&str> = None;
     for (index, step) in exercise.steps.iter().enumerate() {
-        let line = words.step(step, last_sent);
+        let line = describer.step(step, last_sent);
         let number = format!("{:>2}. ", index + 1);
         out.push_str(&wrap(&line, &number, &" ".repeat(number.len())));
         match step {
             Step::Send(text) => last_sent = Some(text),
-            // An echo answers the message just sent; a reply to a reply is not one.
+            // Only the message just sent can be echoed back.
             Step::Expect(_) | Step::HttpExchange(_) => last_sent = None,
             _ => {}
         }
@@ -132,15 +132,15 @@ fn stand_in(name: &str) -> String {
 
 fn points(points: f64) -> String {
     let unit = if points == 1.0 { "point" } else { "points" };
-    format!("{} {unit}, all or nothing", seconds_or_points(points))
+    format!("{} {unit}, all or nothing", plain_number(points))
 }
 
 /// A number as people write it: `5`, `0.3`, `2.5`.
-fn seconds_or_points(value: f64) -> String {
+fn plain_number(value: f64) -> String {
     format!("{value}")
 }
 
-/// The names the submission contract looks for, in its order of preference.
+/// The names the submission contract looks for (see `student::locate`).
 fn file_names(id: &str) -> String {
     let underscored = id.replace('-', "_");
     let python = if underscored == id {
@@ -182,7 +182,7 @@ fn conversation_opening(exercise: &Exercise) -> String {
 /// One sentence per deadline: what it is and how long.
 fn time_limits(exercise: &Exercise) -> Vec<String> {
     let t = &exercise.timeouts;
-    let s = |value: f64| format!("{} s", seconds_or_points(value));
+    let s = |value: f64| format!("{} s", plain_number(value));
     let role = exercise.role.as_str();
     let start = match exercise.role {
         Role::Client => "from the start of your program until your client connects".to_string(),
@@ -210,7 +210,7 @@ fn time_limits(exercise: &Exercise) -> Vec<String> {
 
 /// The framing rules, as "How messages are read" in the README states them.
 fn framing(exercise: &Exercise) -> String {
-    let quiet = seconds_or_points(exercise.timeouts.quiet);
+    let quiet = plain_number(exercise.timeouts.quiet);
     let mut text = format!(
         "What counts as a message: TCP carries bytes, not messages, so the \
          grader decides where each of yours ends: at a newline, when you close \
@@ -337,7 +337,7 @@ impl<'a> Describer<'a> {
                 format!(
                     "Your {role} may {what} (optional): the grader takes it if it \
                      comes within the quiet gap ({} s), and otherwise goes on.",
-                    seconds_or_points(self.exercise.timeouts.quiet)
+                    plain_number(self.exercise.timeouts.quiet)
                 )
             }
             Step::ExpectClose => format!(
@@ -1106,11 +1106,12 @@ mod tests {
     }
 }
 #[cfg(test)]
-mod print_all_tmp {
+mod print_tmp {
     #[test]
-    fn print_all_tmp() {
-        for e in &crate::exercise::ExerciseSet::embedded().unwrap().exercises {
-            println!("=====\n{}", super::explain(e));
+    fn print_tmp() {
+        let set = crate::exercise::ExerciseSet::embedded().unwrap();
+        for id in ["client-4", "server-4"] {
+            print!("=====\n{}", super::explain(set.get(id).unwrap()));
         }
     }
 }

@@ -773,3 +773,14 @@ fn a_server_on_another_port_is_named_at_once() {
         );
     }
 }
+
+#[test]
+fn explain_says_what_the_grader_sends_and_accepts() {
+    let output = sockgrade_here(&["explain", "server-3"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = text(&output.stdout);
+    assert!(text.starts_with("server-3 · Adding two numbers"), "{text}");
+    assert!(text.contains("port 3456") && text.contains("sum"), "{text}");
+    let unknown = sockgrade_here(&["explain", "server-9"]);
+    assert_eq!(unknown.status.code(), Some(2));
+}
