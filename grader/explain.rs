@@ -1105,13 +1105,3 @@ mod tests {
         );
     }
 }
-#[cfg(test)]
-mod print_tmp {
-    #[test]
-    fn print_tmp() {
-        let set = crate::exercise::ExerciseSet::embedded().unwrap();
-        for id in ["client-4", "server-4"] {
-            print!("=====\n{}", super::explain(set.get(id).unwrap()));
-        }
-    }
-}

@@ -15,6 +15,7 @@
 //! - [`batch`]: many submissions (folders, archives), sharded, in child
 //!   graders; the gradebook, summary and merge of shard outputs.
 //! - [`hints`]: feedback that names a recognised mistake.
+//! - [`explain`]: what the grader does and accepts for one exercise, in words.
 //! - [`outcome`]: the result values every reporter reads.
 //! - [`practice`]: `sockgrade peer`, the grader's side played live.
 //! - [`report`]: terminal, JSON and JUnit writers (pure: results in, bytes out).
