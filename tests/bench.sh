@@ -29,8 +29,17 @@
 # The notebook's exercises use FIXED ports, so everything runs inside a
 # private network namespace (its own loopback): the benchmark cannot collide
 # with tests, or another benchmark, running at the same time. The script
-# re-executes itself once inside `unshare --net --map-root-user` rather than
-# paying for a namespace per run.
+# re-executes itself once inside a namespace rather than paying for one per
+# run: as the real root `unshare --net` only, like the test suite, so
+# sockgrade keeps all its protections (programs as user nobody, cgroups,
+# Landlock), as in CI and on autograders; otherwise `unshare --net
+# --map-root-user` (a user namespace, fewer protections).
+#
+# The floors start the Python sockgrade itself would use: as the real root,
+# the first of sys.executable (pyenv's, say), /usr/bin/python3 and
+# /usr/local/bin/python3 that user nobody (65534) may execute (pyenv under
+# /root, mode 0700, is not); otherwise sys.executable. The table's header
+# line names it.
 #
 # Uses hyperfine when installed, otherwise a plain loop timed with
 # `date +%s%N`. Exit status: 0 when every figure was measured (whether or
@@ -70,8 +79,10 @@ enter_namespace() {
         die "unshare (util-linux) is not installed; it is needed for a private network namespace (the exercises use fixed ports)"
     command -v ip >/dev/null 2>&1 ||
         die "ip (iproute2) is not installed; it is needed to bring up the namespace's loopback"
-    unshare --net --map-root-user -- true 2>/dev/null ||
-        die "unshare --net --map-root-user fails here (user namespaces disabled?); cannot isolate the fixed ports"
+    local args=()
+    mapfile -t args < <(unshare_args)
+    unshare "${args[@]}" true 2>/dev/null ||
+        die "unshare ${args[*]} fails here (user namespaces disabled?); cannot isolate the fixed ports"
 
     note "cargo build --release"
     cargo build --release --quiet || die "cargo build --release failed"
@@ -79,7 +90,18 @@ enter_namespace() {
     local self
     self="$(pwd -P)/tests/bench.sh"
     export "$NETNS_VAR=$(readlink /proc/self/ns/net)"
-    exec unshare --net --map-root-user -- bash "$self" "$@"
+    exec unshare "${args[@]}" bash "$self" "$@"
+}
+
+# unshare's arguments, one a line (as tests/common/mod.rs `unshare_args`):
+# as the real root a network namespace only, so sockgrade keeps the real
+# root's powers; otherwise inside a user namespace.
+unshare_args() {
+    if [[ "$(id -u)" == 0 ]]; then
+        printf '%s\n' --net --
+    else
+        printf '%s\n' --net --map-root-user --
+    fi
 }
 
 # --- inside the namespace ---------------------------------------------------
@@ -249,11 +271,52 @@ table_row() {
 
 # --- the benchmarks -----------------------------------------------------------
 
-# The real interpreter: sockgrade resolves `python3` to sys.executable once,
-# so the floor must not pay for a pyenv shim (~70 ms a start) either.
+NOBODY=65534
+
+# True when sockgrade, run here, runs the programs as user nobody: it is
+# root and uid 65534 exists in its user namespace (the real root, not the
+# root of `--map-root-user`, whose namespace maps only one uid).
+programs_run_as_nobody() {
+    [[ "$(id -u)" == 0 ]] &&
+        awk -v u="$NOBODY" '$1 <= u && u < $1 + $3 { found = 1 } END { exit !found }' /proc/self/uid_map
+}
+
+# The interpreter sockgrade would run the Python programs with
+# (grader/student/locate.rs, `Interpreter::find`): `python3` resolved to
+# sys.executable (so the floor does not pay for a pyenv shim, ~70 ms a
+# start, either); as the real root, the first of it, /usr/bin/python3 and
+# /usr/local/bin/python3 that user nobody may execute.
 python_path() {
-    python3 -c 'import sys; print(sys.executable)' ||
+    local own candidate
+    own="$(python3 -c 'import sys; print(sys.executable)')" ||
         die "python3 is needed (the Python fixtures and the floor)"
+    if ! programs_run_as_nobody; then
+        echo "$own"
+        return
+    fi
+    command -v setpriv >/dev/null 2>&1 ||
+        die "setpriv (util-linux) is needed to find the python user nobody may execute"
+    # Through `env`: setpriv keeps root's capabilities (PR_SET_KEEPCAPS) until
+    # its own execve, so it would reach a python under /root (0700) itself,
+    # whose loader, as nobody, then quietly takes the system's libpython.
+    # env is exec'd first, which drops them; its execve is nobody's alone.
+    for candidate in "$own" /usr/bin/python3 /usr/local/bin/python3; do
+        if (cd / && setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups \
+            env -- "$candidate" -c pass) >/dev/null 2>&1; then
+            echo "$candidate"
+            return
+        fi
+    done
+    die "no python3 that user nobody ($NOBODY) may execute (tried $own, /usr/bin/python3, /usr/local/bin/python3)"
+}
+
+# python_note PY: who runs the programs, and with which interpreter.
+python_note() {
+    if programs_run_as_nobody; then
+        echo "python $1 (the first user nobody may execute; programs run as nobody, real root)"
+    else
+        echo "python $1 (sys.executable; programs run as $(id -un), in a user namespace)"
+    fi
 }
 
 # A copy of reference-c with its binary already built and a manifest
@@ -307,7 +370,7 @@ main_in_namespace() {
     cbuilt="$(mean_of "reference-c (pre-built)")"
 
     echo
-    echo "sockgrade speed benchmark: $timer, $RUNS runs, $(nproc) CPUs, default --jobs"
+    echo "sockgrade speed benchmark: $timer, $RUNS runs, $(nproc) CPUs, default --jobs; floors: $(python_note "$py")"
     table_header
     table_row "floor: 11 x python -c 'import socket'" "(the floor)" ""
     table_row reference-python "< floor (ratio $(calc 'r / f' r="$ref" f="$floor"))" \
@@ -315,7 +378,7 @@ main_in_namespace() {
     table_row crash-at-start "< 1500 ms" "$(met "$crash" 1.5)"
     table_row "reference-c (with cc build)" "(none)" ""
     table_row "reference-c (pre-built)" "~100 ms (met if < 150)" "$(met "$cbuilt" 0.150)"
-    [[ "$BATCH" == 0 ]] || report_batch "$tmp"
+    [[ "$BATCH" == 0 ]] || report_batch "$tmp" "$py"
     echo
     echo "$load_before"
     load_note after
@@ -398,16 +461,16 @@ measure_batch() {
     measure "$BATCH_HANG_NAME" "$sg grade fixtures/submissions/hang" 1
 }
 
-# report_batch TMP: the batch table, then what bounds and dominates it.
+# report_batch TMP PY: the batch table, then what bounds and dominates it.
 report_batch() {
-    local tmp="$1" floor batch hang ratio jobs
+    local tmp="$1" py="$2" floor batch hang ratio jobs
     floor="$(mean_of "$BATCH_FLOOR_NAME")"
     batch="$(mean_of "$(batch_name "$BATCH_JOBS")")"
     hang="$(mean_of "$BATCH_HANG_NAME")"
     ratio="$(calc 'b / f' b="$batch" f="$floor")"
 
     echo
-    echo "batch: $BATCH_SIZE submissions ($BATCH_COPIES x good, wrong, hanging; all on the fixed ports), --seed 1, $(nproc) CPUs"
+    echo "batch: $BATCH_SIZE submissions ($BATCH_COPIES x good, wrong, hanging; all on the fixed ports), --seed 1, $(nproc) CPUs; floor: python $py"
     table_header
     table_row "$BATCH_FLOOR_NAME" "(the floor)" ""
     table_row "$(batch_name "$BATCH_JOBS")" "<= 2x floor (ratio $ratio)" "$(met "$batch" "$(calc '2 * f' f="$floor")" "<=")"

@@ -650,7 +650,11 @@ fn hints_name_each_classic_mistake_and_stay_silent_on_right_answers() {
         hint("client-4")
     );
     assert!(hint("server-2").contains("newline"), "{}", hint("server-2"));
-    assert!(hint("server-1").contains("SO_REUSEADDR"), "{}", hint("server-1"));
+    assert!(
+        hint("server-1").contains("SO_REUSEADDR"),
+        "{}",
+        hint("server-1")
+    );
     let (_, wrong) = grade_json(&submission("wrong-text"), &[]);
     let wrong_hint = |id: &str| {
         exercise(&wrong, id)["hint"]
