@@ -84,9 +84,13 @@ fn every_sample_submission_has_a_test() {
         .filter(|e| e.path().is_dir())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
+    // Built by its own test first (tests/rust_reference.rs): as root the
+    // manifest's build runs as an unprivileged user, who cannot reach a
+    // rustup toolchain under /root.
+    let covered_elsewhere = ["reference-rust"];
     for folder in &folders {
         assert!(
-            COVERED.contains(&folder.as_str()),
+            COVERED.contains(&folder.as_str()) || covered_elsewhere.contains(&folder.as_str()),
             "fixtures/submissions/{folder} has no test in tests/fixtures.rs"
         );
         assert!(
