@@ -106,11 +106,12 @@ impl Interpreter {
     /// installed under /root is skipped for a system one.
     pub fn find(self, user: Option<(u32, u32)>) -> Option<PathBuf> {
         let usable = |path: &PathBuf| user.is_none_or(|user| platform::executable_by(path, user));
-        let mut on_path = Vec::new();
-        if self == Interpreter::Python {
-            on_path.extend(resolve_python());
+        let mut on_path = all_on_path(self.name());
+        // Asking Python for its real executable costs a start (and a
+        // shim's): worth it only when the one on PATH is usable at all.
+        if self == Interpreter::Python && on_path.first().is_some_and(|p| usable(p)) {
+            on_path.splice(0..0, resolve_python());
         }
-        on_path.extend(all_on_path(self.name()));
         if let Some(found) = on_path.iter().find(|p| usable(p)) {
             return Some(found.clone());
         }
