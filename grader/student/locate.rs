@@ -109,7 +109,7 @@ impl Interpreter {
         let mut on_path = all_on_path(self.name());
         // Asking Python for its real executable costs a start (and a
         // shim's): worth it only when the one on PATH is usable at all.
-        if self == Interpreter::Python && on_path.first().is_some_and(|p| usable(p)) {
+        if self == Interpreter::Python && on_path.first().is_some_and(&usable) {
             on_path.splice(0..0, resolve_python());
         }
         if let Some(found) = on_path.iter().find(|p| usable(p)) {
