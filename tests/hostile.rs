@@ -314,3 +314,34 @@ fn a_program_sees_none_of_the_graders_environment() {
         assert!(stdout.contains(expected), "{expected} missing: {stdout}");
     }
 }
+
+#[test]
+fn as_root_a_program_cannot_read_other_submissions() {
+    require_namespace!();
+    if !common::real_root() {
+        eprintln!("skipped: reads are confined only when sockgrade runs as root");
+        return;
+    }
+    // Another student's file, readable by everyone, as instructors' batch
+    // folders usually are.
+    let batch = tempfile::tempdir().unwrap();
+    let open = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755);
+    std::fs::set_permissions(batch.path(), open).unwrap();
+    let secret = batch.path().join("other-student-answer.py");
+    std::fs::write(&secret, "the answer").unwrap();
+    let reader = batch.path().join("reader");
+    std::fs::create_dir(&reader).unwrap();
+    std::fs::write(
+        reader.join("client-1.py"),
+        format!(
+            "try:\n    print('READ', open({secret:?}).read())\nexcept OSError as e:\n    print('denied', e.errno)\n",
+            secret = secret.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let (_, report) = common::grade_json(&reader, &["-e", "client-1"]);
+    let result = common::exercise(&report, "client-1");
+    let stdout = result["stdout"].as_str().unwrap();
+    assert!(stdout.contains("denied 13"), "{result}");
+    assert!(!stdout.contains("the answer"), "{result}");
+}

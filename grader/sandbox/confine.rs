@@ -26,6 +26,24 @@ const LANDLOCK_REFER: u64 = 1 << 13;
 const LANDLOCK_TRUNCATE: u64 = 1 << 14;
 /// Rights that make sense on a single file.
 const LANDLOCK_FILE_RIGHTS: u64 = (1 << 1) | LANDLOCK_TRUNCATE;
+/// Reading a file, listing a folder.
+const LANDLOCK_READ_FILE: u64 = 1 << 2;
+const LANDLOCK_READ: u64 = LANDLOCK_READ_FILE | (1 << 3);
+
+/// What every program may read when reads are confined: the system's
+/// programs, libraries, settings and kernel views; nothing that holds
+/// users' files.
+const SYSTEM_DIRS: &[&str] = &[
+    "/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/opt", "/dev", "/proc", "/sys",
+];
+
+fn readable_system_dirs() -> Vec<PathBuf> {
+    SYSTEM_DIRS
+        .iter()
+        .map(PathBuf::from)
+        .filter(|d| d.exists())
+        .collect()
+}
 
 /// Cgroups of programs alive now, so an interrupted grade can remove them
 /// all before it exits.
@@ -109,11 +127,16 @@ impl Confinement {
             // Counted per user, so it only works for a user of our own.
             rlimits.push((libc::RLIMIT_NPROC, PROCESS_LIMIT));
         }
+        // As root (an autograder, a batch) reads are confined too: the
+        // system, and the program's own folders; not the other students'
+        // submissions or results, wherever the instructor keeps them.
+        let reads = protections.run_as.is_some().then(readable_system_dirs);
         let landlock = match protections.landlock_abi {
             Some(abi) => Some(landlock_ruleset(
                 abi,
                 &[workdir, tmpdir],
                 &[Path::new("/dev/null")],
+                reads.as_deref(),
             )?),
             None => None,
         };
@@ -258,8 +281,16 @@ pub fn landlock_abi() -> Option<u32> {
 
 /// A ruleset that handles every write right and allows them only beneath
 /// `dirs` and on `files`.
-fn landlock_ruleset(abi: u32, dirs: &[&Path], files: &[&Path]) -> io::Result<OwnedFd> {
+fn landlock_ruleset(
+    abi: u32,
+    dirs: &[&Path],
+    files: &[&Path],
+    reads: Option<&[PathBuf]>,
+) -> io::Result<OwnedFd> {
     let mut handled = LANDLOCK_WRITE_ABI1;
+    if reads.is_some() {
+        handled |= LANDLOCK_READ;
+    }
     if abi >= 2 {
         handled |= LANDLOCK_REFER;
     }
@@ -281,10 +312,19 @@ fn landlock_ruleset(abi: u32, dirs: &[&Path], files: &[&Path]) -> io::Result<Own
     }
     // SAFETY: a new descriptor that nothing else owns.
     let ruleset = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let read_only = reads
+        .unwrap_or_default()
+        .iter()
+        .map(|d| (d.as_path(), LANDLOCK_READ));
     for (path, rights) in dirs
         .iter()
-        .map(|d| (d, handled))
-        .chain(files.iter().map(|f| (f, handled & LANDLOCK_FILE_RIGHTS)))
+        .map(|d| (*d, handled))
+        .chain(
+            files
+                .iter()
+                .map(|f| (*f, handled & (LANDLOCK_FILE_RIGHTS | LANDLOCK_READ_FILE))),
+        )
+        .chain(read_only)
     {
         let target = std::fs::File::open(path)?;
         #[repr(C, packed)]
