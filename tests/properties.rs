@@ -25,9 +25,10 @@ proptest! {
         }
     }
 
-    /// The real file cut anywhere is a syntax error with a position.
+    /// The real file cut anywhere before its end is a syntax error with a
+    /// position (cutting only trailing whitespace leaves it whole).
     #[test]
-    fn a_truncated_exercise_file_is_a_positioned_error(cut in 0usize..NOTEBOOK.len()) {
+    fn a_truncated_exercise_file_is_a_positioned_error(cut in 0usize..NOTEBOOK.trim_end().len()) {
         let cut = (0..=cut).rev().find(|&i| NOTEBOOK.is_char_boundary(i)).unwrap_or(0);
         let error = ExerciseSet::parse(&NOTEBOOK[..cut], "cut.json").unwrap_err().to_string();
         prop_assert!(error.starts_with("cut.json:"), "{}", error);
