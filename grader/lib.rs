@@ -18,9 +18,11 @@
 //! - [`explain`]: what the grader does and accepts for one exercise, in words.
 //! - [`outcome`]: the result values every reporter reads.
 //! - [`practice`]: `sockgrade peer`, the grader's side played live.
-//! - [`report`]: terminal, JSON and JUnit writers (pure: results in, bytes out).
+//! - [`report`]: terminal, JSON, JUnit, Gradescope, CSV gradebook and batch
+//!   summary writers (pure: results in, bytes out).
 //! - [`transcript`]: the timeline of one exercise.
-//! - [`sandbox`]: the isolation in force: network and PID namespaces.
+//! - [`sandbox`]: the isolation and confinement in force: network, PID and
+//!   mount namespaces; per program cgroups, Landlock, another user, rlimits.
 //! - [`child`]: grading a submission in a child sockgrade (in namespaces).
 //! - [`platform`]: everything OS-specific (process groups, /proc).
 //! - [`text`]: making untrusted bytes safe to show.
