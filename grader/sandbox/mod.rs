@@ -10,6 +10,10 @@
 //! PID 1 of the new namespace, brings its loopback up and executes
 //! `sockgrade ARGS` there. No student code ever runs in the caller's own
 //! namespaces or process.
+//!
+//! Each program is also confined on its own ([`Confinement`]): a cgroup,
+//! Landlock, another user when sockgrade is root, and rlimits, as far as
+//! the machine allows; [`Protections`] says which, for the reports.
 
 #[cfg(target_os = "linux")]
 mod cgroup;
