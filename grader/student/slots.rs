@@ -70,7 +70,7 @@ impl StartSlots {
         self.files.first().and_then(|f| f.parent())
     }
 
-    /// Waits for a free slot (or gives up after [`MAX_WAIT`], returning
+    /// Waits for a free slot (or gives up after a minute, returning
     /// `None`, and the program starts without one).
     pub async fn acquire(&self) -> Option<Slot> {
         let give_up = Instant::now() + MAX_WAIT;
