@@ -2,7 +2,7 @@
 //! of its output), formatted once so that the terminal and JUnit show the
 //! same lines.
 
-use crate::outcome::{Direction, TranscriptEntry};
+use crate::outcome::{Direction, ExerciseResult, TranscriptEntry};
 use crate::text::{escape_output, truncate_chars};
 
 /// Longest line shown from a transcript or an output tail: one runaway
@@ -98,6 +98,67 @@ impl Tail {
 pub(super) fn earlier_marker(skipped: usize) -> String {
     let noun = if skipped == 1 { "line" } else { "lines" };
     format!("… {skipped} earlier {noun}")
+}
+
+/// `lead`, then the evidence of an exercise that did not pass as
+/// paragraphs, the way the terminal shows it: command, expected and
+/// received, the hint, the end of the transcript, the tail of its output
+/// (stderr, where a crash explains itself; stdout when it is all there is).
+pub fn with_evidence(
+    lead: String,
+    exercise: &ExerciseResult,
+    max_transcript: usize,
+    max_output: usize,
+) -> String {
+    let mut text = lead;
+    let mut paragraph = Vec::new();
+    if let Some(command) = &exercise.command {
+        paragraph.push(format!("command:  {}", one_line(command)));
+    }
+    if let Some(expected) = &exercise.expected {
+        paragraph.push(format!("expected: {}", one_line(expected)));
+    }
+    if let Some(received) = &exercise.received {
+        paragraph.push(format!("received: {}", one_line(received)));
+    }
+    if let Some(hint) = &exercise.hint {
+        paragraph.push(format!("hint:     {}", one_line(hint)));
+    }
+    push_paragraph(&mut text, &paragraph);
+
+    let (skipped, kept) = last_entries(&exercise.transcript, max_transcript);
+    if !kept.is_empty() {
+        let mut paragraph = vec!["transcript:".to_string()];
+        if skipped > 0 {
+            paragraph.push(format!("  {}", earlier_marker(skipped)));
+        }
+        paragraph.extend(kept.iter().map(transcript_line));
+        push_paragraph(&mut text, &paragraph);
+    }
+
+    let stderr = Tail::of(&exercise.stderr, max_output);
+    let (stream, tail) = if stderr.is_empty() {
+        ("stdout", Tail::of(&exercise.stdout, max_output))
+    } else {
+        ("stderr", stderr)
+    };
+    if !tail.is_empty() {
+        let mut paragraph = vec![format!("{}:", tail.label(stream))];
+        paragraph.extend(tail.lines.iter().map(|line| format!("  {line}")));
+        push_paragraph(&mut text, &paragraph);
+    }
+    text
+}
+
+/// Appends `lines` to `text` as a paragraph of its own.
+fn push_paragraph(text: &mut String, lines: &[String]) {
+    if lines.is_empty() {
+        return;
+    }
+    if !text.is_empty() {
+        text.push_str("\n\n");
+    }
+    text.push_str(&lines.join("\n"));
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::evidence::{self, Tail};
+use super::evidence;
 use super::summary::points;
 use crate::outcome::{ExerciseResult, Status, SubmissionReport};
 
@@ -151,57 +151,12 @@ fn summary_line(report: &SubmissionReport) -> String {
 fn evidence_text(exercise: &ExerciseResult) -> String {
     let message = evidence::multi_line(&exercise.message);
     let message = message.trim_end();
-    let mut text = if message.is_empty() {
+    let lead = if message.is_empty() {
         exercise.status.as_str().to_string()
     } else {
         format!("{}: {message}", exercise.status.as_str())
     };
-
-    let mut paragraph = Vec::new();
-    if let Some(command) = &exercise.command {
-        paragraph.push(format!("command:  {}", evidence::one_line(command)));
-    }
-    if let Some(expected) = &exercise.expected {
-        paragraph.push(format!("expected: {}", evidence::one_line(expected)));
-    }
-    if let Some(received) = &exercise.received {
-        paragraph.push(format!("received: {}", evidence::one_line(received)));
-    }
-    push_paragraph(&mut text, &paragraph);
-
-    let (skipped, kept) = evidence::last_entries(&exercise.transcript, MAX_TRANSCRIPT_LINES);
-    if !kept.is_empty() {
-        let mut paragraph = vec!["transcript:".to_string()];
-        if skipped > 0 {
-            paragraph.push(format!("  {}", evidence::earlier_marker(skipped)));
-        }
-        paragraph.extend(kept.iter().map(evidence::transcript_line));
-        push_paragraph(&mut text, &paragraph);
-    }
-
-    // stderr is where a crash explains itself; stdout only when it is all
-    // there is (a program that prints its errors).
-    let stderr = Tail::of(&exercise.stderr, MAX_OUTPUT_LINES);
-    let (stream, tail) = if stderr.is_empty() {
-        ("stdout", Tail::of(&exercise.stdout, MAX_OUTPUT_LINES))
-    } else {
-        ("stderr", stderr)
-    };
-    if !tail.is_empty() {
-        let mut paragraph = vec![format!("{}:", tail.label(stream))];
-        paragraph.extend(tail.lines.iter().map(|line| format!("  {line}")));
-        push_paragraph(&mut text, &paragraph);
-    }
-    text
-}
-
-/// Appends `lines` to `text` as a paragraph of its own.
-fn push_paragraph(text: &mut String, lines: &[String]) {
-    if lines.is_empty() {
-        return;
-    }
-    text.push_str("\n\n");
-    text.push_str(&lines.join("\n"));
+    evidence::with_evidence(lead, exercise, MAX_TRANSCRIPT_LINES, MAX_OUTPUT_LINES)
 }
 
 /// `0.12s`.

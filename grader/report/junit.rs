@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use junit_report::{Duration, OffsetDateTime, Report, TestCase, TestCaseBuilder, TestSuite};
 
-use super::evidence::{self, Tail};
+use super::evidence;
 use crate::outcome::{ExerciseResult, Status, SubmissionReport};
 
 /// Transcript lines in a failure's text; more than the terminal shows, since
@@ -86,54 +86,10 @@ fn testcase(exercise: &ExerciseResult, classname: &str) -> TestCase {
 /// The text of a failure or error: the message again (some CI tools show only
 /// the text), then the evidence, as the terminal shows it.
 fn failure_text(exercise: &ExerciseResult) -> String {
-    let mut text = evidence::multi_line(&exercise.message)
+    let lead = evidence::multi_line(&exercise.message)
         .trim_end()
         .to_string();
-    let mut paragraph = Vec::new();
-    if let Some(command) = &exercise.command {
-        paragraph.push(format!("command:  {}", evidence::one_line(command)));
-    }
-    if let Some(expected) = &exercise.expected {
-        paragraph.push(format!("expected: {}", evidence::one_line(expected)));
-    }
-    if let Some(received) = &exercise.received {
-        paragraph.push(format!("received: {}", evidence::one_line(received)));
-    }
-    push_paragraph(&mut text, &paragraph);
-
-    let (skipped, kept) = evidence::last_entries(&exercise.transcript, MAX_TRANSCRIPT_LINES);
-    if !kept.is_empty() {
-        let mut paragraph = vec!["transcript:".to_string()];
-        if skipped > 0 {
-            paragraph.push(format!("  {}", evidence::earlier_marker(skipped)));
-        }
-        paragraph.extend(kept.iter().map(evidence::transcript_line));
-        push_paragraph(&mut text, &paragraph);
-    }
-
-    let stderr = Tail::of(&exercise.stderr, MAX_OUTPUT_LINES);
-    let (stream, tail) = if stderr.is_empty() {
-        ("stdout", Tail::of(&exercise.stdout, MAX_OUTPUT_LINES))
-    } else {
-        ("stderr", stderr)
-    };
-    if !tail.is_empty() {
-        let mut paragraph = vec![format!("{}:", tail.label(stream))];
-        paragraph.extend(tail.lines.iter().map(|line| format!("  {line}")));
-        push_paragraph(&mut text, &paragraph);
-    }
-    text
-}
-
-/// Appends `lines` to `text` as a paragraph of its own.
-fn push_paragraph(text: &mut String, lines: &[String]) {
-    if lines.is_empty() {
-        return;
-    }
-    if !text.is_empty() {
-        text.push_str("\n\n");
-    }
-    text.push_str(&lines.join("\n"));
+    evidence::with_evidence(lead, exercise, MAX_TRANSCRIPT_LINES, MAX_OUTPUT_LINES)
 }
 
 /// True for the characters XML 1.0 allows in a document (its `Char`
@@ -293,5 +249,18 @@ mod tests {
             "tab\tnl\ncr\r é 🦀 \u{e000}"
         );
         assert_eq!(cdata_safe("x]]>y"), "x]]]]><![CDATA[>y");
+    }
+
+    #[test]
+    fn a_hint_reaches_the_failure_text_as_in_gradescope() {
+        let mut report = crate::report::tests::sample_report();
+        report.exercises[1].hint = Some("count only the letters".to_string());
+        let xml = String::from_utf8(render(std::slice::from_ref(&report))).unwrap();
+        assert!(xml.contains("hint:     count only the letters"), "{xml}");
+        let gradescope = String::from_utf8(crate::report::gradescope::render(&report)).unwrap();
+        assert!(
+            gradescope.contains("hint:     count only the letters"),
+            "{gradescope}"
+        );
     }
 }
