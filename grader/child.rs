@@ -6,7 +6,7 @@
 
 use crate::error::exit_code;
 use crate::exercise::{EMBEDDED_SOURCE, ExerciseSet};
-use crate::grade::GradeOptions;
+use crate::grade::{BUILD_TIMEOUT, GradeOptions};
 use crate::outcome::SubmissionReport;
 use crate::platform;
 use crate::sandbox::{self, Isolation};
@@ -22,8 +22,6 @@ use tokio::time::timeout;
 const CANCEL_GRACE: Duration = Duration::from_secs(2);
 /// Added to the child's own worst case: starting, copying, writing.
 const CHILD_MARGIN: Duration = Duration::from_secs(30);
-/// Longest a manifest build may take (kept in step with `grade`).
-const BUILD_ALLOWANCE: Duration = Duration::from_secs(300);
 
 /// Why a child grade produced no report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +63,7 @@ pub fn deadline(set: &ExerciseSet, options: &GradeOptions) -> Duration {
         .map(|e| e.timeouts.total)
         .sum();
     Duration::from_secs_f64(exercises * options.timeout_scale)
-        + BUILD_ALLOWANCE.mul_f64(options.timeout_scale)
+        + BUILD_TIMEOUT.mul_f64(options.timeout_scale)
         + CHILD_MARGIN
 }
 

@@ -25,7 +25,7 @@ use tokio::time::{Instant, timeout};
 /// The host students connect to and listen on.
 pub const HOST: &str = "127.0.0.1";
 /// Longest a manifest's build command may run (before `--timeout-scale`).
-const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
+pub const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
 /// After the connection closed, how long to wait for the program's exit
 /// status, to tell a crash from a clean close.
 const EXIT_SETTLE: Duration = Duration::from_millis(250);
@@ -379,12 +379,7 @@ async fn run(
         Setup::Listening(listening) => listening.port(),
         Setup::Connecting(port) => *port,
     };
-    let builtins = [
-        ("host", HOST.to_string()),
-        ("port", port.to_string()),
-        ("hostname", context.environment.hostname.clone()),
-        ("client-ip", HOST.to_string()),
-    ];
+    let builtins = builtin_values(port, &context.environment.hostname);
     let seed = exercise_seed(context.options.seed, &exercise.id);
     let mut values = match Values::resolve(&exercise.values, seed, &builtins) {
         Ok(values) => values,
@@ -570,18 +565,31 @@ async fn run(
     result.transcript = recorder.entries();
 }
 
+/// Listens for the student's client on the exercise's port (any free one
+/// when it has none); the error names what holds the port.
+pub fn listen_for_client(exercise: &Exercise) -> Result<Listening, String> {
+    let port = exercise.port.unwrap_or(0);
+    Listening::bind(port).map_err(|e| {
+        let holder = platform::port_holder(port).map(|h| format!(" by {h}")).unwrap_or_default();
+        format!("the grader cannot listen on port {port} ({e}): it is in use{holder}; stop that program and try again")
+    })
+}
+
+/// The values the grader fills in itself, for a conversation on `port`.
+pub fn builtin_values(port: u16, hostname: &str) -> [(&'static str, String); 4] {
+    [
+        ("host", HOST.to_string()),
+        ("port", port.to_string()),
+        ("hostname", hostname.to_string()),
+        // The grader connects from loopback; corrected once connected.
+        ("client-ip", HOST.to_string()),
+    ]
+}
+
 /// Binds the grader's listener, or checks the student's port is free.
 fn prepare_peer(exercise: &Exercise) -> Result<Setup, String> {
     match (exercise.role, exercise.port) {
-        (Role::Client, port) => Listening::bind(port.unwrap_or(0)).map(Setup::Listening).map_err(|e| {
-            let port = port.unwrap_or(0);
-            let holder = platform::port_holder(port)
-                .map(|h| format!(" by {h}"))
-                .unwrap_or_default();
-            format!(
-                "the grader cannot listen on port {port} ({e}): it is in use{holder}; stop that program and grade again"
-            )
-        }),
+        (Role::Client, _) => listen_for_client(exercise).map(Setup::Listening),
         (Role::Server, Some(port)) => {
             if peer::port_is_free(port) {
                 Ok(Setup::Connecting(port))
@@ -595,7 +603,9 @@ fn prepare_peer(exercise: &Exercise) -> Result<Setup, String> {
                 ))
             }
         }
-        (Role::Server, None) => Err("the exercise has no port (the exercise file is invalid)".to_string()),
+        (Role::Server, None) => {
+            Err("the exercise has no port (the exercise file is invalid)".to_string())
+        }
     }
 }
 

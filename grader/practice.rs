@@ -5,11 +5,11 @@
 
 use crate::error::{Error, exit_code};
 use crate::exercise::{Exercise, Role, Step, Values, exercise_seed};
-use crate::grade::HOST;
+use crate::grade::{HOST, builtin_values, listen_for_client};
 use crate::hints;
 use crate::outcome::{Direction, Status, TranscriptEntry};
 use crate::peer::matching::describe;
-use crate::peer::{self, Connection, Conversation, Listening};
+use crate::peer::{self, Connection, Conversation};
 use crate::platform;
 use crate::student::Observer;
 use crate::transcript::Recorder;
@@ -64,14 +64,10 @@ async fn one_conversation(
 ) -> Result<bool, Error> {
     let deadlines = exercise.timeouts.scaled(options.timeout_scale);
     let listening = match exercise.role {
-        Role::Client => Some(Listening::bind(exercise.port.unwrap_or(0)).map_err(|e| {
-            let port = exercise.port.unwrap_or(0);
-            let holder = platform::port_holder(port).map(|h| format!(" by {h}")).unwrap_or_default();
-            Error::bad_input(format!("cannot listen on port {port}: it is in use{holder}; stop that program and try again"))
-                .with_source(e)
-        })?),
+        Role::Client => Some(listen_for_client(exercise).map_err(Error::bad_input)?),
         Role::Server => None,
     };
+
     let port = match (&listening, exercise.port) {
         (Some(listening), _) => listening.port(),
         (None, Some(port)) => port,
@@ -82,12 +78,7 @@ async fn one_conversation(
             )));
         }
     };
-    let builtins = [
-        ("host", HOST.to_string()),
-        ("port", port.to_string()),
-        ("hostname", platform::hostname()),
-        ("client-ip", HOST.to_string()),
-    ];
+    let builtins = builtin_values(port, &platform::hostname());
     let mut values = Values::resolve(&exercise.values, seed, &builtins).map_err(|e| {
         Error::bad_input(format!("the exercise's values cannot be computed: {}", e.0))
     })?;

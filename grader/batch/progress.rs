@@ -2,7 +2,8 @@
 //! submissions with failures so far), plain lines otherwise, so a CI log or
 //! a file gets one readable line per submission.
 
-use crate::outcome::{Status, SubmissionReport};
+use crate::outcome::SubmissionReport;
+use crate::report::evidence::{not_passed_counts, points};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// The batch's progress display.
@@ -40,17 +41,7 @@ impl Progress {
         if !report.all_passed() {
             self.not_all_passed += 1;
         }
-        let not_passed: Vec<String> = [
-            Status::Failed,
-            Status::Timeout,
-            Status::Crashed,
-            Status::Missing,
-            Status::Error,
-        ]
-        .into_iter()
-        .filter(|s| report.count(*s) > 0)
-        .map(|s| format!("{} {}", report.count(s), s.as_str()))
-        .collect();
+        let not_passed = not_passed_counts(report);
         let detail = if not_passed.is_empty() {
             String::new()
         } else {
@@ -61,8 +52,8 @@ impl Progress {
             self.done,
             self.total,
             report.submission,
-            number(report.score),
-            number(report.max_score),
+            points(report.score),
+            points(report.max_score),
             if resumed {
                 " · from an earlier run"
             } else {
@@ -91,13 +82,5 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-    }
-}
-
-fn number(value: f64) -> String {
-    if value.fract() == 0.0 {
-        format!("{value:.0}")
-    } else {
-        format!("{value}")
     }
 }

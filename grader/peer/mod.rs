@@ -7,7 +7,7 @@ mod connection;
 pub mod conversation;
 pub mod matching;
 
-pub use connection::{Connection, MAX_BUFFERED, ReadEvent};
+pub use connection::{Connection, ReadEvent};
 pub use conversation::Conversation;
 
 use crate::outcome::ExitInfo;

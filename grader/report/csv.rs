@@ -2,7 +2,8 @@
 //! column per exercise, ready for a spreadsheet or an LMS import. Submission
 //! names come from student folder names, so no cell may start a formula.
 
-use super::summary::{exercise_ids, points, sorted};
+use super::evidence::points;
+use super::summary::{exercise_ids, sorted};
 use crate::outcome::SubmissionReport;
 
 /// The first columns, before one column per exercise id.

@@ -2,7 +2,7 @@
 //! of its output), formatted once so that the terminal and JUnit show the
 //! same lines.
 
-use crate::outcome::{Direction, ExerciseResult, TranscriptEntry};
+use crate::outcome::{Direction, ExerciseResult, Status, SubmissionReport, TranscriptEntry};
 use crate::text::{escape_output, truncate_chars};
 
 /// Longest line shown from a transcript or an output tail: one runaway
@@ -98,6 +98,48 @@ impl Tail {
 pub(super) fn earlier_marker(skipped: usize) -> String {
     let noun = if skipped == 1 { "line" } else { "lines" };
     format!("… {skipped} earlier {noun}")
+}
+
+/// Points as a person writes them: `1`, `0.5`, `2.25`; at most two
+/// decimals. Every format writes points with this, so none shows a
+/// different score.
+pub(crate) fn points(value: f64) -> String {
+    let rounded = format!("{value:.2}");
+    let trimmed = rounded.trim_end_matches('0').trim_end_matches('.');
+    match trimmed {
+        "" | "-0" => "0".to_string(),
+        _ => trimmed.to_string(),
+    }
+}
+
+/// `0.12s`.
+pub(crate) fn seconds(ms: u64) -> String {
+    format!("{:.2}s", ms as f64 / 1000.0)
+}
+
+/// `1 failed`, `2 timeout`...: the exercises that did not pass, by status,
+/// in the order every summary lists them.
+pub(crate) fn not_passed_counts(report: &SubmissionReport) -> Vec<String> {
+    [
+        Status::Failed,
+        Status::Timeout,
+        Status::Crashed,
+        Status::Error,
+        Status::Missing,
+    ]
+    .into_iter()
+    .filter_map(|status| {
+        let count = report.count(status);
+        (count > 0).then(|| format!("{count} {}", status.as_str()))
+    })
+    .collect()
+}
+
+/// `9 passed, 1 failed, 1 missing`.
+pub(crate) fn status_counts(report: &SubmissionReport) -> String {
+    let mut counts = vec![format!("{} passed", report.count(Status::Passed))];
+    counts.extend(not_passed_counts(report));
+    counts.join(", ")
 }
 
 /// `lead`, then the evidence of an exercise that did not pass as

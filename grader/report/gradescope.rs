@@ -6,7 +6,6 @@
 use serde::Serialize;
 
 use super::evidence;
-use super::summary::points;
 use crate::outcome::{ExerciseResult, Status, SubmissionReport};
 
 /// Transcript lines in a test's output; Gradescope collapses the output, so
@@ -88,12 +87,7 @@ pub fn render(report: &SubmissionReport) -> Vec<u8> {
         output_format: OutputFormat::Text,
         tests: report.exercises.iter().map(test).collect(),
     };
-    let mut bytes = serde_json::to_vec_pretty(&results).expect(
-        "results are plain structs, strings and numbers, which always serialize \
-         (serde_json writes a non-finite number as null rather than failing)",
-    );
-    bytes.push(b'\n');
-    bytes
+    super::json::pretty(&results)
 }
 
 /// The test of one exercise.
@@ -101,7 +95,7 @@ fn test(exercise: &ExerciseResult) -> Test {
     let (status, output) = match exercise.status {
         Status::Passed => (
             TestStatus::Passed,
-            format!("passed in {}", seconds(exercise.duration_ms)),
+            format!("passed in {}", evidence::seconds(exercise.duration_ms)),
         ),
         _ => (TestStatus::Failed, evidence_text(exercise)),
     };
@@ -123,24 +117,11 @@ fn test(exercise: &ExerciseResult) -> Test {
 /// `score 9/11 · 9 passed, 1 failed, 1 missing`, the terminal's summary
 /// line without the time (Gradescope has `execution_time` for that).
 fn summary_line(report: &SubmissionReport) -> String {
-    let mut counts = vec![format!("{} passed", report.count(Status::Passed))];
-    for status in [
-        Status::Failed,
-        Status::Timeout,
-        Status::Crashed,
-        Status::Error,
-        Status::Missing,
-    ] {
-        let count = report.count(status);
-        if count > 0 {
-            counts.push(format!("{count} {}", status.as_str()));
-        }
-    }
     format!(
         "score {}/{} · {}",
-        points(report.score),
-        points(report.max_score),
-        counts.join(", ")
+        evidence::points(report.score),
+        evidence::points(report.max_score),
+        evidence::status_counts(report)
     )
 }
 
@@ -157,11 +138,6 @@ fn evidence_text(exercise: &ExerciseResult) -> String {
         format!("{}: {message}", exercise.status.as_str())
     };
     evidence::with_evidence(lead, exercise, MAX_TRANSCRIPT_LINES, MAX_OUTPUT_LINES)
-}
-
-/// `0.12s`.
-fn seconds(ms: u64) -> String {
-    format!("{:.2}s", ms as f64 / 1000.0)
 }
 
 #[cfg(test)]

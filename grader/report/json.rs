@@ -5,8 +5,14 @@ use crate::outcome::SubmissionReport;
 
 /// Renders the report as pretty JSON, ending with a newline.
 pub fn render(report: &SubmissionReport) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(report).expect(
-        "a report is plain structs, strings and numbers, which always serialize \
+    pretty(report)
+}
+
+/// Any of our result values as pretty JSON, ending with a newline (the
+/// JSON writers of every format go through here).
+pub(crate) fn pretty(value: &impl serde::Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect(
+        "results are plain structs, strings and numbers, which always serialize \
          (serde_json writes a non-finite number as null rather than failing)",
     );
     bytes.push(b'\n');

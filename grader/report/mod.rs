@@ -5,7 +5,7 @@
 //! [`SubmissionReport`]: crate::outcome::SubmissionReport
 
 pub mod csv;
-mod evidence;
+pub(crate) mod evidence;
 pub mod gradescope;
 pub mod json;
 pub mod junit;

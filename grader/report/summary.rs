@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::evidence;
-use super::terminal::Style;
+use super::evidence::{self, points};
+use super::terminal::{Style, ansi, status_color};
 use crate::outcome::{Status, SubmissionReport};
 use crate::text::truncate_chars;
 
@@ -118,12 +118,7 @@ pub fn summarize(reports: &[SubmissionReport], skipped: &[Skipped]) -> Summary {
 
 /// Renders the summary as pretty JSON, ending with a newline.
 pub fn render_json(summary: &Summary) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(summary).expect(
-        "a summary is plain structs, strings and numbers, which always serialize \
-         (serde_json writes a non-finite number as null rather than failing)",
-    );
-    bytes.push(b'\n');
-    bytes
+    super::json::pretty(summary)
 }
 
 /// Renders the summary as a compact table for the end of a batch, ending
@@ -135,8 +130,7 @@ pub fn render_terminal(summary: &Summary, style: Style) -> String {
     } else {
         "submissions"
     };
-    let mut lines = vec![paint(
-        style,
+    let mut lines = vec![style.paint(
         ansi::BOLD,
         &format!("batch summary · {} {noun}", summary.submissions),
     )];
@@ -178,17 +172,6 @@ pub(super) fn exercise_ids<'a>(reports: &[&'a SubmissionReport]) -> Vec<&'a str>
         }
     }
     ids
-}
-
-/// Points as a person writes them: `1`, `0.5`, `2.25`; at most two decimals,
-/// the rule of the terminal report, so no two formats show different scores.
-pub(super) fn points(value: f64) -> String {
-    let rounded = format!("{value:.2}");
-    let trimmed = rounded.trim_end_matches('0').trim_end_matches('.');
-    match trimmed {
-        "" | "-0" => "0".to_string(),
-        _ => trimmed.to_string(),
-    }
 }
 
 /// `value` rounded as [`points`] writes it, so two scores that print the
@@ -301,38 +284,6 @@ fn attention(report: &SubmissionReport) -> Option<Attention> {
     })
 }
 
-/// ANSI SGR parameters, as in the terminal report.
-mod ansi {
-    pub const BOLD: &str = "1";
-    pub const DIM: &str = "2";
-    pub const RED: &str = "31";
-    pub const GREEN: &str = "32";
-    pub const YELLOW: &str = "33";
-    pub const MAGENTA: &str = "35";
-    pub const RED_BOLD: &str = "1;31";
-}
-
-/// `text` in the SGR style `code` when colour is on, else as it is.
-fn paint(style: Style, code: &str, text: &str) -> String {
-    if style.color {
-        format!("\x1b[{code}m{text}\x1b[0m")
-    } else {
-        text.to_string()
-    }
-}
-
-/// The colour of a status, as the terminal report paints it.
-fn status_color(status: Status) -> &'static str {
-    match status {
-        Status::Passed => ansi::GREEN,
-        Status::Failed => ansi::RED,
-        Status::Timeout => ansi::YELLOW,
-        Status::Crashed => ansi::MAGENTA,
-        Status::Missing => ansi::DIM,
-        Status::Error => ansi::RED_BOLD,
-    }
-}
-
 /// `  client-1      92%  (3 failed, 1 timeout)`: one line per exercise.
 fn exercise_table(exercises: &[ExerciseSummary], style: Style) -> Vec<String> {
     let ids: Vec<String> = exercises
@@ -353,7 +304,7 @@ fn exercise_table(exercises: &[ExerciseSummary], style: Style) -> Vec<String> {
                 ansi::BOLD
             };
             // Pad before painting: escape codes have no width on screen.
-            let rate = paint(style, code, &format!("{percent:>3}%"));
+            let rate = style.paint(code, &format!("{percent:>3}%"));
             let others: Vec<String> = [
                 (Status::Failed, exercise.failed),
                 (Status::Timeout, exercise.timeout),
@@ -364,8 +315,7 @@ fn exercise_table(exercises: &[ExerciseSummary], style: Style) -> Vec<String> {
             .into_iter()
             .filter(|&(_, count)| count > 0)
             .map(|(status, count)| {
-                paint(
-                    style,
+                style.paint(
                     status_color(status),
                     &format!("{count} {}", status.as_str()),
                 )
@@ -433,8 +383,7 @@ fn attention_list(attention: &[Attention], style: Style) -> Vec<String> {
         .map(|a| evidence::one_line(&a.submission))
         .collect();
     let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
-    let mut lines = vec![paint(
-        style,
+    let mut lines = vec![style.paint(
         ansi::BOLD,
         &format!("needs a human look ({}):", attention.len()),
     )];
@@ -452,11 +401,7 @@ fn attention_list(attention: &[Attention], style: Style) -> Vec<String> {
 /// `skipped (2):` and one line per skipped input; at most [`MAX_LISTED`].
 fn skipped_list(skipped: &[Skipped], style: Style) -> Vec<String> {
     let shown = &skipped[..skipped.len().min(MAX_LISTED)];
-    let mut lines = vec![paint(
-        style,
-        ansi::BOLD,
-        &format!("skipped ({}):", skipped.len()),
-    )];
+    let mut lines = vec![style.paint(ansi::BOLD, &format!("skipped ({}):", skipped.len()))];
     lines.extend(shown.iter().map(|s| {
         let reason = truncate_chars(&evidence::one_line(&s.reason), evidence::MAX_LINE_CHARS);
         format!("  {}: {reason}", evidence::one_line(&s.path))

@@ -37,7 +37,7 @@ pub enum Detail {
 }
 
 /// ANSI SGR parameters, written by hand: the few we need are not worth a crate.
-mod ansi {
+pub(crate) mod ansi {
     pub const BOLD: &str = "1";
     pub const DIM: &str = "2";
     pub const RED: &str = "31";
@@ -48,9 +48,21 @@ mod ansi {
     pub const GREEN_BOLD: &str = "1;32";
 }
 
+/// The colour of a status in every terminal table.
+pub(crate) fn status_color(status: Status) -> &'static str {
+    match status {
+        Status::Passed => ansi::GREEN,
+        Status::Failed => ansi::RED,
+        Status::Timeout => ansi::YELLOW,
+        Status::Crashed => ansi::MAGENTA,
+        Status::Missing => ansi::DIM,
+        Status::Error => ansi::RED_BOLD,
+    }
+}
+
 impl Style {
     /// `text` in the SGR style `code` when colour is on, else as it is.
-    fn paint(self, code: &str, text: &str) -> String {
+    pub(crate) fn paint(self, code: &str, text: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
@@ -60,14 +72,7 @@ impl Style {
 
     /// The status word, padded to `width`, in its colour.
     fn status(self, status: Status, width: usize) -> String {
-        let code = match status {
-            Status::Passed => ansi::GREEN,
-            Status::Failed => ansi::RED,
-            Status::Timeout => ansi::YELLOW,
-            Status::Crashed => ansi::MAGENTA,
-            Status::Missing => ansi::DIM,
-            Status::Error => ansi::RED_BOLD,
-        };
+        let code = status_color(status);
         // Pad before painting: escape codes have no width on screen.
         self.paint(code, &format!("{:<width$}", status.as_str()))
     }
@@ -138,7 +143,13 @@ fn table(exercises: &[ExerciseResult], style: Style) -> Vec<String> {
         .collect();
     let points: Vec<String> = exercises
         .iter()
-        .map(|e| format!("{}/{}", number(e.score), number(e.max_score)))
+        .map(|e| {
+            format!(
+                "{}/{}",
+                evidence::points(e.score),
+                evidence::points(e.max_score)
+            )
+        })
         .collect();
     let id_width = ids.iter().map(|id| id.chars().count()).max().unwrap_or(0);
     let points_width = points.iter().map(|p| p.chars().count()).max().unwrap_or(0);
@@ -150,7 +161,7 @@ fn table(exercises: &[ExerciseResult], style: Style) -> Vec<String> {
             let time = if exercise.status == Status::Missing {
                 String::new()
             } else {
-                format!("  {:>6}", seconds(exercise.duration_ms))
+                format!("  {:>6}", evidence::seconds(exercise.duration_ms))
             };
             format!(
                 "  {}  {id:<id_width$}  {points:>points_width$}{time}",
@@ -248,25 +259,12 @@ fn missing_line(missing: &[&ExerciseResult], style: Style) -> String {
 /// `score 9/11 · 9 passed, 1 failed, 1 missing · 1.23s`, and the seed when
 /// something ran and did not pass, since replaying it is then worth a try.
 fn summary(report: &SubmissionReport, style: Style) -> Vec<String> {
-    let mut counts = vec![format!("{} passed", report.count(Status::Passed))];
-    for status in [
-        Status::Failed,
-        Status::Timeout,
-        Status::Crashed,
-        Status::Error,
-        Status::Missing,
-    ] {
-        let count = report.count(status);
-        if count > 0 {
-            counts.push(format!("{count} {}", status.as_str()));
-        }
-    }
     let line = format!(
         "score {}/{} · {} · {}",
-        number(report.score),
-        number(report.max_score),
-        counts.join(", "),
-        seconds(report.duration_ms),
+        evidence::points(report.score),
+        evidence::points(report.max_score),
+        evidence::status_counts(report),
+        evidence::seconds(report.duration_ms),
     );
     let code = if report.all_passed() {
         ansi::GREEN_BOLD
@@ -281,21 +279,6 @@ fn summary(report: &SubmissionReport, style: Style) -> Vec<String> {
         ));
     }
     lines
-}
-
-/// Points as a person writes them: `1`, `0.5`, `2.25`.
-fn number(points: f64) -> String {
-    let rounded = format!("{points:.2}");
-    let trimmed = rounded.trim_end_matches('0').trim_end_matches('.');
-    match trimmed {
-        "" | "-0" => "0".to_string(),
-        _ => trimmed.to_string(),
-    }
-}
-
-/// `0.12s`.
-fn seconds(ms: u64) -> String {
-    format!("{:.2}s", ms as f64 / 1000.0)
 }
 
 #[cfg(test)]
@@ -443,10 +426,10 @@ mod tests {
 
     #[test]
     fn writes_points_as_people_do() {
-        assert_eq!(number(1.0), "1");
-        assert_eq!(number(0.5), "0.5");
-        assert_eq!(number(2.25), "2.25");
-        assert_eq!(number(0.0), "0");
-        assert_eq!(seconds(1234), "1.23s");
+        assert_eq!(evidence::points(1.0), "1");
+        assert_eq!(evidence::points(0.5), "0.5");
+        assert_eq!(evidence::points(2.25), "2.25");
+        assert_eq!(evidence::points(0.0), "0");
+        assert_eq!(evidence::seconds(1234), "1.23s");
     }
 }

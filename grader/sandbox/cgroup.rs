@@ -123,7 +123,7 @@ impl CgroupKind {
     /// Creates the cgroups of one program, with its limits; returns their
     /// folders (one per hierarchy).
     pub fn create(&self, name: &str, memory_bytes: u64) -> io::Result<Vec<PathBuf>> {
-        let processes = super::confine::PROCESS_LIMIT.to_string();
+        let processes = super::PROCESS_LIMIT.to_string();
         let mut made = Vec::new();
         let mut make = |dir: PathBuf, settings: &[(&str, String)]| -> io::Result<()> {
             std::fs::create_dir(&dir)?;

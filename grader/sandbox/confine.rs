@@ -5,7 +5,7 @@
 //! as root. Everything that can allocate or fail is prepared in the
 //! parent; between fork and exec only raw system calls run.
 
-use super::Protections;
+use super::{PROCESS_LIMIT, Protections, Usage};
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -16,8 +16,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Largest file a program may write (RLIMIT_FSIZE): a print loop into a
 /// file cannot fill the disk.
 const FILE_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
-/// Processes per program (pids cgroup, else RLIMIT_NPROC for its user).
-pub const PROCESS_LIMIT: u64 = 64;
 
 /// Landlock access rights that change the file system (ABI 1), then the
 /// ones later ABIs added: REFER (2), TRUNCATE (3).
@@ -77,15 +75,6 @@ struct ExecSteps {
     cgroup_procs: Vec<CString>,
     landlock: Option<OwnedFd>,
     user: Option<(u32, u32)>,
-}
-
-/// How a confined program's resources were used, read at its end.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    /// The memory limit was hit and the kernel killed a process for it.
-    pub out_of_memory: bool,
-    /// The process limit was hit (a fork failed).
-    pub out_of_processes: bool,
 }
 
 impl Confinement {

@@ -25,9 +25,9 @@ mod linux;
 #[cfg(target_os = "linux")]
 pub use cgroup::CgroupKind;
 #[cfg(target_os = "linux")]
-pub use confine::{Confinement, PROCESS_LIMIT, Usage, remove_all_cgroups};
+pub use confine::{Confinement, remove_all_cgroups};
 #[cfg(not(target_os = "linux"))]
-pub use elsewhere::{CgroupKind, Confinement, PROCESS_LIMIT, Usage, remove_all_cgroups};
+pub use elsewhere::{CgroupKind, Confinement, remove_all_cgroups};
 
 use std::ffi::OsString;
 use std::process::Command;
@@ -121,6 +121,18 @@ pub fn run_isolated(args: &[OsString]) -> u8 {
 /// (no grade lives this long), and is swept.
 #[cfg(target_os = "linux")]
 const STALE_CGROUP_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Processes per program (pids cgroup, else RLIMIT_NPROC for its user).
+pub const PROCESS_LIMIT: u64 = 64;
+
+/// How a confined program's resources were used, read at its end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// The memory limit was hit and the kernel killed a process for it.
+    pub out_of_memory: bool,
+    /// The process limit was hit (a fork failed).
+    pub out_of_processes: bool,
+}
 
 /// Default memory limit of a student program (`--memory`), in MiB.
 pub const DEFAULT_MEMORY_MIB: u64 = 512;
@@ -313,11 +325,8 @@ fn resolve_user(user: &str) -> Result<(u32, u32), String> {
 /// Stand-ins where the kernel has none of this: nothing is confined.
 #[cfg(not(target_os = "linux"))]
 mod elsewhere {
-    use super::Protections;
+    use super::{Protections, Usage};
     use std::path::Path;
-
-    /// Processes per program (not enforced here).
-    pub const PROCESS_LIMIT: u64 = 64;
 
     /// No cgroups outside Linux.
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -341,13 +350,6 @@ mod elsewhere {
     /// Nothing to confine with.
     #[derive(Debug)]
     pub struct Confinement;
-
-    /// Nothing measured.
-    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-    pub struct Usage {
-        pub out_of_memory: bool,
-        pub out_of_processes: bool,
-    }
 
     impl Confinement {
         pub fn prepare(

@@ -190,7 +190,7 @@ fn all_on_path(name: &str) -> Vec<PathBuf> {
 }
 
 /// The first executable called `name` on PATH.
-pub fn find_on_path(name: &str) -> Option<PathBuf> {
+fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).find_map(|dir| {
         let candidate = dir.join(name);

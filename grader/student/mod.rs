@@ -10,9 +10,8 @@ mod workspace;
 
 pub use capture::{Capture, Progress};
 pub use locate::{
-    Interpreter, Interpreters, Located, MANIFEST, Manifest, ManifestError, Program, find_on_path,
-    locate,
+    Interpreter, Interpreters, Located, MANIFEST, Manifest, ManifestError, Program, locate,
 };
-pub use process::{Finished, Launch, Observer, Running, TERMINATE_GRACE, kill_all_running};
-pub use slots::{HeldSlot, STARTUP_ALLOWANCE, Slot, StartSlots};
+pub use process::{Finished, Launch, Observer, Running, kill_all_running};
+pub use slots::{HeldSlot, Slot, StartSlots};
 pub use workspace::{ExerciseFolders, Workspace};
