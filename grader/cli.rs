@@ -275,6 +275,11 @@ fn list(args: &ListArgs) -> Result<u8, Error> {
 }
 
 fn grade(args: &GradeArgs) -> Result<u8, Error> {
+    if formats_to_stdout(args) > 1 {
+        return Err(Error::bad_input(
+            "only one of --json, --junit and --gradescope can be `-` (stdout): give the others a file",
+        ));
+    }
     let set = args.exercises.load()?;
     let options = GradeOptions {
         seed: args.seed.unwrap_or_else(random_seed),
@@ -516,12 +521,18 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(|e| Error::internal("cannot start the async runtime").with_source(e))
 }
 
+/// How many of the machine-readable formats go to stdout (`-`).
+fn formats_to_stdout(args: &GradeArgs) -> usize {
+    [&args.json, &args.junit, &args.gradescope]
+        .iter()
+        .filter(|p| p.as_deref() == Some(Path::new("-")))
+        .count()
+}
+
 /// Writes the machine-readable files, then the terminal report (to stderr
 /// when stdout carries a machine-readable one).
 fn write_outputs(args: &GradeArgs, report: &SubmissionReport) -> Result<(), Error> {
-    let stdout_taken = [&args.json, &args.junit]
-        .iter()
-        .any(|p| p.as_deref() == Some(Path::new("-")));
+    let stdout_taken = formats_to_stdout(args) == 1;
     if let Some(path) = &args.json {
         emit(path, &report::json::render(report))?;
     }

@@ -627,58 +627,31 @@ fn a_run_as_user_that_does_not_exist_is_bad_input() {
 #[test]
 fn hints_name_each_classic_mistake_and_stay_silent_on_right_answers() {
     require_namespace!();
-    let (_, report) = grade_json(&submission("hint-mistakes"), &[]);
-    let hint = |id: &str| {
-        exercise(&report, id)["hint"]
+    // (fixture, exercise, what its hint must say)
+    let expected = [
+        ("hint-mistakes", "server-demo", "b'...' form"),
+        ("hint-mistakes", "client-2", "connection was refused"),
+        ("hint-mistakes", "client-4", "prefix `doubled:` is missing"),
+        ("hint-mistakes", "server-2", "newline"),
+        ("hint-mistakes", "server-1", "SO_REUSEADDR"),
+        ("wrong-text", "server-3", "joined the two numbers as text"),
+        ("wrong-text", "server-2", "spaces and punctuation"),
+        ("reply-not-printed", "client-1", "printed nothing"),
+    ];
+    let mut reports = std::collections::HashMap::new();
+    for (fixture, id, says) in expected {
+        let report = reports
+            .entry(fixture)
+            .or_insert_with(|| grade_json(&submission(fixture), &[]).1);
+        let hint = exercise(report, id)["hint"]
             .as_str()
             .unwrap_or_default()
-            .to_string()
-    };
-    assert!(
-        hint("server-demo").contains("b'...' form"),
-        "{}",
-        hint("server-demo")
-    );
-    assert!(
-        hint("client-2").contains("connection was refused"),
-        "{}",
-        hint("client-2")
-    );
-    assert!(
-        hint("client-4").contains("prefix `doubled:` is missing"),
-        "{}",
-        hint("client-4")
-    );
-    assert!(hint("server-2").contains("newline"), "{}", hint("server-2"));
-    assert!(
-        hint("server-1").contains("SO_REUSEADDR"),
-        "{}",
-        hint("server-1")
-    );
-    let (_, wrong) = grade_json(&submission("wrong-text"), &[]);
-    let wrong_hint = |id: &str| {
-        exercise(&wrong, id)["hint"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    };
-    assert!(
-        wrong_hint("server-3").contains("joined the two numbers as text"),
-        "{}",
-        wrong_hint("server-3")
-    );
-    assert!(
-        wrong_hint("server-2").contains("spaces and punctuation"),
-        "{}",
-        wrong_hint("server-2")
-    );
-    let (_, unprinted) = grade_json(&submission("reply-not-printed"), &[]);
-    assert!(
-        exercise(&unprinted, "client-1")["hint"]
-            .as_str()
-            .unwrap()
-            .contains("printed nothing")
-    );
+            .to_string();
+        assert!(
+            hint.contains(says),
+            "{fixture} {id}: {hint:?} does not say {says:?}"
+        );
+    }
     let (_, right) = grade_json(&submission("reference-python"), &[]);
     for result in right["exercises"].as_array().unwrap() {
         assert!(
@@ -788,4 +761,43 @@ fn explain_says_what_the_grader_sends_and_accepts() {
     assert!(text.contains("port 3456") && text.contains("sum"), "{text}");
     let unknown = sockgrade_here(&["explain", "server-9"]);
     assert_eq!(unknown.status.code(), Some(2));
+}
+
+#[test]
+fn each_machine_format_can_have_stdout_to_itself() {
+    require_namespace!();
+    let folder = submission("wrong-text");
+    for flag in ["--json", "--junit", "--gradescope"] {
+        let output = sockgrade(&[
+            "grade",
+            folder.to_str().unwrap(),
+            "-e",
+            "client-4",
+            flag,
+            "-",
+        ]);
+        let stdout = text(&output.stdout);
+        assert!(
+            !stdout.contains("sockgrade 0.1.0 ·"),
+            "{flag}: the terminal report went to stdout:\n{stdout}"
+        );
+        assert!(
+            text(&output.stderr).contains("failed   client-4"),
+            "{flag}: no terminal report on stderr"
+        );
+        if flag != "--junit" {
+            serde_json::from_str::<serde_json::Value>(&stdout)
+                .unwrap_or_else(|e| panic!("{flag}: {e}\n{stdout}"));
+        }
+    }
+    let both = sockgrade(&[
+        "grade",
+        folder.to_str().unwrap(),
+        "--json",
+        "-",
+        "--junit",
+        "-",
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(text(&both.stderr).contains("only one of --json, --junit and --gradescope can be `-`"));
 }
