@@ -6,13 +6,64 @@
 use crate::outcome::ExitInfo;
 use std::process::ExitStatus;
 
-/// Puts the child in a process group of its own, so that everything it
-/// starts can be ended together.
-pub fn isolate_process_group(command: &mut tokio::process::Command) {
+/// Starts the child detached from the grader: in a session and process
+/// group of its own (so everything it starts can be ended together), with
+/// no controlling terminal (so it cannot open `/dev/tty` and type into the
+/// grader's terminal with TIOCSTI), and with no descriptor of the grader's
+/// but stdin, stdout and stderr (a shell may have handed the grader others,
+/// `7</root/secret`, that it never marked close-on-exec).
+pub fn detach_from_grader(command: &mut tokio::process::Command) {
     #[cfg(unix)]
-    command.process_group(0);
+    // SAFETY: the closure makes only async-signal-safe system calls
+    // (setsid, close_range or fcntl, getrlimit) and allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            nix::unistd::setsid()?;
+            close_inherited_descriptors();
+            Ok(())
+        });
+    }
     #[cfg(not(unix))]
     let _ = command;
+}
+
+/// Marks every descriptor above stderr close-on-exec: they close at the
+/// program's exec, while the runtime's own exec-error pipe (already
+/// close-on-exec) keeps working until then.
+#[cfg(unix)]
+fn close_inherited_descriptors() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: close_range takes plain integers.
+        let marked = unsafe {
+            libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            )
+        };
+        if marked == 0 {
+            return;
+        }
+    }
+    // Older kernels and other systems: one by one, up to the descriptor
+    // limit (bounded, so a huge limit cannot stall the start).
+    const MOST_DESCRIPTORS_SWEPT: libc::c_int = 65_536;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we own.
+    let highest = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        libc::c_int::try_from(limit.rlim_cur).unwrap_or(MOST_DESCRIPTORS_SWEPT)
+    } else {
+        MOST_DESCRIPTORS_SWEPT
+    };
+    for fd in 3..highest.min(MOST_DESCRIPTORS_SWEPT) {
+        // SAFETY: fcntl on a descriptor number; a closed one is EBADF.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
 }
 
 /// Asks every process of the group led by `pid` to stop (SIGTERM).

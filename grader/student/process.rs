@@ -152,7 +152,7 @@ impl Running {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        platform::isolate_process_group(&mut command);
+        platform::detach_from_grader(&mut command);
         if let Some(confinement) = confinement {
             confinement.apply(&mut command);
         }
