@@ -462,7 +462,13 @@ async fn run(
     let running = match Running::spawn(&launch, Some(&confinement)) {
         Ok(running) => running,
         Err(e) => {
-            let (status, message) = spawn_failure(&display, program.interpreter.is_some(), &e);
+            let denied_by_sandbox = is_marked_executable(&launch.argv[0], &launch.cwd);
+            let (status, message) = spawn_failure(
+                &display,
+                program.interpreter.is_some(),
+                denied_by_sandbox,
+                &e,
+            );
             result.status = status;
             result.message = message;
             return;
@@ -609,8 +615,39 @@ fn prepare_peer(exercise: &Exercise) -> Result<Setup, String> {
     }
 }
 
+/// Whether the file `program` names (a path, or a name looked up on
+/// `PATH`) has an execute bit: then a refusal to run it is not its mode's.
+fn is_marked_executable(program: &std::ffi::OsStr, cwd: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let program = Path::new(program);
+        let candidates: Vec<std::path::PathBuf> = if program.components().count() > 1 {
+            vec![cwd.join(program)]
+        } else {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|dir| dir.join(program))
+                .collect()
+        };
+        candidates.iter().any(|file| {
+            std::fs::metadata(file)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (program, cwd);
+        false
+    }
+}
+
 /// The verdict when the program cannot even start.
-fn spawn_failure(display: &str, interpreted: bool, error: &std::io::Error) -> (Status, String) {
+fn spawn_failure(
+    display: &str,
+    interpreted: bool,
+    denied_by_sandbox: bool,
+    error: &std::io::Error,
+) -> (Status, String) {
     use std::io::ErrorKind;
     match error.kind() {
         // The interpreter, not the student's file, could not be run: the
@@ -626,6 +663,15 @@ fn spawn_failure(display: &str, interpreted: bool, error: &std::io::Error) -> (S
             Status::Crashed,
             format!(
                 "`{display}` could not start: the program was not found (check the manifest's command)"
+            ),
+        ),
+        // Its mode allows it, so the refusal is the sandbox's: programs
+        // run only the system's programs and their own folder's files.
+        ErrorKind::PermissionDenied if denied_by_sandbox => (
+            Status::Crashed,
+            format!(
+                "`{display}` could not start: the sandbox runs only the system's programs and files in \
+                 the submission, and this is neither (install it system-wide, or put it in the submission)"
             ),
         ),
         ErrorKind::PermissionDenied => (

@@ -110,3 +110,203 @@ fn a_program_gets_none_of_the_descriptors_sockgrade_inherited() {
 fn shell_words_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
+
+/// Grades `folder` (exercises `selection`, options `extra`) in a private
+/// network namespace and returns the report.
+fn grade(folder: &Path, selection: &[&str], extra: &str) -> Value {
+    let results = tempfile::tempdir().unwrap();
+    let json = results.path().join("report.json");
+    let exercises: Vec<String> = selection.iter().map(|e| format!("-e {e}")).collect();
+    let output = in_namespace(&format!(
+        "\"$SOCKGRADE\" grade '{}' {} {extra} --json '{}' >/dev/null",
+        folder.display(),
+        exercises.join(" "),
+        json.display()
+    ));
+    report_at(&json, &output.stderr)
+}
+
+/// The System V IPC objects of the machine with `key`, by kind.
+fn ipc_objects_with_key(key: u32) -> Vec<String> {
+    let mut found = Vec::new();
+    for kind in ["shm", "sem", "msg"] {
+        let table = std::fs::read_to_string(format!("/proc/sysvipc/{kind}")).unwrap_or_default();
+        for line in table.lines().skip(1) {
+            let key_field = line.split_whitespace().next().unwrap_or_default();
+            if key_field.parse::<i64>().ok() == Some(i64::from(key)) {
+                found.push(format!("{kind}: {line}"));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn ipc_objects_and_keys_a_program_makes_do_not_outlive_it() {
+    require_namespace!();
+    let key = 0x50C6;
+    assert!(
+        ipc_objects_with_key(key).is_empty(),
+        "left by an earlier run"
+    );
+    let copy = copy_of("hostile-ipc");
+    let report = grade(copy.path(), &["client-1"], "");
+    let stdout = program_stdout(&report, "client-1");
+    let left = ipc_objects_with_key(key);
+    // Removed before asserting, so a failure leaves nothing pinned.
+    for kind in ["-M", "-S", "-Q"] {
+        let _ = std::process::Command::new("ipcrm")
+            .args([kind, &key.to_string()])
+            .output();
+    }
+    assert_eq!(
+        common::exercise(&report, "client-1")["status"],
+        "passed",
+        "{report}"
+    );
+    assert!(left.is_empty(), "left behind: {left:?}\n{stdout}");
+    assert!(
+        stdout.contains("keyring key refused"),
+        "a key was left in the user's keyring: {stdout}"
+    );
+}
+
+#[test]
+fn a_program_reaches_no_unix_socket_of_the_host() {
+    require_namespace!();
+    use std::os::unix::fs::PermissionsExt;
+    // A socket of the host's, open to everyone, as dbus and X11 ones are.
+    let host = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(host.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = host.path().join("service.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let copy = copy_of("hostile-unix-sockets");
+    std::fs::write(copy.path().join("targets.txt"), path.to_str().unwrap()).unwrap();
+    let report = grade(copy.path(), &["client-1"], "");
+    let stdout = program_stdout(&report, "client-1");
+    assert_eq!(
+        common::exercise(&report, "client-1")["status"],
+        "passed",
+        "{report}"
+    );
+    assert!(
+        stdout.contains(&format!("refused {}", path.display())),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("reached"), "{stdout}");
+    assert!(
+        listener.accept().is_err(),
+        "the host's socket was connected to"
+    );
+}
+
+#[test]
+fn a_program_holds_no_more_descriptors_than_the_limit() {
+    require_namespace!();
+    let copy = copy_of("hostile-descriptor-hog");
+    let report = grade(copy.path(), &["client-1"], "");
+    let stdout = program_stdout(&report, "client-1");
+    assert_eq!(
+        common::exercise(&report, "client-1")["status"],
+        "passed",
+        "{report}"
+    );
+    let held: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("descriptors: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count: {stdout}"));
+    assert!(
+        held <= sockgrade::sandbox::DESCRIPTOR_LIMIT,
+        "{held} descriptors"
+    );
+}
+
+#[test]
+fn a_program_filling_the_disk_is_stopped_by_the_workspace_limit() {
+    require_namespace!();
+    let copy = copy_of("hostile-disk-filler");
+    // A memory limit above the disk's, so that the disk is what says no
+    // (as root the tmpfs pages count as the program's memory too).
+    let report = grade(copy.path(), &["client-1"], "--memory 3072");
+    let stdout = program_stdout(&report, "client-1");
+    assert_eq!(
+        common::exercise(&report, "client-1")["status"],
+        "passed",
+        "{report}"
+    );
+    let wrote: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("wrote "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count: {stdout}"));
+    assert!(
+        stdout.contains("No space left on device") && wrote <= 1024,
+        "{stdout}"
+    );
+}
+
+#[test]
+fn as_root_a_program_reads_nothing_under_dev_shm_or_opt() {
+    require_namespace!();
+    if !common::real_root() {
+        eprintln!("skipped: reads are confined only when sockgrade runs as root");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let open = std::fs::Permissions::from_mode(0o755);
+    // A batch kept in /dev/shm, and a tree in /opt that is no runtime.
+    let shm = tempfile::Builder::new().tempdir_in("/dev/shm").unwrap();
+    std::fs::create_dir_all("/opt").unwrap();
+    let opt = tempfile::Builder::new().tempdir_in("/opt").unwrap();
+    let mut targets = Vec::new();
+    for tree in [shm.path(), opt.path()] {
+        std::fs::set_permissions(tree, open.clone()).unwrap();
+        let file = tree.join("classmate-client-1.py");
+        std::fs::write(&file, "a classmate's answer").unwrap();
+        targets.push(file);
+    }
+    let reader = tempfile::tempdir().unwrap();
+    let mut program = String::from("import os\n");
+    for target in &targets {
+        let (file, dir) = (target.display(), target.parent().unwrap().display());
+        program.push_str(&format!(
+            "for attempt in (lambda: os.listdir('{dir}'), lambda: open('{file}').read()):\n    \
+             try:\n        print('READ', attempt())\n    except OSError as e:\n        print('denied', e.errno)\n"
+        ));
+    }
+    std::fs::write(reader.path().join("client-1.py"), program).unwrap();
+    let report = grade(reader.path(), &["client-1"], "");
+    let stdout = program_stdout(&report, "client-1");
+    assert_eq!(stdout.matches("denied 13").count(), 4, "{stdout}");
+    assert!(!stdout.contains("READ"), "{stdout}");
+}
+
+#[test]
+fn a_program_cannot_read_the_graders_command_line() {
+    require_namespace!();
+    if !common::real_root() {
+        eprintln!("skipped: as one user, the program and the grader see each other's processes");
+        return;
+    }
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(
+        folder.path().join("client-1.py"),
+        "import os\nfor pid in os.listdir('/proc'):\n    if pid.isdigit():\n        \
+         try:\n            print('CMDLINE', open(f'/proc/{pid}/cmdline').read())\n        \
+         except OSError:\n            pass\n",
+    )
+    .unwrap();
+    let report = grade(folder.path(), &["client-1"], "--seed 4242424242");
+    let stdout = program_stdout(&report, "client-1");
+    assert!(stdout.contains("CMDLINE"), "it sees itself: {stdout}");
+    let folder_name = folder.path().file_name().unwrap().to_str().unwrap();
+    assert!(
+        !stdout.contains(folder_name) && !stdout.contains("4242424242"),
+        "{stdout}"
+    );
+}

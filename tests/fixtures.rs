@@ -76,6 +76,10 @@ fixture_tests! {
     a_program_writing_outside_its_folder_still_passes_but_writes_nothing_there => "hostile-writes-outside",
     a_program_typing_into_the_terminal_still_passes => "hostile-tty",
     a_program_looking_for_inherited_descriptors_still_passes => "hostile-descriptors",
+    a_program_leaving_ipc_objects_still_passes => "hostile-ipc",
+    a_program_calling_unix_sockets_still_passes => "hostile-unix-sockets",
+    a_program_hoarding_descriptors_still_passes => "hostile-descriptor-hog",
+    a_program_spinning_busy_processes_times_out => "hostile-cpu-hog",
 }
 
 #[test]
@@ -89,7 +93,9 @@ fn every_sample_submission_has_a_test() {
     // Built by its own test first (tests/rust_reference.rs): as root the
     // manifest's build runs as an unprivileged user, who cannot reach a
     // rustup toolchain under /root.
-    let covered_elsewhere = ["reference-rust"];
+    // hostile-disk-filler needs a memory limit above the disk's: its test
+    // is in tests/escapes.rs.
+    let covered_elsewhere = ["reference-rust", "hostile-disk-filler"];
     for folder in &folders {
         assert!(
             COVERED.contains(&folder.as_str()) || covered_elsewhere.contains(&folder.as_str()),

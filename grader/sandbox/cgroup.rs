@@ -5,6 +5,12 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// A program's CPU weight (v1 `cpu.shares`, v2 `cpu.weight`): each the
+/// kernel's default, so every program, however many processes it runs,
+/// weighs as much as one ordinary process and none can starve the others.
+const CPU_SHARES_V1: u64 = 1024;
+const CPU_WEIGHT_V2: u64 = 100;
+
 /// The cgroups sockgrade can create here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CgroupKind {
@@ -14,6 +20,8 @@ pub enum CgroupKind {
         memory: Option<PathBuf>,
         /// Beneath our own pids cgroup, if that controller is mounted.
         pids: Option<PathBuf>,
+        /// Beneath our own cpu cgroup, if that controller is mounted.
+        cpu: Option<PathBuf>,
     },
     /// The unified v2 hierarchy: our own cgroup, and which controllers its
     /// children get.
@@ -24,6 +32,8 @@ pub enum CgroupKind {
         memory: bool,
         /// pids.max can be set in children.
         pids: bool,
+        /// Children share the CPU by weight.
+        cpu: bool,
     },
 }
 
@@ -38,12 +48,13 @@ impl CgroupKind {
             let parent = root.join(path.trim_start_matches('/'));
             // Children get a controller only when it is in our
             // subtree_control; ask for it, and take what we get.
-            let _ = std::fs::write(parent.join("cgroup.subtree_control"), "+memory +pids");
+            let _ = std::fs::write(parent.join("cgroup.subtree_control"), "+memory +pids +cpu");
             let enabled =
                 std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
             let kind = CgroupKind::V2 {
                 memory: enabled.split_whitespace().any(|c| c == "memory"),
                 pids: enabled.split_whitespace().any(|c| c == "pids"),
+                cpu: enabled.split_whitespace().any(|c| c == "cpu"),
                 parent,
             };
             return kind.can_create().then_some(kind);
@@ -63,18 +74,19 @@ impl CgroupKind {
         let kind = CgroupKind::V1 {
             memory: v1("memory"),
             pids: v1("pids"),
+            cpu: v1("cpu"),
         };
-        let any =
-            matches!(&kind, CgroupKind::V1 { memory, pids } if memory.is_some() || pids.is_some());
+        let any = matches!(&kind, CgroupKind::V1 { memory, pids, .. } if memory.is_some() || pids.is_some());
         (any && kind.can_create()).then_some(kind)
     }
 
     /// The folders sockgrade creates its cgroups in.
     fn bases(&self) -> Vec<&Path> {
         match self {
-            CgroupKind::V1 { memory, pids } => memory
+            CgroupKind::V1 { memory, pids, cpu } => memory
                 .iter()
                 .chain(pids.iter())
+                .chain(cpu.iter())
                 .map(PathBuf::as_path)
                 .collect(),
             CgroupKind::V2 { parent, .. } => vec![parent.as_path()],
@@ -134,7 +146,7 @@ impl CgroupKind {
             Ok(())
         };
         let result = match self {
-            CgroupKind::V1 { memory, pids } => {
+            CgroupKind::V1 { memory, pids, cpu } => {
                 let mut result = Ok(());
                 if let Some(base) = memory {
                     result = make(
@@ -145,12 +157,21 @@ impl CgroupKind {
                 if let (Ok(()), Some(base)) = (&result, pids) {
                     result = make(base.join(name), &[("pids.max", processes)]);
                 }
+                if let (Ok(()), Some(base)) = (&result, cpu) {
+                    // The weight of one ordinary process, however many
+                    // processes the program starts.
+                    result = make(
+                        base.join(name),
+                        &[("cpu.shares", CPU_SHARES_V1.to_string())],
+                    );
+                }
                 result
             }
             CgroupKind::V2 {
                 parent,
                 memory,
                 pids,
+                cpu,
             } => {
                 let mut settings = Vec::new();
                 if *memory {
@@ -158,6 +179,9 @@ impl CgroupKind {
                 }
                 if *pids {
                     settings.push(("pids.max", processes));
+                }
+                if *cpu {
+                    settings.push(("cpu.weight", CPU_WEIGHT_V2.to_string()));
                 }
                 let result = make(parent.join(name), &settings);
                 if result.is_ok() && *memory {
@@ -187,6 +211,14 @@ impl CgroupKind {
         }
     }
 
+    /// Whether each program gets its own share of the CPU.
+    pub fn shares_cpu(&self) -> bool {
+        match self {
+            CgroupKind::V1 { cpu, .. } => cpu.is_some(),
+            CgroupKind::V2 { cpu, .. } => *cpu,
+        }
+    }
+
     /// Whether process counts are limited by these cgroups.
     pub fn limits_pids(&self) -> bool {
         match self {
@@ -207,6 +239,9 @@ impl CgroupKind {
         }
         if self.limits_pids() {
             controllers.push("pids");
+        }
+        if self.shares_cpu() {
+            controllers.push("cpu");
         }
         format!("cgroup {version} ({})", controllers.join(", "))
     }

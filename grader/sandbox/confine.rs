@@ -1,14 +1,16 @@
 //! Confining one student program on Linux: resource limits (rlimits), a
-//! cgroup of its own (v1 or v2) for memory and process counts and for
-//! killing everything it started, Landlock so it can write only its own
-//! folders, `no_new_privs`, and an unprivileged user when sockgrade runs
-//! as root. Everything that can allocate or fail is prepared in the
-//! parent; between fork and exec only raw system calls run.
+//! cgroup of its own (v1 or v2) for memory, process counts and a fair CPU
+//! share and for killing everything it started, an IPC namespace of its
+//! own, Landlock rules (`filesystem`), `no_new_privs`, an unprivileged
+//! user when sockgrade runs as root, and a seccomp filter (`syscalls`).
+//! Everything that can allocate or fail is prepared in the parent; between
+//! fork and exec only system calls run.
 
-use super::{PROCESS_LIMIT, Protections, Usage};
+use super::filesystem::FileRules;
+use super::{DESCRIPTOR_LIMIT, PROCESS_LIMIT, Protections, Usage, syscalls};
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,32 +18,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Largest file a program may write (RLIMIT_FSIZE): a print loop into a
 /// file cannot fill the disk.
 const FILE_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
-
-/// Landlock access rights that change the file system (ABI 1), then the
-/// ones later ABIs added: REFER (2), TRUNCATE (3).
-const LANDLOCK_WRITE_ABI1: u64 = (1 << 1) | (0b1_1111_1111 << 4);
-const LANDLOCK_REFER: u64 = 1 << 13;
-const LANDLOCK_TRUNCATE: u64 = 1 << 14;
-/// Rights that make sense on a single file.
-const LANDLOCK_FILE_RIGHTS: u64 = (1 << 1) | LANDLOCK_TRUNCATE;
-/// Reading a file, listing a folder.
-const LANDLOCK_READ_FILE: u64 = 1 << 2;
-const LANDLOCK_READ: u64 = LANDLOCK_READ_FILE | (1 << 3);
-
-/// What every program may read when reads are confined: the system's
-/// programs, libraries, settings and kernel views; nothing that holds
-/// users' files.
-const SYSTEM_DIRS: &[&str] = &[
-    "/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/opt", "/dev", "/proc", "/sys",
-];
-
-fn readable_system_dirs() -> Vec<PathBuf> {
-    SYSTEM_DIRS
-        .iter()
-        .map(PathBuf::from)
-        .filter(|d| d.exists())
-        .collect()
-}
 
 /// Cgroups of programs alive now, so an interrupted grade can remove them
 /// all before it exits.
@@ -73,8 +49,10 @@ pub struct Confinement {
 struct ExecSteps {
     rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
     cgroup_procs: Vec<CString>,
+    ipc_namespace: bool,
     landlock: Option<OwnedFd>,
     user: Option<(u32, u32)>,
+    refused_calls: Option<seccompiler::BpfProgram>,
 }
 
 impl Confinement {
@@ -98,6 +76,7 @@ impl Confinement {
             (libc::RLIMIT_CPU, cpu_seconds.max(1)),
             (libc::RLIMIT_FSIZE, FILE_SIZE_LIMIT),
             (libc::RLIMIT_CORE, 0),
+            (libc::RLIMIT_NOFILE, DESCRIPTOR_LIMIT),
         ];
         let mut cgroups = Vec::new();
         if let Some(kind) = &protections.cgroup {
@@ -119,15 +98,18 @@ impl Confinement {
         // As root (an autograder, a batch) reads are confined too: the
         // system, and the program's own folders; not the other students'
         // submissions or results, wherever the instructor keeps them.
-        let reads = protections.run_as.is_some().then(readable_system_dirs);
         let landlock = match protections.landlock_abi {
-            Some(abi) => Some(landlock_ruleset(
-                abi,
-                &[workdir, tmpdir],
-                &[Path::new("/dev/null")],
-                reads.as_deref(),
-            )?),
+            Some(_) => FileRules {
+                own: &[workdir, tmpdir],
+                confine_reads: protections.run_as.is_some(),
+            }
+            .ruleset()?,
             None => None,
+        };
+        let refused_calls = if protections.syscall_filter {
+            syscalls::refused_calls(protections.ipc_namespace)?
+        } else {
+            None
         };
         let cgroup_procs = cgroups
             .iter()
@@ -145,8 +127,10 @@ impl Confinement {
             exec: Arc::new(ExecSteps {
                 rlimits,
                 cgroup_procs,
+                ipc_namespace: protections.ipc_namespace,
                 landlock,
                 user: protections.run_as,
+                refused_calls,
             }),
         })
     }
@@ -200,16 +184,6 @@ impl Drop for Confinement {
 impl ExecSteps {
     /// Runs in the child between fork and exec.
     fn run(&self) -> io::Result<()> {
-        for &(resource, limit) in &self.rlimits {
-            let value = libc::rlimit {
-                rlim_cur: limit,
-                rlim_max: limit,
-            };
-            // SAFETY: plain system call with a valid pointer.
-            if unsafe { libc::setrlimit(resource, &value) } != 0 {
-                return Err(io::Error::last_os_error());
-            }
-        }
         for procs in &self.cgroup_procs {
             // "0" moves the writer itself: the program is in its cgroup
             // before it can fork.
@@ -226,13 +200,30 @@ impl ExecSteps {
                 libc::close(fd);
             }
         }
-        // SAFETY: prctl and Landlock calls with integer arguments.
-        unsafe {
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+        // After the cgroup is joined: the descriptor limit applies to what
+        // the program opens, not to this step.
+        for &(resource, limit) in &self.rlimits {
+            let value = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            // SAFETY: plain system call with a valid pointer.
+            if unsafe { libc::setrlimit(resource, &value) } != 0 {
                 return Err(io::Error::last_os_error());
             }
-            if let Some(ruleset) = &self.landlock
-                && libc::syscall(libc::SYS_landlock_restrict_self, ruleset.as_raw_fd(), 0) != 0
+        }
+        if self.ipc_namespace {
+            // Its shared memory, semaphores and message queues die with
+            // its last process, and no other program can see them. Needs
+            // CAP_SYS_ADMIN: before the change of user.
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWIPC)?;
+        }
+        nix::sys::prctl::set_no_new_privs()?;
+        if let Some(ruleset) = &self.landlock {
+            // SAFETY: landlock_restrict_self takes a ruleset descriptor
+            // that this struct owns and flags 0; it touches no memory.
+            if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset.as_raw_fd(), 0) }
+                != 0
             {
                 return Err(io::Error::last_os_error());
             }
@@ -240,106 +231,16 @@ impl ExecSteps {
         if let Some((uid, gid)) = self.user {
             // Groups first, then the group, then the user: after setuid
             // nothing else may change.
-            // SAFETY: plain system calls.
-            unsafe {
-                if libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setgid(gid) != 0
-                    || libc::setuid(uid) != 0
-                {
-                    return Err(io::Error::last_os_error());
-                }
-            }
+            nix::unistd::setgroups(&[])?;
+            nix::unistd::setgid(nix::unistd::Gid::from_raw(gid))?;
+            nix::unistd::setuid(nix::unistd::Uid::from_raw(uid))?;
+        }
+        // Last: nothing above may be refused by it.
+        if let Some(filter) = &self.refused_calls {
+            syscalls::enforce(filter)?;
         }
         Ok(())
     }
-}
-
-/// The Landlock ABI of this kernel, if it has Landlock.
-pub fn landlock_abi() -> Option<u32> {
-    // SAFETY: the documented version query: no attribute, flag 1.
-    let abi = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<u8>(),
-            0,
-            1u32,
-        )
-    };
-    u32::try_from(abi).ok().filter(|&abi| abi >= 1)
-}
-
-/// A ruleset that handles every write right and allows them only beneath
-/// `dirs` and on `files`.
-fn landlock_ruleset(
-    abi: u32,
-    dirs: &[&Path],
-    files: &[&Path],
-    reads: Option<&[PathBuf]>,
-) -> io::Result<OwnedFd> {
-    let mut handled = LANDLOCK_WRITE_ABI1;
-    if reads.is_some() {
-        handled |= LANDLOCK_READ;
-    }
-    if abi >= 2 {
-        handled |= LANDLOCK_REFER;
-    }
-    if abi >= 3 {
-        handled |= LANDLOCK_TRUNCATE;
-    }
-    // SAFETY: an 8-byte attribute holding handled_access_fs (the kernel
-    // takes the size, so newer fields stay zero).
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            &handled as *const u64,
-            std::mem::size_of::<u64>(),
-            0u32,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a new descriptor that nothing else owns.
-    let ruleset = unsafe { OwnedFd::from_raw_fd(fd as i32) };
-    let read_only = reads
-        .unwrap_or_default()
-        .iter()
-        .map(|d| (d.as_path(), LANDLOCK_READ));
-    for (path, rights) in dirs
-        .iter()
-        .map(|d| (*d, handled))
-        .chain(
-            files
-                .iter()
-                .map(|f| (*f, handled & (LANDLOCK_FILE_RIGHTS | LANDLOCK_READ_FILE))),
-        )
-        .chain(read_only)
-    {
-        let target = std::fs::File::open(path)?;
-        #[repr(C, packed)]
-        struct PathBeneath {
-            allowed_access: u64,
-            parent_fd: i32,
-        }
-        let rule = PathBeneath {
-            allowed_access: rights,
-            parent_fd: target.as_raw_fd(),
-        };
-        // SAFETY: rule type 1 (path beneath) with its packed attribute.
-        let added = unsafe {
-            libc::syscall(
-                libc::SYS_landlock_add_rule,
-                ruleset.as_raw_fd(),
-                1u32,
-                &rule as *const PathBeneath,
-                0u32,
-            )
-        };
-        if added != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(ruleset)
 }
 
 /// Kills the processes of a cgroup until it is empty: `cgroup.kill` where

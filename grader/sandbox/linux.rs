@@ -1,5 +1,6 @@
 //! Linux namespaces: unshare, the user-ID map for unprivileged use, the
-//! fork that makes PID 1, and the loopback interface.
+//! fork that makes PID 1, the loopback interface, and a size-limited file
+//! system for the submission's working copies.
 
 use crate::error::exit_code;
 use nix::sched::{CloneFlags, unshare};
@@ -10,6 +11,11 @@ use std::os::unix::process::CommandExt;
 
 /// The probe argument: PID 1 of the new namespace exits 0 at once.
 pub const PROBE: &str = "__probe";
+
+/// The most disk a submission's working copies and everything its
+/// programs write may take together: the size of the tmpfs that holds
+/// them (pages are only used as written).
+pub const WORKSPACE_DISK_BYTES: u64 = 1 << 30;
 
 /// Tries the real thing once: a child sockgrade enters namespaces and
 /// exits. Cheap (a few milliseconds) and exact, unlike reading sysctls that
@@ -55,6 +61,12 @@ fn enter(args: &[OsString]) -> Result<u8, String> {
     if !uid.is_root() {
         map_ids(uid, gid)?;
     }
+    // Where the grade's working copies go: an empty folder here, a
+    // size-limited tmpfs in the namespace; removed when the grade is over.
+    let workspaces = tempfile::Builder::new()
+        .prefix("sockgrade-ns-")
+        .tempdir()
+        .map_err(|e| format!("cannot make a folder for the working copies: {e}"))?;
     // SAFETY: called from the hidden command before any thread exists, so
     // the child is a faithful single-threaded copy.
     match unsafe { fork() }.map_err(|e| format!("fork failed: {e}"))? {
@@ -67,7 +79,11 @@ fn enter(args: &[OsString]) -> Result<u8, String> {
             // the grader can read its programs' sockets, and programs see
             // no process outside. Without it the grade still works; only
             // the wrong-port diagnosis is skipped.
-            mount_own_proc();
+            let own_mounts = mount_own_proc();
+            let mut command = std::process::Command::new(exe);
+            if own_mounts && mount_workspace_disk(workspaces.path()) {
+                command.env("TMPDIR", workspaces.path());
+            }
             let code = match bring_loopback_up() {
                 Err(why) => {
                     eprintln!("sockgrade: cannot bring up the namespace's loopback: {why}");
@@ -75,7 +91,7 @@ fn enter(args: &[OsString]) -> Result<u8, String> {
                 }
                 Ok(()) if args.first().is_some_and(|a| a == PROBE) => 0,
                 Ok(()) => {
-                    let error = std::process::Command::new(exe).args(args).exec();
+                    let error = command.args(args).exec();
                     eprintln!("sockgrade: cannot run sockgrade in the namespace: {error}");
                     exit_code::INTERNAL
                 }
@@ -84,7 +100,9 @@ fn enter(args: &[OsString]) -> Result<u8, String> {
         }
         ForkResult::Parent { child } => {
             forward_stop_signals_to(child);
-            wait_for(child)
+            let code = wait_for(child);
+            drop(workspaces);
+            code
         }
     }
 }
@@ -132,11 +150,12 @@ fn wait_for(child: nix::unistd::Pid) -> Result<u8, String> {
 }
 
 /// Mounts a /proc for the new PID namespace in a mount namespace of its
-/// own (private, so nothing propagates back to the machine).
-fn mount_own_proc() {
+/// own (private, so nothing propagates back to the machine); whether the
+/// mount namespace is ours.
+fn mount_own_proc() -> bool {
     use nix::mount::{MsFlags, mount};
     if unshare(CloneFlags::CLONE_NEWNS).is_err() {
-        return;
+        return false;
     }
     let private = mount(
         None::<&str>,
@@ -145,10 +164,47 @@ fn mount_own_proc() {
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
         None::<&str>,
     );
-    if private.is_ok() {
-        let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-        let _ = mount(Some("proc"), "/proc", Some("proc"), flags, None::<&str>);
+    if private.is_err() {
+        return false;
     }
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    // hidepid: a program sees only its own user's processes, so not the
+    // grader's command line (the submission's path, the seed) when it runs
+    // as another user. Kernels before 5.8 take only the number form.
+    let hidden = mount(
+        Some("proc"),
+        "/proc",
+        Some("proc"),
+        flags,
+        Some("hidepid=invisible"),
+    );
+    if hidden.is_err() {
+        let _ = mount(
+            Some("proc"),
+            "/proc",
+            Some("proc"),
+            flags,
+            Some("hidepid=2"),
+        )
+        .or_else(|_| mount(Some("proc"), "/proc", Some("proc"), flags, None::<&str>));
+    }
+    true
+}
+
+/// Mounts the tmpfs for the working copies at `dir`, in this process's
+/// own mount namespace; whether it could.
+fn mount_workspace_disk(dir: &std::path::Path) -> bool {
+    use nix::mount::{MsFlags, mount};
+    // 0711: the programs' user crosses it to reach its own copies.
+    let options = format!("size={WORKSPACE_DISK_BYTES},mode=0711");
+    mount(
+        Some("sockgrade"),
+        dir,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some(options.as_str()),
+    )
+    .is_ok()
 }
 
 /// Maps the caller's user and group to root inside the user namespace, so

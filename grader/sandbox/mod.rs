@@ -20,7 +20,11 @@ mod cgroup;
 #[cfg(target_os = "linux")]
 mod confine;
 #[cfg(target_os = "linux")]
+mod filesystem;
+#[cfg(target_os = "linux")]
 mod linux;
+#[cfg(target_os = "linux")]
+mod syscalls;
 
 #[cfg(target_os = "linux")]
 pub use cgroup::CgroupKind;
@@ -125,6 +129,11 @@ const STALE_CGROUP_AGE: std::time::Duration = std::time::Duration::from_secs(360
 /// Processes per program (pids cgroup, else RLIMIT_NPROC for its user).
 pub const PROCESS_LIMIT: u64 = 64;
 
+/// Descriptors one process may hold (RLIMIT_NOFILE): plenty for a socket
+/// program and its runtime, and with the process limit a bound on what a
+/// program can take of the machine's file table.
+pub const DESCRIPTOR_LIMIT: u64 = 1024;
+
 /// How a confined program's resources were used, read at its end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -166,6 +175,12 @@ pub struct Protections {
     pub landlock_abi: Option<u32>,
     /// The (uid, gid) programs run as, when sockgrade is root.
     pub run_as: Option<(u32, u32)>,
+    /// Each program gets an IPC namespace of its own (sockgrade is root,
+    /// or root of the user namespace it grades in).
+    pub ipc_namespace: bool,
+    /// A seccomp filter refuses Unix sockets, keyrings and terminal input
+    /// (and System V IPC where there is no IPC namespace).
+    pub syscall_filter: bool,
     /// Memory limit per program.
     pub memory_bytes: u64,
     /// rlimits (CPU time, file size, and the fallbacks) are set.
@@ -215,7 +230,7 @@ impl Protections {
                     "cgroups (needs root)".to_string()
                 });
             }
-            let landlock_abi = confine::landlock_abi();
+            let landlock_abi = filesystem::kernel_abi();
             if landlock_abi.is_none() {
                 missing.push("Landlock (not in this kernel)".to_string());
             }
@@ -224,6 +239,8 @@ impl Protections {
                     cgroup,
                     landlock_abi,
                     run_as,
+                    ipc_namespace: root,
+                    syscall_filter: true,
                     memory_bytes,
                     rlimits: true,
                 },
@@ -259,18 +276,41 @@ impl Protections {
         let mib = self.memory_bytes >> 20;
         if let Some(cgroup) = &self.cgroup {
             words.push(format!(
-                "{}: memory {mib} MiB, {PROCESS_LIMIT} processes, all killed at the end",
-                cgroup.describe()
+                "{}: memory {mib} MiB, {PROCESS_LIMIT} processes{cpu}, all killed at the end",
+                cgroup.describe(),
+                cpu = if cgroup.shares_cpu() {
+                    ", an equal CPU share"
+                } else {
+                    ""
+                }
             ));
         }
         if let Some(abi) = self.landlock_abi {
+            let reads = if self.run_as.is_some() {
+                "; reads and runs only the system's files and its own"
+            } else {
+                ""
+            };
             words.push(format!(
-                "Landlock ABI {abi}: writes only in its own folders"
+                "Landlock ABI {abi}: writes only in its own folders{reads}; no terminal ioctls; abstract sockets and signals stay inside its sandbox"
             ));
         }
         if let Some((uid, gid)) = self.run_as {
             words.push(format!(
                 "runs as uid {uid} gid {gid}, no capabilities, no_new_privs"
+            ));
+        }
+        if self.ipc_namespace {
+            words.push("an IPC namespace of its own".to_string());
+        }
+        if self.syscall_filter {
+            let ipc = if self.ipc_namespace {
+                ""
+            } else {
+                ", System V and POSIX IPC"
+            };
+            words.push(format!(
+                "seccomp: no Unix sockets, keyrings or terminal input{ipc}"
             ));
         }
         if self.rlimits {
@@ -280,7 +320,7 @@ impl Protections {
                 format!(", address space {mib} MiB")
             };
             words.push(format!(
-                "rlimits: CPU time, file size 64 MiB, no core dumps{memory}"
+                "rlimits: CPU time, file size 64 MiB, {DESCRIPTOR_LIMIT} descriptors, no core dumps{memory}"
             ));
         }
         words
@@ -337,6 +377,9 @@ mod elsewhere {
             match *self {}
         }
         pub fn limits_pids(&self) -> bool {
+            match *self {}
+        }
+        pub fn shares_cpu(&self) -> bool {
             match *self {}
         }
         pub fn describe(&self) -> String {
