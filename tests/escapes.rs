@@ -219,10 +219,8 @@ fn a_program_holds_no_more_descriptors_than_the_limit() {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no count: {stdout}"));
-    assert!(
-        held <= sockgrade::sandbox::DESCRIPTOR_LIMIT,
-        "{held} descriptors"
-    );
+    // The limit the README promises (sandbox::DESCRIPTOR_LIMIT).
+    assert!(held <= 1024, "{held} descriptors");
 }
 
 #[test]

@@ -19,6 +19,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// file cannot fill the disk.
 const FILE_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
+/// [`DESCRIPTOR_LIMIT`], or less where the grader's own hard limit is
+/// lower (raising it would fail, and the program with it).
+fn descriptor_limit() -> u64 {
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(DESCRIPTOR_LIMIT, |(_, hard)| hard.min(DESCRIPTOR_LIMIT))
+}
+
 /// Cgroups of programs alive now, so an interrupted grade can remove them
 /// all before it exits.
 static LIVE_CGROUPS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
@@ -76,7 +83,7 @@ impl Confinement {
             (libc::RLIMIT_CPU, cpu_seconds.max(1)),
             (libc::RLIMIT_FSIZE, FILE_SIZE_LIMIT),
             (libc::RLIMIT_CORE, 0),
-            (libc::RLIMIT_NOFILE, DESCRIPTOR_LIMIT),
+            (libc::RLIMIT_NOFILE, descriptor_limit()),
         ];
         let mut cgroups = Vec::new();
         if let Some(kind) = &protections.cgroup {
