@@ -308,3 +308,106 @@ fn a_program_cannot_read_the_graders_command_line() {
         "{stdout}"
     );
 }
+
+/// Every hostile fixture's folder name.
+fn hostile_fixtures() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(common::submissions())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("hostile-"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The peak resident memory of process `pid` so far, in KiB.
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+#[ignore = "heavy: every hostile fixture in one batch; run alone with --ignored"]
+fn a_batch_of_every_hostile_fixture_spares_the_reference_and_leaves_nothing() {
+    require_namespace!();
+    let class = tempfile::tempdir().unwrap();
+    let mut names = hostile_fixtures();
+    names.push("reference-python".to_string());
+    for name in &names {
+        let copy = class.path().join(name);
+        std::fs::create_dir(&copy).unwrap();
+        for entry in std::fs::read_dir(submission(name)).unwrap().flatten() {
+            std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+        }
+    }
+    let out = tempfile::tempdir().unwrap();
+    let ipc_before = ipc_objects_with_key(0x50C6);
+    let mut batch = std::process::Command::new("unshare")
+        .args(if common::real_root() {
+            &["--net", "--"][..]
+        } else {
+            &["--net", "--map-root-user", "--"][..]
+        })
+        .args([
+            "sh",
+            "-c",
+            "ip link set lo up && exec \"$SOCKGRADE\" \"$@\"",
+            "sh",
+        ])
+        .arg("batch")
+        .arg(class.path())
+        .arg("--out")
+        .arg(out.path())
+        .env("SOCKGRADE", env!("CARGO_BIN_EXE_sockgrade"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = batch.id();
+    let mut peak = 0;
+    while batch.try_wait().unwrap().is_none() {
+        peak = peak.max(peak_rss_kib(pid).unwrap_or(0));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let gradebook = std::fs::read_to_string(out.path().join("grades.csv"))
+        .unwrap_or_else(|e| panic!("no gradebook ({e})"));
+    let reference = gradebook
+        .lines()
+        .find(|l| l.starts_with("reference-python,"))
+        .unwrap_or_else(|| panic!("no reference row: {gradebook}"));
+    assert!(
+        reference.starts_with("reference-python,11,11"),
+        "{reference}"
+    );
+    for name in hostile_fixtures() {
+        assert!(gradebook.contains(&format!("{name},")), "no row for {name}");
+    }
+    // Nothing left: no process of the class, no IPC object, no working copy.
+    let class_path = class.path().to_string_lossy().into_owned();
+    let survivors: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(&class_path) || c.contains("SOCKGRADE-TTY"))
+        .collect();
+    assert!(survivors.is_empty(), "survivors: {survivors:?}");
+    assert_eq!(ipc_objects_with_key(0x50C6), ipc_before, "IPC objects left");
+    let workspaces: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("sockgrade-ns-"))
+        .filter(|e| std::fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_some()))
+        .collect();
+    assert!(workspaces.is_empty(), "working copies left: {workspaces:?}");
+    // The batch itself stays small whatever its programs did.
+    assert!(peak < 200 * 1024, "the batch grew to {peak} KiB");
+}
