@@ -1,6 +1,6 @@
 //! The system calls a confined program is refused (a seccomp filter built
 //! with `seccompiler`), for what no other layer of the sandbox covers:
-//! pathname Unix sockets (the network namespace has no say over them, so a
+//! pathname Unix sockets and datagram pairs (the network namespace has no say over them, so a
 //! database, dbus, X11 or an agent socket of the host would be reachable),
 //! the kernel keyrings (shared by every program of one user, so they would
 //! carry data between submissions and outlive the grade), typing into a
@@ -30,8 +30,9 @@ pub fn refused_calls(ipc_namespace: bool) -> io::Result<Option<BpfProgram>> {
     let unix = || equal(0, libc::AF_UNIX as u64);
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     rules.insert(libc::SYS_socket, vec![rule(vec![unix()?])?]);
-    // A connected stream pair cannot reach anything else; a datagram or
-    // seqpacket one can still send to a path.
+    // A connected stream or seqpacket pair cannot reach anything else (the
+    // kernel ignores an address given to either; Rust's own process spawn
+    // uses a seqpacket pair); a datagram one can still send to a path.
     let kind = |kind: i32| {
         SeccompCondition::new(
             1,
@@ -43,10 +44,7 @@ pub fn refused_calls(ipc_namespace: bool) -> io::Result<Option<BpfProgram>> {
     };
     rules.insert(
         libc::SYS_socketpair,
-        vec![
-            rule(vec![unix()?, kind(libc::SOCK_DGRAM)?])?,
-            rule(vec![unix()?, kind(libc::SOCK_SEQPACKET)?])?,
-        ],
+        vec![rule(vec![unix()?, kind(libc::SOCK_DGRAM)?])?],
     );
     for keyring in [libc::SYS_add_key, libc::SYS_request_key, libc::SYS_keyctl] {
         rules.insert(keyring, Vec::new());
