@@ -506,3 +506,91 @@ fn a_batch_far_wider_than_the_cores_stays_fair() {
     );
     assert_eq!(output.status.code(), Some(0));
 }
+
+/// Writes a `.tar.gz` of a few MB whose first entry is a GNU long name of
+/// `name_bytes` zero bytes. Deflating GiBs here would take minutes, so one
+/// MiB of zeros is deflated once, flushed to a byte boundary with no
+/// history, and repeated; the gzip trailer is left zero (nothing that
+/// refuses the archive reads that far).
+fn write_long_name_bomb(path: &Path, name_bytes: u64) {
+    use flate2::{Compress, Compression, FlushCompress};
+    const CHUNK: usize = 1 << 20;
+    let deflate = |data: &[u8], flush| {
+        let mut compress = Compress::new(Compression::best(), false);
+        let mut out = Vec::with_capacity(data.len() + 1024);
+        compress.compress_vec(data, &mut out, flush).unwrap();
+        assert_eq!(compress.total_in(), data.len() as u64);
+        out
+    };
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::GNULongName);
+    header.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+    header.set_size(name_bytes);
+    header.set_mode(0o644);
+    header.set_cksum();
+    let zeros = deflate(&vec![0; CHUNK], FlushCompress::Full);
+    let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    gz.extend(deflate(header.as_bytes(), FlushCompress::Full));
+    for _ in 0..name_bytes / CHUNK as u64 {
+        gz.extend_from_slice(&zeros);
+    }
+    gz.extend(deflate(&[], FlushCompress::Finish));
+    gz.extend([0; 8]);
+    std::fs::write(path, gz).unwrap();
+}
+
+#[test]
+fn an_archive_announcing_a_long_name_of_gigabytes_is_an_error_row_and_the_batch_goes_on() {
+    require_namespace!();
+    let dir = batch_of(&[("good", "reference-python")]);
+    let bomb = dir.path().join("bomb.tar.gz");
+    write_long_name_bomb(&bomb, 3 << 30);
+    let on_disk = std::fs::metadata(&bomb).unwrap().len();
+    assert!(on_disk < 8 << 20, "the test archive is {on_disk} bytes");
+    let out = tempfile::tempdir().unwrap();
+    let peak = out.path().join("peak-rss-kib");
+    // The address-space limit only protects the machine if the guard
+    // regresses: the batch then dies instead of taking GiBs.
+    let measured = Path::new("/usr/bin/time").is_file();
+    let timed = if measured {
+        format!("/usr/bin/time -f %M -o '{}'", peak.display())
+    } else {
+        String::new()
+    };
+    let output = in_namespace(&format!(
+        "ulimit -v 4194304 && exec {timed} \"$SOCKGRADE\" batch '{}' --out '{}/results' --seed 4",
+        dir.path().display(),
+        out.path().display()
+    ));
+    let results_dir = out.path().join("results");
+    if measured {
+        let kib: u64 = std::fs::read_to_string(&peak)
+            .unwrap()
+            .lines()
+            .last()
+            .and_then(|line| line.trim().parse().ok())
+            .expect("a peak RSS in KiB");
+        eprintln!("the batch peaked at {kib} KiB; the archive is {on_disk} bytes");
+        assert!(kib < 200 * 1024, "the batch peaked at {kib} KiB");
+    } else {
+        assert!(
+            !common::strict(),
+            "/usr/bin/time is needed to measure memory"
+        );
+        eprintln!("note: /usr/bin/time is missing, the peak memory is not checked");
+    }
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert!(results_dir.join("grades.csv").is_file());
+    assert_eq!(results(&results_dir, "good")["score"], 11.0);
+    let bombed = results(&results_dir, "bomb");
+    for exercise in bombed["exercises"].as_array().unwrap() {
+        assert_eq!(exercise["status"], "error", "{bombed}");
+        let message = exercise["message"].as_str().unwrap();
+        assert!(
+            message.contains("bomb.tar.gz") && message.contains("extended name"),
+            "{message}"
+        );
+    }
+    let csv = std::fs::read_to_string(results_dir.join("grades.csv")).unwrap();
+    assert!(csv.contains("\nbomb,0,11,"), "{csv}");
+}

@@ -8,6 +8,7 @@ mod archive;
 mod discover;
 pub mod output;
 mod progress;
+mod tar_guard;
 
 pub use discover::{Shard, Source, Submission, discover};
 
