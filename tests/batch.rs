@@ -594,3 +594,111 @@ fn an_archive_announcing_a_long_name_of_gigabytes_is_an_error_row_and_the_batch_
     let csv = std::fs::read_to_string(results_dir.join("grades.csv")).unwrap();
     assert!(csv.contains("\nbomb,0,11,"), "{csv}");
 }
+
+#[test]
+fn submissions_named_like_the_batch_files_get_folders_of_their_own() {
+    require_namespace!();
+    let dir = batch_of(&[
+        ("grades.csv", "missing"),
+        ("summary.json", "missing"),
+        ("ann", "missing"),
+    ]);
+    write_zip(&submission("missing"), &dir.path().join("junit.xml.zip"));
+    let out = tempfile::tempdir().unwrap();
+    let output = batch(dir.path(), out.path(), &["--seed", "2"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let csv = std::fs::read_to_string(out.path().join("grades.csv")).unwrap();
+    for name in ["ann", "grades.csv", "junit.xml", "summary.json"] {
+        assert!(csv.contains(&format!("\n{name},0,11,")), "{name}: {csv}");
+    }
+    for name in ["grades.csv", "junit.xml", "summary.json"] {
+        let report = results(out.path(), &format!("{name}.submission"));
+        assert_eq!(report["submission"], name);
+    }
+    let junit = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testsuite ").count(), 4, "{junit}");
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["submissions"], 4);
+    // Resume and merge find them where the batch put them.
+    let again = batch(dir.path(), out.path(), &["--seed", "2", "--resume"]);
+    assert!(
+        text(&again.stderr).contains("grades.csv 0/11 (11 missing) · from an earlier run"),
+        "{}",
+        text(&again.stderr)
+    );
+    let merged = tempfile::tempdir().unwrap();
+    let output = in_namespace(&format!(
+        "exec \"$SOCKGRADE\" merge '{}' --out '{}'",
+        out.path().display(),
+        merged.path().display()
+    ));
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(
+        std::fs::read_to_string(merged.path().join("grades.csv")).unwrap(),
+        csv
+    );
+}
+
+#[test]
+fn names_with_line_breaks_and_escape_sequences_are_printed_escaped() {
+    require_namespace!();
+    // No `/` can be in a file name: a division slash looks the same.
+    let forged = "evil\r[2\u{2215}2] everyone 11\u{2215}11\n[2\u{2215}2] forged 11\u{2215}11\x1b[2K\x1b]0;title\x07";
+    let dir = batch_of(&[(forged, "missing"), ("ann", "missing")]);
+    let out = tempfile::tempdir().unwrap();
+    let output = batch(dir.path(), out.path(), &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    for (stream, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+        let shown = text(bytes);
+        assert!(
+            !bytes.iter().any(|&b| b == b'\r' || b == 0x1b || b == 0x07),
+            "{stream} has a raw control character: {shown:?}"
+        );
+        assert!(
+            !shown
+                .lines()
+                .any(|line| line.starts_with("[2\u{2215}2] forged")),
+            "{stream} has a forged line: {shown}"
+        );
+    }
+    assert!(
+        text(&output.stderr)
+            .contains("evil\\r[2\u{2215}2] everyone 11\u{2215}11\\n[2\u{2215}2] forged"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn merge_refuses_a_shard_whose_results_name_a_submission_outside_its_folder() {
+    require_namespace!();
+    let dir = batch_of(&[("ann", "missing")]);
+    let shard = tempfile::tempdir().unwrap();
+    batch(dir.path(), shard.path(), &["--seed", "1"]);
+    let file = shard.path().join("ann/results.json");
+    let mut report: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    report["submission"] = Value::from("../../x");
+    std::fs::write(&file, report.to_string()).unwrap();
+    let base = tempfile::tempdir().unwrap();
+    let merged = base.path().join("a/b/out");
+    let output = in_namespace(&format!(
+        "exec \"$SOCKGRADE\" merge '{}' --out '{}'",
+        shard.path().display(),
+        merged.display()
+    ));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{} says it holds submission `../../x`",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !base.path().join("a/x").exists(),
+        "merge wrote outside --out"
+    );
+    assert!(!merged.join("grades.csv").exists());
+}
