@@ -10,6 +10,7 @@ use std::io::{self, BufReader, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
 use super::tar_guard::{GuardLimits, Refusal, TarGuard};
+use super::zip_directory;
 use crate::text::{escape_bytes, truncate_chars};
 
 /// The most bytes one archive may unpack to, counted as they are written.
@@ -294,7 +295,14 @@ enum Kind {
     Skipped,
 }
 
-fn unpack_zip(file: File, into: &Path, budget: &mut Budget) -> Result<(), Problem> {
+fn unpack_zip(mut file: File, into: &Path, budget: &mut Budget) -> Result<(), Problem> {
+    // The zip reader indexes the whole central directory in memory: a
+    // count over the limit is refused from the end records, before that.
+    let declared = zip_directory::declared_entries(&mut file)
+        .map_err(|e| Problem::new("cannot read it; check that it is readable").source(e))?;
+    if declared.is_some_and(|count| count > budget.entries_left as u64) {
+        return Err(budget.too_many_entries());
+    }
     let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(Problem::corrupt)?;
     // The central directory says how many entries there are: refuse before
     // writing anything.
@@ -1067,6 +1075,24 @@ mod tests {
             error.contains("extended name or attributes of 4294967296 bytes"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_zip_declaring_too_many_entries_is_refused_before_its_directory_is_read() {
+        let scene = Scene::new();
+        let archive = scene.zip(&[
+            file("a", b"1"),
+            file("b", b"2"),
+            file("c", b"3"),
+            file("d", b"4"),
+        ]);
+        // Break the central directory: only the end record is left to read.
+        let mut bytes = fs::read(&archive).unwrap();
+        let directory = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        bytes[directory] = b'X';
+        fs::write(&archive, &bytes).unwrap();
+        let error = unpack_within(&archive, &scene.out(), small_limits()).unwrap_err();
+        assert!(error.to_string().contains("more than 3 entries"), "{error}");
     }
 
     #[test]

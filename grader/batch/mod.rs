@@ -9,6 +9,7 @@ mod discover;
 pub mod output;
 mod progress;
 mod tar_guard;
+mod zip_directory;
 
 pub use discover::{Shard, Source, Submission, discover};
 
