@@ -29,7 +29,7 @@ pub const GRADEBOOK: &str = "grades.csv";
 pub const SUMMARY: &str = "summary.json";
 
 /// The files the batch writes at the top of its output folder.
-const OWN_FILES: [&str; 3] = [GRADEBOOK, SUMMARY, JUNIT];
+pub const OWN_FILES: [&str; 3] = [GRADEBOOK, SUMMARY, JUNIT];
 
 /// Appended to a submission name that would be one of [`OWN_FILES`].
 pub const ESCAPED_SUFFIX: &str = ".submission";

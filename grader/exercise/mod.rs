@@ -249,8 +249,11 @@ pub struct Invalid {
 }
 
 impl Exercise {
-    /// Checks what serde cannot: placeholders name known values, regexes
-    /// compile, a client exercise has a port or arguments to carry one.
+    /// Checks what serde cannot: placeholders name known values, value
+    /// names are placeholder names, no value depends on itself, no text can
+    /// expand past 64 Ki characters (`MAX_EXPANDED_CHARS`), regexes compile, a client
+    /// exercise has a port or arguments to carry one. (Numbers are checked
+    /// as they are read, in `numbers`.)
     pub fn validate(&self) -> Vec<Invalid> {
         let mut problems = Vec::new();
         let mut complain =
@@ -305,8 +308,7 @@ impl Exercise {
         }
         let known =
             |name: &str| values::BUILTIN_NAMES.contains(&name) || self.values.contains_key(name);
-        let mut texts_filled = texts.clone();
-        for (place, text) in texts {
+        for (place, text) in &texts {
             for name in values::placeholders(text).filter(|name| !known(name)) {
                 complain(
                     place.clone(),
@@ -328,14 +330,14 @@ impl Exercise {
                 // value, but they must not expand without bound either.
                 for hint in &self.hints {
                     let place = here("hints");
-                    texts_filled.push((place.clone(), &hint.hint));
-                    texts_filled.extend(hint.when.texts().into_iter().map(|t| (place.clone(), t)));
+                    texts.push((place.clone(), &hint.hint));
+                    texts.extend(hint.when.texts().into_iter().map(|t| (place.clone(), t)));
                 }
                 let most = |name: &str| longest.get(name).copied();
                 let max = values::MAX_EXPANDED_CHARS;
                 // Only where the growth starts: a text over the limit whose
                 // every input is within it.
-                for (place, text) in texts_filled {
+                for (place, text) in texts {
                     let inputs_fit =
                         values::placeholders(text).all(|p| most(p).unwrap_or(0) <= max);
                     if inputs_fit && values::expanded_len(text, most) > max {
