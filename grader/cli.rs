@@ -4,7 +4,7 @@
 use crate::batch::{BatchOptions, Shard, output};
 use crate::child::{self, ChildFailure};
 use crate::error::{Error, exit_code};
-use crate::exercise::{EMBEDDED_SOURCE, ExerciseSet};
+use crate::exercise::{EMBEDDED_SOURCE, ExerciseSet, LoadError};
 use crate::grade::{Environment, GradeOptions, grade_submission};
 use crate::outcome::SubmissionReport;
 use crate::platform;
@@ -213,9 +213,16 @@ impl ExercisesArg {
         };
         loaded.map_err(|e| {
             let message = e.to_string();
-            match &self.file {
-                Some(_) => Error::bad_input(message).with_source(e),
-                None => Error::internal(format!("the embedded exercises are broken: {message}")),
+            match (&self.file, e) {
+                // The message already says all the load error says; only
+                // a read failure has a cause of its own to show.
+                (Some(_), LoadError::Read { source, .. }) => {
+                    Error::bad_input(message).with_source(source)
+                }
+                (Some(_), _) => Error::bad_input(message),
+                (None, _) => {
+                    Error::internal(format!("the embedded exercises are broken: {message}"))
+                }
             }
         })
     }
