@@ -4,7 +4,7 @@
 use crate::batch::{BatchOptions, Shard, output};
 use crate::child::{self, ChildFailure};
 use crate::error::{Error, exit_code};
-use crate::exercise::{EMBEDDED_SOURCE, ExerciseSet};
+use crate::exercise::{EMBEDDED_SOURCE, ExerciseSet, LoadError};
 use crate::grade::{Environment, GradeOptions, grade_submission};
 use crate::outcome::SubmissionReport;
 use crate::platform;
@@ -13,6 +13,7 @@ use crate::report;
 use crate::report::summary::Summary;
 use crate::sandbox::{self, Isolation, IsolationRequest, SandboxConfig};
 use crate::student::{self, StartSlots};
+use crate::text::escape_bytes;
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -212,9 +213,16 @@ impl ExercisesArg {
         };
         loaded.map_err(|e| {
             let message = e.to_string();
-            match &self.file {
-                Some(_) => Error::bad_input(message).with_source(e),
-                None => Error::internal(format!("the embedded exercises are broken: {message}")),
+            match (&self.file, e) {
+                // The message already says all the load error says; only
+                // a read failure has a cause of its own to show.
+                (Some(_), LoadError::Read { source, .. }) => {
+                    Error::bad_input(message).with_source(source)
+                }
+                (Some(_), _) => Error::bad_input(message),
+                (None, _) => {
+                    Error::internal(format!("the embedded exercises are broken: {message}"))
+                }
             }
         })
     }
@@ -441,12 +449,13 @@ fn merge(args: &MergeArgs) -> Result<u8, Error> {
     let mut reports: Vec<SubmissionReport> = Vec::new();
     let mut skipped = Vec::new();
     for input in &args.inputs {
-        let (found, their_skipped) = output::read_all(input).map_err(|e| {
-            Error::bad_input(format!(
+        let (found, their_skipped) = output::read_all(input).map_err(|e| match e {
+            output::ReadError::Io(source) => Error::bad_input(format!(
                 "cannot read the batch output {}: check the path",
                 input.display()
             ))
-            .with_source(e)
+            .with_source(source),
+            misplaced => Error::bad_input(misplaced.to_string()),
         })?;
         if found.is_empty() {
             return Err(Error::bad_input(format!(
@@ -458,7 +467,7 @@ fn merge(args: &MergeArgs) -> Result<u8, Error> {
             if reports.iter().any(|r| r.submission == report.submission) {
                 return Err(Error::bad_input(format!(
                     "submission `{}` is in more than one input: the shards overlap",
-                    report.submission
+                    escape_bytes(report.submission.as_bytes())
                 )));
             }
             reports.push(report);

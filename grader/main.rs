@@ -3,6 +3,7 @@
 use clap::Parser;
 use sockgrade::cli::{self, Cli};
 use sockgrade::error::exit_code;
+use sockgrade::text::escape_output;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -11,10 +12,13 @@ fn main() -> ExitCode {
     ExitCode::from(match outcome {
         Ok(Ok(code)) => code,
         Ok(Err(error)) => {
-            eprintln!("sockgrade: {error}");
+            // Messages quote names and files from outside: no escape
+            // sequence in them may reach the terminal live.
+            let shown = |text: String| escape_output(text.as_bytes());
+            eprintln!("sockgrade: {}", shown(error.to_string()));
             let mut source = std::error::Error::source(&error);
             while let Some(cause) = source {
-                eprintln!("  caused by: {cause}");
+                eprintln!("  caused by: {}", shown(cause.to_string()));
                 source = cause.source();
             }
             error.exit_code()

@@ -506,3 +506,199 @@ fn a_batch_far_wider_than_the_cores_stays_fair() {
     );
     assert_eq!(output.status.code(), Some(0));
 }
+
+/// Writes a `.tar.gz` of a few MB whose first entry is a GNU long name of
+/// `name_bytes` zero bytes. Deflating GiBs here would take minutes, so one
+/// MiB of zeros is deflated once, flushed to a byte boundary with no
+/// history, and repeated; the gzip trailer is left zero (nothing that
+/// refuses the archive reads that far).
+fn write_long_name_bomb(path: &Path, name_bytes: u64) {
+    use flate2::{Compress, Compression, FlushCompress};
+    const CHUNK: usize = 1 << 20;
+    let deflate = |data: &[u8], flush| {
+        let mut compress = Compress::new(Compression::best(), false);
+        let mut out = Vec::with_capacity(data.len() + 1024);
+        compress.compress_vec(data, &mut out, flush).unwrap();
+        assert_eq!(compress.total_in(), data.len() as u64);
+        out
+    };
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::GNULongName);
+    header.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+    header.set_size(name_bytes);
+    header.set_mode(0o644);
+    header.set_cksum();
+    let zeros = deflate(&vec![0; CHUNK], FlushCompress::Full);
+    let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    gz.extend(deflate(header.as_bytes(), FlushCompress::Full));
+    for _ in 0..name_bytes / CHUNK as u64 {
+        gz.extend_from_slice(&zeros);
+    }
+    gz.extend(deflate(&[], FlushCompress::Finish));
+    gz.extend([0; 8]);
+    std::fs::write(path, gz).unwrap();
+}
+
+#[test]
+fn an_archive_announcing_a_long_name_of_gigabytes_is_an_error_row_and_the_batch_goes_on() {
+    require_namespace!();
+    let dir = batch_of(&[("good", "reference-python")]);
+    let bomb = dir.path().join("bomb.tar.gz");
+    write_long_name_bomb(&bomb, 3 << 30);
+    let on_disk = std::fs::metadata(&bomb).unwrap().len();
+    assert!(on_disk < 8 << 20, "the test archive is {on_disk} bytes");
+    let out = tempfile::tempdir().unwrap();
+    let peak = out.path().join("peak-rss-kib");
+    // The address-space limit only protects the machine if the guard
+    // regresses: the batch then dies instead of taking GiBs.
+    let measured = Path::new("/usr/bin/time").is_file();
+    let timed = if measured {
+        format!("/usr/bin/time -f %M -o '{}'", peak.display())
+    } else {
+        String::new()
+    };
+    let output = in_namespace(&format!(
+        "ulimit -v 4194304 && exec {timed} \"$SOCKGRADE\" batch '{}' --out '{}/results' --seed 4",
+        dir.path().display(),
+        out.path().display()
+    ));
+    let results_dir = out.path().join("results");
+    if measured {
+        let kib: u64 = std::fs::read_to_string(&peak)
+            .unwrap()
+            .lines()
+            .last()
+            .and_then(|line| line.trim().parse().ok())
+            .expect("a peak RSS in KiB");
+        eprintln!("the batch peaked at {kib} KiB; the archive is {on_disk} bytes");
+        assert!(kib < 200 * 1024, "the batch peaked at {kib} KiB");
+    } else {
+        assert!(
+            !common::strict(),
+            "/usr/bin/time is needed to measure memory"
+        );
+        eprintln!("note: /usr/bin/time is missing, the peak memory is not checked");
+    }
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert!(results_dir.join("grades.csv").is_file());
+    assert_eq!(results(&results_dir, "good")["score"], 11.0);
+    let bombed = results(&results_dir, "bomb");
+    for exercise in bombed["exercises"].as_array().unwrap() {
+        assert_eq!(exercise["status"], "error", "{bombed}");
+        let message = exercise["message"].as_str().unwrap();
+        assert!(
+            message.contains("bomb.tar.gz") && message.contains("extended name"),
+            "{message}"
+        );
+    }
+    let csv = std::fs::read_to_string(results_dir.join("grades.csv")).unwrap();
+    assert!(csv.contains("\nbomb,0,11,"), "{csv}");
+}
+
+#[test]
+fn submissions_named_like_the_batch_files_get_folders_of_their_own() {
+    require_namespace!();
+    let dir = batch_of(&[
+        ("grades.csv", "missing"),
+        ("summary.json", "missing"),
+        ("ann", "missing"),
+    ]);
+    write_zip(&submission("missing"), &dir.path().join("junit.xml.zip"));
+    let out = tempfile::tempdir().unwrap();
+    let output = batch(dir.path(), out.path(), &["--seed", "2"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let csv = std::fs::read_to_string(out.path().join("grades.csv")).unwrap();
+    for name in ["ann", "grades.csv", "junit.xml", "summary.json"] {
+        assert!(csv.contains(&format!("\n{name},0,11,")), "{name}: {csv}");
+    }
+    for name in ["grades.csv", "junit.xml", "summary.json"] {
+        let report = results(out.path(), &format!("{name}.submission"));
+        assert_eq!(report["submission"], name);
+    }
+    let junit = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testsuite ").count(), 4, "{junit}");
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["submissions"], 4);
+    // Resume and merge find them where the batch put them.
+    let again = batch(dir.path(), out.path(), &["--seed", "2", "--resume"]);
+    assert!(
+        text(&again.stderr).contains("grades.csv 0/11 (11 missing) · from an earlier run"),
+        "{}",
+        text(&again.stderr)
+    );
+    let merged = tempfile::tempdir().unwrap();
+    let output = in_namespace(&format!(
+        "exec \"$SOCKGRADE\" merge '{}' --out '{}'",
+        out.path().display(),
+        merged.path().display()
+    ));
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(
+        std::fs::read_to_string(merged.path().join("grades.csv")).unwrap(),
+        csv
+    );
+}
+
+#[test]
+fn names_with_line_breaks_and_escape_sequences_are_printed_escaped() {
+    require_namespace!();
+    // No `/` can be in a file name: a division slash looks the same.
+    let forged = "evil\r[2\u{2215}2] everyone 11\u{2215}11\n[2\u{2215}2] forged 11\u{2215}11\x1b[2K\x1b]0;title\x07";
+    let dir = batch_of(&[(forged, "missing"), ("ann", "missing")]);
+    let out = tempfile::tempdir().unwrap();
+    let output = batch(dir.path(), out.path(), &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    for (stream, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+        let shown = text(bytes);
+        assert!(
+            !bytes.iter().any(|&b| b == b'\r' || b == 0x1b || b == 0x07),
+            "{stream} has a raw control character: {shown:?}"
+        );
+        assert!(
+            !shown
+                .lines()
+                .any(|line| line.starts_with("[2\u{2215}2] forged")),
+            "{stream} has a forged line: {shown}"
+        );
+    }
+    assert!(
+        text(&output.stderr)
+            .contains("evil\\r[2\u{2215}2] everyone 11\u{2215}11\\n[2\u{2215}2] forged"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn merge_refuses_a_shard_whose_results_name_a_submission_outside_its_folder() {
+    require_namespace!();
+    let dir = batch_of(&[("ann", "missing")]);
+    let shard = tempfile::tempdir().unwrap();
+    batch(dir.path(), shard.path(), &["--seed", "1"]);
+    let file = shard.path().join("ann/results.json");
+    let mut report: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    report["submission"] = Value::from("../../x");
+    std::fs::write(&file, report.to_string()).unwrap();
+    let base = tempfile::tempdir().unwrap();
+    let merged = base.path().join("a/b/out");
+    let output = in_namespace(&format!(
+        "exec \"$SOCKGRADE\" merge '{}' --out '{}'",
+        shard.path().display(),
+        merged.display()
+    ));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{} says it holds submission `../../x`",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !base.path().join("a/x").exists(),
+        "merge wrote outside --out"
+    );
+    assert!(!merged.join("grades.csv").exists());
+}

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{exercise, grade_json, in_namespace, sockgrade, sockgrade_here, submission, text};
+use std::path::{Path, PathBuf};
 
 #[test]
 fn list_shows_every_exercise_with_role_port_and_points() {
@@ -80,8 +81,14 @@ fn a_broken_exercise_file_is_named_with_line_and_column() {
 fn a_missing_exercise_file_is_bad_input() {
     let output = sockgrade_here(&["list", "--exercises", "/nonexistent/course.json"]);
     assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
     assert!(
-        text(&output.stderr).contains("cannot read the exercise file /nonexistent/course.json")
+        stderr.contains("cannot read the exercise file /nonexistent/course.json"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("caused by: No such file or directory"),
+        "{stderr}"
     );
 }
 
@@ -800,4 +807,143 @@ fn each_machine_format_can_have_stdout_to_itself() {
     ]);
     assert_eq!(both.status.code(), Some(2));
     assert!(text(&both.stderr).contains("only one of --json, --junit and --gradescope can be `-`"));
+}
+
+/// An exercise file of one server exercise, `extra` being more of its
+/// fields, one per line after `"port": 1,` (line 5).
+fn exercise_file(dir: &Path, extra: &[&str]) -> PathBuf {
+    let mut lines = vec![
+        "{\"format\": 1, \"exercises\": [".to_string(),
+        "  {\"id\": \"x\", \"title\": \"t\", \"instructions\": \"i\",".to_string(),
+        "   \"role\": \"server\",".to_string(),
+        "   \"steps\": [{\"send\": \"hi\"}],".to_string(),
+        "   \"port\": 1".to_string(),
+    ];
+    for field in extra {
+        lines.push(format!("   , {field}"));
+    }
+    lines.push("  }]}".to_string());
+    let file = dir.join("course.json");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    file
+}
+
+/// `sockgrade list --exercises FILE`, stopped if it takes more than 20 s.
+fn list_exercises(file: &Path) -> std::process::Output {
+    std::process::Command::new("timeout")
+        .args(["20", env!("CARGO_BIN_EXE_sockgrade"), "list", "--exercises"])
+        .arg(file)
+        .output()
+        .expect("timeout runs")
+}
+
+#[test]
+fn an_exercise_file_with_an_infinite_timeout_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    for (field, named) in [
+        (r#""timeouts": {"step": 1e300}"#, "`timeouts.step` is 1e300"),
+        (r#""timeouts": {"quiet": -0.5}"#, "`timeouts.quiet` is -0.5"),
+        (
+            r#""timeouts": {"total": 3601}"#,
+            "`timeouts.total` is 3601.0",
+        ),
+    ] {
+        let file = exercise_file(dir.path(), &[field]);
+        let output = list_exercises(&file);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{field}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}:6:", file.display())),
+            "{stderr}"
+        );
+        assert!(stderr.contains(named), "{stderr}");
+        assert!(stderr.contains("from 0 to 3600 seconds"), "{stderr}");
+    }
+}
+
+#[test]
+fn points_that_would_add_up_to_infinity_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("course.json");
+    let exercise = |id: &str| {
+        format!(
+            r#"{{"id": "{id}", "title": "t", "instructions": "i", "role": "server", "port": 1,
+              "steps": [{{"send": "hi"}}], "points": 1e308}}"#
+        )
+    };
+    std::fs::write(
+        &file,
+        format!(
+            "{{\"format\": 1, \"exercises\": [\n{},\n{}]}}",
+            exercise("a"),
+            exercise("b")
+        ),
+    )
+    .unwrap();
+    let output = list_exercises(&file);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:3:", file.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`points` is 1e308; use a number from 0 to 1000000"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn values_that_double_each_other_are_bad_input_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // v40 would be 2^40 words long, by 2^40 paths through the values.
+    let mut values = vec![r#""v0": "random-word""#.to_string()];
+    for i in 1..=40 {
+        values.push(format!(
+            r#""v{i}": {{"format": "{{v{j}}}{{v{j}}}"}}"#,
+            j = i - 1
+        ));
+    }
+    let file = exercise_file(
+        dir.path(),
+        &[&format!("\"values\": {{{}}}", values.join(", "))],
+    );
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace(r#""send": "hi""#, r#""send": "{v40}""#),
+    )
+    .unwrap();
+    let output = list_exercises(&file);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    // Named once, where the growth passes the limit, not at every value
+    // after it.
+    assert_eq!(
+        stderr
+            .matches("this text can expand to more than 65536 characters")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("exercise x, value `v1"), "{stderr}");
+}
+
+#[test]
+fn a_value_that_refers_to_itself_is_bad_input_naming_the_cycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = exercise_file(
+        dir.path(),
+        &[
+            r#""values": {"a": {"format": "<{b}>"}, "b": {"length": "{c}"}, "c": {"format": "{a}"}}"#,
+        ],
+    );
+    let output = list_exercises(&file);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the values depend on themselves: a → b → c → a"),
+        "{stderr}"
+    );
 }

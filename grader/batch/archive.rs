@@ -9,6 +9,8 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
+use super::tar_guard::{GuardLimits, Refusal, TarGuard};
+use super::zip_directory;
 use crate::text::{escape_bytes, truncate_chars};
 
 /// The most bytes one archive may unpack to, counted as they are written.
@@ -20,6 +22,18 @@ const MAX_ENTRIES: usize = 10_000;
 /// How much of a `.tar.gz` after the end of the tar is read to reach the
 /// gzip trailer; tools pad the tar to a 10 KiB record, so this is plenty.
 const MAX_TAR_TAIL_BYTES: u64 = 1024 * 1024;
+
+/// The most bytes of one GNU long name, long link or PAX header: real ones
+/// hold a path and a few attributes, and the tar reader keeps each whole in
+/// memory.
+const MAX_TAR_EXTENSION_BYTES: u64 = 1024 * 1024;
+
+/// The most GNU sparse extension blocks of one entry (21 chunks each).
+const MAX_TAR_SPARSE_BLOCKS: usize = 64;
+
+/// Tar stream a `.tar.gz` may hold beyond its unpacked bytes: headers,
+/// padding, extension records and the data of skipped entries.
+const MAX_TAR_OVERHEAD_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Entry names longer than this are cut in error messages.
 const MAX_SHOWN_NAME_CHARS: usize = 120;
@@ -79,9 +93,12 @@ fn split_extension(file_name: &OsStr) -> Option<(&[u8], ArchiveKind)> {
 ///
 /// Only regular files and folders are created; links, devices and fifos
 /// are skipped. An entry that would land outside `into` (`..`, an absolute
-/// path), more than 256 MiB unpacked, more than 10 000 entries, or a
-/// corrupt or truncated archive is an error, after which `into` may hold
-/// part of the archive: the caller removes it.
+/// path), more than 256 MiB unpacked, more than 10 000 entries, a tar
+/// long name, long link or PAX header over 1 MiB, a tar stream more than
+/// 64 MiB longer than what it unpacks to, or a corrupt or truncated archive
+/// is an error, after which `into` may hold part of the archive: the caller
+/// removes it. Whatever the archive holds, unpacking it keeps no more than
+/// a few MiB in memory.
 pub fn unpack(archive: &Path, into: &Path) -> Result<PathBuf, ArchiveError> {
     let limits = Limits {
         bytes: MAX_UNPACKED_BYTES,
@@ -166,6 +183,14 @@ impl Problem {
 
     fn corrupt(source: impl std::error::Error + Send + Sync + 'static) -> Problem {
         Problem::new("the archive is corrupt or truncated; download it again").source(source)
+    }
+
+    /// A failed read: what the tar guard refused, or a corrupt archive.
+    fn reading(error: io::Error) -> Problem {
+        match Refusal::of(&error) {
+            Some(refusal) => Problem::new(refusal.0.clone()),
+            None => Problem::corrupt(error),
+        }
     }
 
     fn unsafe_name(name: &[u8]) -> Problem {
@@ -270,7 +295,14 @@ enum Kind {
     Skipped,
 }
 
-fn unpack_zip(file: File, into: &Path, budget: &mut Budget) -> Result<(), Problem> {
+fn unpack_zip(mut file: File, into: &Path, budget: &mut Budget) -> Result<(), Problem> {
+    // The zip reader indexes the whole central directory in memory: a
+    // count over the limit is refused from the end records, before that.
+    let declared = zip_directory::declared_entries(&mut file)
+        .map_err(|e| Problem::new("cannot read it; check that it is readable").source(e))?;
+    if declared.is_some_and(|count| count > budget.entries_left as u64) {
+        return Err(budget.too_many_entries());
+    }
     let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(Problem::corrupt)?;
     // The central directory says how many entries there are: refuse before
     // writing anything.
@@ -326,14 +358,27 @@ fn zip_entry_kind<R: Read>(entry: &zip::read::ZipFile<'_, R>) -> Kind {
 }
 
 fn unpack_tar_gz(file: File, into: &Path, budget: &mut Budget) -> Result<(), Problem> {
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(BufReader::new(file)));
+    // The guard sees every byte before the tar reader does: without it, a
+    // few MB of gzip announcing a long name of many GiB is read into memory
+    // before the first entry, where no budget applies.
+    let limits = GuardLimits {
+        extension_bytes: MAX_TAR_EXTENSION_BYTES,
+        sparse_blocks: MAX_TAR_SPARSE_BLOCKS,
+        stream_bytes: budget
+            .limits
+            .bytes
+            .saturating_add(MAX_TAR_OVERHEAD_BYTES)
+            .saturating_add(MAX_TAR_TAIL_BYTES),
+    };
+    let gz = flate2::read::GzDecoder::new(BufReader::new(file));
+    let mut tar = tar::Archive::new(TarGuard::new(gz, limits));
     // Walk the entries and write them here: tar's own unpack() would create
     // links, and a link can point outside the folder.
-    for entry in tar.entries().map_err(Problem::corrupt)? {
+    for entry in tar.entries().map_err(Problem::reading)? {
         budget.take_entry()?;
-        let mut entry = entry.map_err(Problem::corrupt)?;
+        let mut entry = entry.map_err(Problem::reading)?;
         let name = entry.path_bytes().into_owned();
-        let path = entry.path().map_err(Problem::corrupt)?;
+        let path = entry.path().map_err(Problem::reading)?;
         let relative = relative_inside(&path).ok_or_else(|| Problem::unsafe_name(&name))?;
         match tar_entry_kind(&entry, &name) {
             Kind::Skipped => {}
@@ -344,7 +389,7 @@ fn unpack_tar_gz(file: File, into: &Path, budget: &mut Budget) -> Result<(), Pro
     // Reading on to the end checks gzip's checksum and length, so that a
     // damaged archive is refused rather than graded.
     let mut tail = tar.into_inner().take(MAX_TAR_TAIL_BYTES);
-    io::copy(&mut tail, &mut io::sink()).map_err(Problem::corrupt)?;
+    io::copy(&mut tail, &mut io::sink()).map_err(Problem::reading)?;
     Ok(())
 }
 
@@ -415,7 +460,7 @@ fn write_file(
             Ok(0) => break,
             Ok(read) => read,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Problem::corrupt(e)),
+            Err(e) => return Err(Problem::reading(e)),
         };
         budget.bytes_left = budget
             .bytes_left
@@ -1006,6 +1051,48 @@ mod tests {
         fs::write(scene.out().join("left-over"), b"x").unwrap();
         let error = unpack(&archive, &scene.out()).unwrap_err();
         assert!(error.to_string().contains("is not empty"), "{error}");
+    }
+
+    #[test]
+    fn a_long_name_header_over_the_limit_is_refused_before_it_is_read() {
+        let scene = Scene::new();
+        let archive = scene.path("alice.tar.gz");
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::GNULongName);
+        header.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+        header.set_size(4 << 30);
+        header.set_cksum();
+        let mut gz = flate2::write::GzEncoder::new(
+            File::create(&archive).unwrap(),
+            flate2::Compression::fast(),
+        );
+        gz.write_all(header.as_bytes()).unwrap();
+        gz.write_all(&vec![b'n'; 1 << 20]).unwrap();
+        gz.finish().unwrap();
+        let error = unpack(&archive, &scene.out()).unwrap_err().to_string();
+        assert!(error.contains("alice.tar.gz"), "{error}");
+        assert!(
+            error.contains("extended name or attributes of 4294967296 bytes"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_zip_declaring_too_many_entries_is_refused_before_its_directory_is_read() {
+        let scene = Scene::new();
+        let archive = scene.zip(&[
+            file("a", b"1"),
+            file("b", b"2"),
+            file("c", b"3"),
+            file("d", b"4"),
+        ]);
+        // Break the central directory: only the end record is left to read.
+        let mut bytes = fs::read(&archive).unwrap();
+        let directory = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        bytes[directory] = b'X';
+        fs::write(&archive, &bytes).unwrap();
+        let error = unpack_within(&archive, &scene.out(), small_limits()).unwrap_err();
+        assert!(error.to_string().contains("more than 3 entries"), "{error}");
     }
 
     #[test]

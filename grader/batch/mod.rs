@@ -8,6 +8,8 @@ mod archive;
 mod discover;
 pub mod output;
 mod progress;
+mod tar_guard;
+mod zip_directory;
 
 pub use discover::{Shard, Source, Submission, discover};
 
@@ -20,6 +22,7 @@ use crate::platform;
 use crate::report::summary::Summary;
 use crate::sandbox::{self, Isolation, IsolationRequest};
 use crate::student::StartSlots;
+use crate::text::escape_bytes;
 use progress::Progress;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -170,7 +173,10 @@ pub async fn run(options: &BatchOptions, set: &ExerciseSet) -> Result<BatchOutco
                 None => break,
                 Some(Ok(Some((report, written)))) => {
                     if let Err(e) = written {
-                        progress.note(&format!("cannot write the results of {}: {e}", report.submission));
+                        progress.note(&format!(
+                            "cannot write the results of {}: {e}",
+                            escape_bytes(report.submission.as_bytes())
+                        ));
                     }
                     progress.finished(&report, false);
                     reports.push(report);

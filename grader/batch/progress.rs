@@ -4,6 +4,7 @@
 
 use crate::outcome::SubmissionReport;
 use crate::report::evidence::{not_passed_counts, points};
+use crate::text::escape_bytes;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// The batch's progress display.
@@ -51,7 +52,9 @@ impl Progress {
             "[{}/{}] {} {}/{}{detail}{}",
             self.done,
             self.total,
-            report.submission,
+            // Names come from student folders: a CR, LF or ESC in one must
+            // not forge or rewrite a line.
+            escape_bytes(report.submission.as_bytes()),
             points(report.score),
             points(report.max_score),
             if resumed {

@@ -4,9 +4,11 @@
 //! the same format, so an instructor changes an exercise without recompiling.
 
 mod load;
+mod numbers;
 mod values;
 
 pub use load::{EMBEDDED_SOURCE, ExerciseSet, LoadError};
+pub use numbers::{MAX_POINTS, MAX_TIMEOUT_SECONDS};
 pub use values::{Rng, Values, ValuesError, exercise_seed};
 
 use serde::Deserialize;
@@ -33,8 +35,8 @@ pub struct Exercise {
     /// filled in.
     #[serde(default)]
     pub args: Vec<String>,
-    /// Points for passing.
-    #[serde(default = "default_points")]
+    /// Points for passing, from 0 to [`MAX_POINTS`].
+    #[serde(default = "default_points", deserialize_with = "numbers::points")]
     pub points: f64,
     /// Appended to every message the grader sends (netcat sends `\n`).
     #[serde(default = "default_line_ending")]
@@ -92,19 +94,25 @@ impl Role {
     }
 }
 
-/// Deadlines of one exercise, in seconds (scaled by `--timeout-scale`).
+/// Deadlines of one exercise, in seconds (scaled by `--timeout-scale`),
+/// each from 0 to [`MAX_TIMEOUT_SECONDS`].
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Timeouts {
     /// From launch until a client connects or a server accepts.
+    #[serde(deserialize_with = "numbers::start")]
     pub start: f64,
     /// For each step that waits on the student.
+    #[serde(deserialize_with = "numbers::step")]
     pub step: f64,
     /// For the whole exercise, launch to verdict.
+    #[serde(deserialize_with = "numbers::total")]
     pub total: f64,
     /// After the conversation, for a client to print and exit.
+    #[serde(deserialize_with = "numbers::exit_grace")]
     pub exit_grace: f64,
     /// Silence after which a message without a newline counts as complete.
+    #[serde(deserialize_with = "numbers::quiet")]
     pub quiet: f64,
 }
 
@@ -241,8 +249,11 @@ pub struct Invalid {
 }
 
 impl Exercise {
-    /// Checks what serde cannot: placeholders name known values, regexes
-    /// compile, a client exercise has a port or arguments to carry one.
+    /// Checks what serde cannot: placeholders name known values, value
+    /// names are placeholder names, no value depends on itself, no text can
+    /// expand past 64 Ki characters (`MAX_EXPANDED_CHARS`), regexes compile, a client
+    /// exercise has a port or arguments to carry one. (Numbers are checked
+    /// as they are read, in `numbers`.)
     pub fn validate(&self) -> Vec<Invalid> {
         let mut problems = Vec::new();
         let mut complain =
@@ -297,7 +308,7 @@ impl Exercise {
         }
         let known =
             |name: &str| values::BUILTIN_NAMES.contains(&name) || self.values.contains_key(name);
-        for (place, text) in texts {
+        for (place, text) in &texts {
             for name in values::placeholders(text).filter(|name| !known(name)) {
                 complain(
                     place.clone(),
@@ -305,8 +316,40 @@ impl Exercise {
                 );
             }
         }
-        if let Err(cycle) = values::check_acyclic(&self.values) {
-            complain(here("values"), cycle);
+        for name in self.values.keys().filter(|name| !values::is_name(name)) {
+            complain(
+                here(&format!("value `{name}`")),
+                "value names start with a letter and use letters, digits, `-` and `_` only"
+                    .to_string(),
+            );
+        }
+        match values::longest(&self.values) {
+            Err(cycle) => complain(here("values"), cycle),
+            Ok(longest) => {
+                // Hints are filled too; their placeholders need not name a
+                // value, but they must not expand without bound either.
+                for hint in &self.hints {
+                    let place = here("hints");
+                    texts.push((place.clone(), &hint.hint));
+                    texts.extend(hint.when.texts().into_iter().map(|t| (place.clone(), t)));
+                }
+                let most = |name: &str| longest.get(name).copied();
+                let max = values::MAX_EXPANDED_CHARS;
+                // Only where the growth starts: a text over the limit whose
+                // every input is within it.
+                for (place, text) in texts {
+                    let inputs_fit =
+                        values::placeholders(text).all(|p| most(p).unwrap_or(0) <= max);
+                    if inputs_fit && values::expanded_len(text, most) > max {
+                        complain(
+                            place,
+                            format!(
+                                "this text can expand to more than {max} characters; shorten it or the values it uses"
+                            ),
+                        );
+                    }
+                }
+            }
         }
         problems
     }

@@ -64,47 +64,118 @@ pub fn exercise_seed(run_seed: u64, exercise_id: &str) -> u64 {
     run_seed ^ hash
 }
 
+/// The most characters any text may expand to once its placeholders are
+/// filled: far more than a socket exercise sends, and small enough that
+/// values doubling each other cannot fill the memory.
+pub const MAX_EXPANDED_CHARS: usize = 64 * 1024;
+
+/// What a built-in (host, port, host name, client address) may be at most.
+const MAX_BUILTIN_CHARS: usize = 255;
+
+/// What a count or a sum may be at most: the digits of an `i128`, signed.
+const MAX_NUMBER_CHARS: usize = 40;
+
+/// Whether `name` can be a placeholder: a letter, then letters, digits,
+/// `-` and `_`. Value names must be, so that every `{name}` that
+/// [`Values::fill`] replaces is one that validation has seen.
+pub fn is_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// The placeholder names in `text`: `{name}` where the name starts with a
 /// letter, so regex repetitions such as `{2,3}` are left alone.
 pub fn placeholders(text: &str) -> impl Iterator<Item = &str> {
     text.split('{').skip(1).filter_map(|rest| {
         let name = rest.split_once('}')?.0;
-        let mut chars = name.chars();
-        let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
-        let rest_is_name = chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        (starts_with_letter && rest_is_name).then_some(name)
+        is_name(name).then_some(name)
     })
 }
 
-/// Checks that no derived value depends on itself.
-pub fn check_acyclic(specs: &BTreeMap<String, ValueSpec>) -> Result<(), String> {
-    fn visit<'a>(
-        name: &'a str,
-        specs: &'a BTreeMap<String, ValueSpec>,
-        path: &mut Vec<&'a str>,
-    ) -> Result<(), String> {
-        if path.contains(&name) {
-            path.push(name);
-            return Err(format!(
-                "the values depend on themselves: {}",
-                path.join(" → ")
-            ));
+/// The most characters each value of `specs` can have once drawn or
+/// derived, or an error naming values that depend on themselves. The walk
+/// is iterative and visits each value once, so neither a long chain nor
+/// values that each use another twice can make it deep or slow.
+pub fn longest(specs: &BTreeMap<String, ValueSpec>) -> Result<HashMap<&str, usize>, String> {
+    // `None` while a value's inputs are being visited.
+    let mut longest: HashMap<&str, Option<usize>> = HashMap::new();
+    for root in specs.keys() {
+        if longest.contains_key(root.as_str()) {
+            continue;
         }
-        let Some(spec) = specs.get(name) else {
-            return Ok(());
-        };
-        path.push(name);
-        for text in spec.texts() {
-            for inner in placeholders(text) {
-                visit(inner, specs, path)?;
+        // The values being visited, each with the inputs still to visit.
+        let mut path: Vec<(&str, Vec<&str>)> = vec![(root, inputs(&specs[root]))];
+        longest.insert(root, None);
+        while let Some((name, pending)) = path.last_mut() {
+            let name = *name;
+            match pending.pop() {
+                Some(input) => match longest.get(input) {
+                    Some(Some(_)) => {}
+                    Some(None) => {
+                        let from = path.iter().position(|(n, _)| *n == input).unwrap_or(0);
+                        let mut cycle: Vec<&str> = path[from..].iter().map(|(n, _)| *n).collect();
+                        cycle.push(input);
+                        return Err(format!(
+                            "the values depend on themselves: {}",
+                            cycle.join(" → ")
+                        ));
+                    }
+                    None => {
+                        if let Some((input, spec)) = specs.get_key_value(input) {
+                            longest.insert(input, None);
+                            path.push((input, inputs(spec)));
+                        }
+                    }
+                },
+                None => {
+                    let known = |n: &str| longest.get(n).copied().flatten();
+                    let own = own_longest(&specs[name], known);
+                    longest.insert(name, Some(own));
+                    path.pop();
+                }
             }
         }
-        path.pop();
-        Ok(())
     }
-    specs
-        .keys()
-        .try_for_each(|name| visit(name, specs, &mut Vec::new()))
+    Ok(longest
+        .into_iter()
+        .map(|(name, most)| (name, most.unwrap_or(0)))
+        .collect())
+}
+
+/// The placeholders a value is derived from.
+fn inputs(spec: &ValueSpec) -> Vec<&str> {
+    spec.texts().into_iter().flat_map(placeholders).collect()
+}
+
+/// The most characters `spec` can have, its inputs' most known.
+fn own_longest(spec: &ValueSpec, known: impl Fn(&str) -> Option<usize>) -> usize {
+    match spec {
+        ValueSpec::RandomWord => WORDS.iter().map(|w| w.len()).max().unwrap_or(0),
+        // Up to six words, each with a space and punctuation, and an end mark.
+        ValueSpec::RandomPhrase => {
+            let word = WORDS.iter().map(|w| w.len()).max().unwrap_or(0);
+            let mark = PUNCTUATION.iter().map(|p| p.len()).max().unwrap_or(0);
+            6 * (word + 1 + mark) + 1
+        }
+        ValueSpec::RandomNumber { .. } | ValueSpec::RandomToken => MAX_NUMBER_CHARS,
+        ValueSpec::LetterCount(_) | ValueSpec::Length(_) | ValueSpec::Sum(_) => MAX_NUMBER_CHARS,
+        ValueSpec::Format(text) => expanded_len(text, known),
+    }
+}
+
+/// The most characters `text` can expand to, with `known` giving each
+/// value's most; built-ins have their own bound and unknown names stay as
+/// they are written.
+pub fn expanded_len(text: &str, known: impl Fn(&str) -> Option<usize>) -> usize {
+    placeholders(text).fold(text.len(), |total, name| {
+        let most = known(name).unwrap_or(if BUILTIN_NAMES.contains(&name) {
+            MAX_BUILTIN_CHARS
+        } else {
+            0
+        });
+        total.saturating_add(most)
+    })
 }
 
 /// A value that cannot be computed (a `sum` of something that is not a number).
@@ -188,7 +259,11 @@ impl Values {
                             "`{item}` is `{filled}`, which is not an integer to sum"
                         ))
                     })?;
-                    sum += number;
+                    sum = sum.checked_add(number).ok_or_else(|| {
+                        ValuesError(format!(
+                            "the sum of `{item}` and the numbers before it is too large"
+                        ))
+                    })?;
                 }
                 sum.to_string()
             }
@@ -308,8 +383,58 @@ mod tests {
 
     #[test]
     fn cycles_are_reported() {
-        let specs = specs(r#"{"a": {"format": "{b}"}, "b": {"format": "{a}"}}"#);
-        assert!(check_acyclic(&specs).unwrap_err().contains("a → b → a"));
+        let two = specs(r#"{"a": {"format": "{b}"}, "b": {"format": "{a}"}}"#);
+        assert!(longest(&two).unwrap_err().contains("a → b → a"));
+        let one = specs(r#"{"a": {"format": "x{a}"}}"#);
+        assert!(longest(&one).unwrap_err().contains("a → a"));
+    }
+
+    #[test]
+    fn longest_adds_up_what_each_value_uses() {
+        let specs = specs(
+            r#"{"w": "random-word", "d": {"format": "d:{w}{w}"},
+                "h": {"format": "{host}"}, "n": {"length": "{d}"}}"#,
+        );
+        let most = longest(&specs).unwrap();
+        let word = WORDS.iter().map(|w| w.len()).max().unwrap();
+        assert_eq!(most["w"], word);
+        assert_eq!(most["d"], "d:{w}{w}".len() + 2 * word);
+        assert_eq!(most["h"], "{host}".len() + MAX_BUILTIN_CHARS);
+        assert_eq!(most["n"], MAX_NUMBER_CHARS);
+    }
+
+    #[test]
+    fn values_doubling_each_other_are_measured_at_once() {
+        // 2^80 characters, and as many paths through the values.
+        let mut json = String::from(r#"{"v0": "random-word""#);
+        for i in 1..=80 {
+            json.push_str(&format!(
+                r#", "v{i}": {{"format": "{{v{j}}}{{v{j}}}"}}"#,
+                j = i - 1
+            ));
+        }
+        json.push('}');
+        let specs = specs(&json);
+        let most = longest(&specs).unwrap();
+        assert_eq!(most["v80"], usize::MAX);
+    }
+
+    #[test]
+    fn a_long_chain_of_values_does_not_overflow_the_stack() {
+        let mut json = String::from(r#"{"v0": "random-word""#);
+        for i in 1..=100_000 {
+            json.push_str(&format!(r#", "v{i}": {{"format": "{{v{j}}}"}}"#, j = i - 1));
+        }
+        json.push('}');
+        assert!(longest(&specs(&json)).is_ok());
+    }
+
+    #[test]
+    fn a_sum_too_large_for_its_type_is_an_error() {
+        let big = i128::MAX.to_string();
+        let specs = specs(&format!(r#"{{"s": {{"sum": ["{big}", "1"]}}}}"#));
+        let error = Values::resolve(&specs, 0, &[]).unwrap_err();
+        assert!(error.0.contains("too large"), "{error:?}");
     }
 
     #[test]
