@@ -3,12 +3,14 @@
 //! capturing what it prints.
 
 mod capture;
+mod copy;
 mod locate;
 mod process;
 mod slots;
 mod workspace;
 
 pub use capture::{Capture, Progress};
+pub use copy::{CopyError, Limits, Skipped};
 pub use locate::{
     Interpreter, Interpreters, Located, MANIFEST, Manifest, ManifestError, Program, locate,
 };
