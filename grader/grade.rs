@@ -481,6 +481,12 @@ async fn run(
 
     let folders = match context.workspace.exercise_folders(&exercise.id) {
         Ok(folders) => folders,
+        // Only the build can have made the copy grow past a limit.
+        Err(e) if e.is_limit() => {
+            result.status = Status::Error;
+            result.message = format!("after the build, {e}");
+            return;
+        }
         Err(e) => {
             result.status = Status::Error;
             result.message = format!("cannot make a private copy of the submission: {e}");

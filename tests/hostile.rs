@@ -380,7 +380,7 @@ fn client_1_probing(names: &[&str]) -> String {
 }
 
 #[test]
-fn hard_links_and_links_to_root_only_files_never_reach_the_program() {
+fn hard_links_links_out_fifos_and_devices_never_reach_the_program() {
     require_namespace!();
     if !common::real_root() {
         eprintln!("skipped: only root can make another user's hard link and hand files to nobody");
@@ -396,6 +396,7 @@ fn hard_links_and_links_to_root_only_files_never_reach_the_program() {
         "outside-link",
         "loop-a",
         "pipe",
+        "zero",
     ];
     std::fs::write(at("client-1.py"), client_1_probing(&probed)).unwrap();
     // The student's folder and program are theirs (uid 12345); the rest is
@@ -410,6 +411,14 @@ fn hard_links_and_links_to_root_only_files_never_reach_the_program() {
     std::os::unix::fs::symlink("loop-b", at("loop-a")).unwrap();
     std::os::unix::fs::symlink("loop-a", at("loop-b")).unwrap();
     nix::unistd::mkfifo(&at("pipe"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    use nix::sys::stat::{Mode, SFlag, makedev, mknod};
+    mknod(
+        &at("zero"),
+        SFlag::S_IFCHR,
+        Mode::from_bits_truncate(0o666),
+        makedev(1, 5),
+    )
+    .unwrap();
 
     let started = std::time::Instant::now();
     let (_, report) = common::grade_json(folder.path(), &["-e", "client-1", "-e", "client-2"]);

@@ -281,32 +281,37 @@ fn walk(
         return Err(CopyError::TooDeep(budget.limits));
     }
     let mut nodes = Vec::new();
-    for (name, meta) in folder.entries()? {
+    // One more than the budget allows is enough to know it is over.
+    let room = budget.limits.entries.saturating_sub(budget.entries) + 1;
+    for (name, meta) in folder.entries(room)? {
+        // Every entry listed counts, copied or not, so that a listing cut
+        // short at `room` always ends over the limit.
+        let size = if meta.kind == Type::File {
+            meta.size
+        } else {
+            0
+        };
         if SKIPPED.iter().any(|s| name == *s) {
+            budget.take(0)?;
             continue;
         }
         let path = at.join(&name);
         if let Some(reason) = refusal(&meta, owner) {
+            budget.take(0)?;
             skipped.push(Skipped { path, reason });
             continue;
         }
+        budget.take(size)?;
         match meta.kind {
             Type::Folder => {
-                budget.take(0)?;
                 let Some(inner) = source::opened(folder.folder(&name), &path, skipped)? else {
                     continue;
                 };
                 let children = walk(&inner, owner, &path, depth + 1, budget, skipped)?;
                 nodes.push(Node::Folder(name, children));
             }
-            Type::File => {
-                budget.take(meta.size)?;
-                nodes.push(Node::File(name, meta.size));
-            }
-            _ => {
-                budget.take(0)?;
-                nodes.push(Node::Link(name));
-            }
+            Type::File => nodes.push(Node::File(name, meta.size)),
+            _ => nodes.push(Node::Link(name)),
         }
     }
     Ok(nodes)
@@ -506,8 +511,8 @@ mod source {
             Ok(stat.st_uid)
         }
 
-        /// Its entries, as `lstat` sees them.
-        pub fn entries(&self) -> io::Result<Vec<(OsString, Meta)>> {
+        /// Its first `most` entries, as `lstat` sees them.
+        pub fn entries(&self, most: u64) -> io::Result<Vec<(OsString, Meta)>> {
             use nix::fcntl::{AtFlags, OFlag};
             use std::os::unix::ffi::OsStrExt;
             let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
@@ -515,6 +520,9 @@ mod source {
                 nix::dir::Dir::openat(&self.0, ".", flags, nix::sys::stat::Mode::empty())?;
             let mut entries = Vec::new();
             for entry in dir.iter() {
+                if entries.len() as u64 >= most {
+                    break;
+                }
                 let entry = entry?;
                 let name = entry.file_name();
                 if name.to_bytes() == b"." || name.to_bytes() == b".." {
@@ -609,9 +617,9 @@ mod source {
             Ok(0)
         }
 
-        pub fn entries(&self) -> io::Result<Vec<(OsString, Meta)>> {
+        pub fn entries(&self, most: u64) -> io::Result<Vec<(OsString, Meta)>> {
             let mut entries = Vec::new();
-            for entry in std::fs::read_dir(&self.0)? {
+            for entry in std::fs::read_dir(&self.0)?.take(most as usize) {
                 let entry = entry?;
                 entries.push((entry.file_name(), Meta::of(&entry.metadata()?)));
             }
@@ -782,5 +790,19 @@ mod tests {
         };
         let error = copy_submission(from.path(), &to.path().join("c"), shallow).unwrap_err();
         assert!(matches!(error, CopyError::TooDeep(_)), "{error}");
+        // Entries that are not copied count too: a listing cut short at
+        // the limit must never pass for the whole folder.
+        let fifos = tempfile::tempdir().unwrap();
+        for i in 0..3 {
+            let fifo = fifos.path().join(format!("fifo-{i}"));
+            nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        }
+        std::fs::write(fifos.path().join("client-1.py"), "").unwrap();
+        let three = Limits {
+            entries: 3,
+            ..Limits::SUBMISSION
+        };
+        let error = copy_submission(fifos.path(), &to.path().join("d"), three).unwrap_err();
+        assert!(matches!(error, CopyError::TooMany(_)), "{error}");
     }
 }
