@@ -1,6 +1,6 @@
 //! The student's side: finding the program for an exercise (the submission
-//! contract), launching it in a private copy of the submission, and
-//! capturing what it prints.
+//! contract), copying the submission by rules and within limits, launching
+//! the program in its private copy, and capturing what it prints.
 
 mod capture;
 mod copy;
