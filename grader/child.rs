@@ -77,19 +77,13 @@ pub async fn grade(
     isolation: Isolation,
     mut cancel: watch::Receiver<bool>,
 ) -> Result<SubmissionReport, ChildFailure> {
-    let results = tempfile::Builder::new()
-        .prefix("sockgrade-child-")
-        .tempdir()
+    let results = crate::platform::private_tempdir("sockgrade-child-")
         .map_err(|e| ChildFailure::Failed(format!("cannot make a temporary folder: {e}")))?;
     let results_file = results.path().join("results.json");
     // The child's temporary folders go inside ours, so they are removed
     // with it even if the child is killed before it can clean up; the
     // programs' own user must be able to cross it.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(results.path(), std::fs::Permissions::from_mode(0o711));
-    }
+    let _ = crate::platform::set_mode(results.path(), 0o711);
     let args = child_args(folder, set, options, &results_file);
     let command = sandbox::sockgrade_command(isolation, &args).map_err(|e| {
         ChildFailure::Failed(format!("cannot find sockgrade's own executable: {e}"))

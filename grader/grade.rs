@@ -12,7 +12,7 @@ use crate::platform;
 use crate::sandbox::{Confinement, Isolation, PROCESS_LIMIT, Protections, SandboxConfig, Usage};
 use crate::student::{
     ExerciseFolders, Finished, HeldSlot, Interpreters, Launch, Located, Manifest, Program, Running,
-    StartSlots, Workspace, locate,
+    Skipped, StartSlots, Workspace, locate,
 };
 use crate::transcript::Recorder;
 use std::collections::HashMap;
@@ -103,13 +103,42 @@ pub async fn grade_submission(
     let manifest = Manifest::read(folder)
         .map_err(|e| Error::bad_input(format!("the submission's manifest is broken: {e}")))?;
     let owner = environment.protections.run_as;
-    let workspace = Workspace::prepare(folder, owner).map_err(|e| {
-        Error::bad_input(format!(
-            "cannot copy {} to a private folder: check that it is readable",
-            folder.display()
-        ))
-        .with_source(e)
-    })?;
+    let workspace = match Workspace::prepare(folder, owner) {
+        Ok(workspace) => workspace,
+        // Over a limit: every exercise says so, and none is blamed on the
+        // program, which never ran.
+        Err(e) if e.is_limit() => {
+            let exercises = selected
+                .iter()
+                .map(|exercise| {
+                    let mut result = ExerciseResult::new(
+                        &exercise.id,
+                        &exercise.title,
+                        exercise.points,
+                        Status::Error,
+                        "",
+                    );
+                    result.message = e.to_string();
+                    result
+                })
+                .collect();
+            return Ok(report(
+                folder,
+                set,
+                options,
+                environment,
+                started,
+                exercises,
+            ));
+        }
+        Err(e) => {
+            return Err(Error::bad_input(format!(
+                "cannot copy {} to a private folder: check that it is readable",
+                folder.display()
+            ))
+            .with_source(e));
+        }
+    };
 
     let build_failure = match manifest.as_ref().and_then(|m| m.build.as_deref()) {
         Some(command) => {
@@ -159,13 +188,31 @@ pub async fn grade_submission(
                 .map_err(|e| Error::internal(format!("an exercise's task failed: {e}")))?,
         );
     }
+    Ok(report(
+        folder,
+        set,
+        options,
+        environment,
+        started,
+        exercises,
+    ))
+}
 
+/// The report of a submission from its exercises' results.
+fn report(
+    folder: &Path,
+    set: &ExerciseSet,
+    options: &GradeOptions,
+    environment: &Environment,
+    started: Instant,
+    exercises: Vec<ExerciseResult>,
+) -> SubmissionReport {
     let name = folder
         .canonicalize()
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| folder.display().to_string());
-    Ok(SubmissionReport {
+    SubmissionReport {
         schema_version: crate::outcome::SCHEMA_VERSION,
         tool: ToolInfo::default(),
         submission: name,
@@ -179,7 +226,7 @@ pub async fn grade_submission(
         duration_ms: started.elapsed().as_millis() as u64,
         grader_max_rss_kib: platform::peak_rss_kib(),
         exercises,
-    })
+    }
 }
 
 /// The exercises named by `--exercise`, in the file's order; all if none.
@@ -308,6 +355,16 @@ async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResul
                 exercise.id,
                 tried.join(", ")
             );
+            // A program that is there but was not copied: say why.
+            for skipped in context.workspace.skipped() {
+                if tried.iter().any(|name| skipped.path == Path::new(name)) {
+                    result.message.push_str(&format!(
+                        "; {} was not copied: it is {}",
+                        skipped.path.display(),
+                        skipped.reason
+                    ));
+                }
+            }
         }
         Located::Found(program) => match &context.build_failure {
             Some(build) => {
@@ -324,6 +381,28 @@ async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResul
     }
     result.duration_ms = started.elapsed().as_millis() as u64;
     result
+}
+
+/// How many entries that were not copied a transcript names.
+const SKIPPED_SHOWN: usize = 5;
+
+/// What of the submission was not copied, for the transcript.
+fn skipped_note(skipped: &[Skipped]) -> Option<String> {
+    if skipped.is_empty() {
+        return None;
+    }
+    let mut names: Vec<String> = skipped
+        .iter()
+        .take(SKIPPED_SHOWN)
+        .map(ToString::to_string)
+        .collect();
+    if skipped.len() > SKIPPED_SHOWN {
+        names.push(format!("and {} more", skipped.len() - SKIPPED_SHOWN));
+    }
+    Some(format!(
+        "not copied from the submission: {}",
+        names.join(", ")
+    ))
 }
 
 /// The environment that points a program at its private folders.
@@ -366,6 +445,9 @@ async fn run(
     result: &mut ExerciseResult,
 ) {
     let recorder = Recorder::new();
+    if let Some(note) = skipped_note(context.workspace.skipped()) {
+        recorder.event(note);
+    }
     let deadlines = exercise.timeouts.scaled(context.options.timeout_scale);
     let setup = match prepare_peer(exercise) {
         Ok(setup) => setup,
@@ -399,6 +481,12 @@ async fn run(
 
     let folders = match context.workspace.exercise_folders(&exercise.id) {
         Ok(folders) => folders,
+        // Only the build can have made the copy grow past a limit.
+        Err(e) if e.is_limit() => {
+            result.status = Status::Error;
+            result.message = format!("after the build, {e}");
+            return;
+        }
         Err(e) => {
             result.status = Status::Error;
             result.message = format!("cannot make a private copy of the submission: {e}");

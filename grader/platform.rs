@@ -171,6 +171,34 @@ pub fn executable_by(path: &std::path::Path, user: (u32, u32)) -> bool {
     }
 }
 
+/// A new temporary folder (in `TMPDIR`) that only this user may enter:
+/// mode 0700 from the moment it exists. Give it 0711 with [`set_mode`]
+/// where the programs' user must cross it.
+pub fn private_tempdir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    builder.tempdir()
+}
+
+/// Sets the permission bits of `path` (a no-op where there are none).
+pub fn set_mode(path: &std::path::Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
+    }
+}
+
 /// The peak resident memory of this process so far, in KiB.
 pub fn peak_rss_kib() -> Option<u64> {
     #[cfg(unix)]
@@ -358,5 +386,18 @@ mod linux {
                 "{holder}"
             );
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn private_temporary_folders_are_closed_to_other_users() {
+        let dir = private_tempdir("sockgrade-test-").unwrap();
+        let mode = dir.path().metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
     }
 }

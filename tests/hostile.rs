@@ -345,3 +345,233 @@ fn as_root_a_program_cannot_read_other_submissions() {
     assert!(stdout.contains("denied 13"), "{result}");
     assert!(!stdout.contains("the answer"), "{result}");
 }
+
+/// A file only root may read (in a folder only root may enter), holding
+/// `token`: what a student must never reach through their submission.
+fn root_only_secret(token: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, token).unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    (dir, secret)
+}
+
+/// The notebook's client-1, after printing whether each of `names` is in
+/// its working folder (and the start of what it can read there).
+fn client_1_probing(names: &[&str]) -> String {
+    format!(
+        "import os, socket\n\
+         for name in {names:?}:\n\
+         \x20   if not os.path.lexists(name):\n\
+         \x20       print(name, 'absent')\n\
+         \x20   elif os.path.isfile(name) or os.path.islink(name):\n\
+         \x20       try:\n\
+         \x20           print(name, 'READ', open(name, 'rb').read(64))\n\
+         \x20       except OSError as e:\n\
+         \x20           print(name, 'present, denied', e.errno)\n\
+         \x20   else:\n\
+         \x20       print(name, 'present')\n\
+         with socket.create_connection(('127.0.0.1', 5555)) as s:\n\
+         \x20   s.sendall(b'How do you do?\\n')\n\
+         \x20   print(s.recv(1024).decode().strip())\n"
+    )
+}
+
+#[test]
+fn hard_links_links_out_fifos_and_devices_never_reach_the_program() {
+    require_namespace!();
+    if !common::real_root() {
+        eprintln!("skipped: only root can make another user's hard link and hand files to nobody");
+        return;
+    }
+    let token = "sockgrade-test-secret-7f3a";
+    let (_secret_dir, secret) = root_only_secret(token);
+    let folder = tempfile::tempdir().unwrap();
+    let at = |name: &str| folder.path().join(name);
+    let probed = [
+        "stolen.txt",
+        "unreadable.txt",
+        "outside-link",
+        "loop-a",
+        "pipe",
+        "zero",
+    ];
+    std::fs::write(at("client-1.py"), client_1_probing(&probed)).unwrap();
+    // The student's folder and program are theirs (uid 12345); the rest is
+    // what such a student can plant where the kernel allows it.
+    for path in [folder.path().to_path_buf(), at("client-1.py")] {
+        std::os::unix::fs::lchown(&path, Some(12345), Some(12345)).unwrap();
+    }
+    std::fs::hard_link(&secret, at("stolen.txt")).unwrap();
+    std::fs::copy(&secret, at("unreadable.txt")).unwrap();
+    std::os::unix::fs::symlink(&secret, at("outside-link")).unwrap();
+    std::os::unix::fs::symlink(&secret, at("client-2.py")).unwrap();
+    std::os::unix::fs::symlink("loop-b", at("loop-a")).unwrap();
+    std::os::unix::fs::symlink("loop-a", at("loop-b")).unwrap();
+    nix::unistd::mkfifo(&at("pipe"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    use nix::sys::stat::{Mode, SFlag, makedev, mknod};
+    mknod(
+        &at("zero"),
+        SFlag::S_IFCHR,
+        Mode::from_bits_truncate(0o666),
+        makedev(1, 5),
+    )
+    .unwrap();
+
+    let started = std::time::Instant::now();
+    let (_, report) = common::grade_json(folder.path(), &["-e", "client-1", "-e", "client-2"]);
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "the grade took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        !report.to_string().contains(token),
+        "the secret leaked: {report}"
+    );
+    let client_1 = common::exercise(&report, "client-1");
+    assert_eq!(client_1["status"], "passed", "{client_1}");
+    let stdout = client_1["stdout"].as_str().unwrap();
+    for name in probed {
+        assert!(
+            stdout.contains(&format!("{name} absent")),
+            "{name}: {stdout}"
+        );
+    }
+    assert!(
+        client_1["transcript"]
+            .to_string()
+            .contains("not copied from the submission: "),
+        "{client_1}"
+    );
+    let client_2 = common::exercise(&report, "client-2");
+    assert_eq!(client_2["status"], "missing", "{client_2}");
+    let message = client_2["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "client-2.py was not copied: it is a symbolic link to outside the submission"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_build_cannot_leave_links_out_or_fifos_for_the_exercises() {
+    require_namespace!();
+    let folder = tempfile::tempdir().unwrap();
+    let probed = ["passwd-link", "pipe", "inside-link"];
+    std::fs::write(folder.path().join("client-1.py"), client_1_probing(&probed)).unwrap();
+    let manifest = serde_json::json!({
+        "build": "mkfifo pipe && ln -s /etc/passwd passwd-link && ln -s client-1.py inside-link",
+        "exercises": { "client-1": "python3 client-1.py" },
+    });
+    std::fs::write(folder.path().join("sockgrade.json"), manifest.to_string()).unwrap();
+    let (_, report) = common::grade_json(folder.path(), &["-e", "client-1"]);
+    let result = common::exercise(&report, "client-1");
+    assert_eq!(result["status"], "passed", "{result}");
+    let stdout = result["stdout"].as_str().unwrap();
+    assert!(stdout.contains("passwd-link absent"), "{stdout}");
+    assert!(stdout.contains("pipe absent"), "{stdout}");
+    assert!(stdout.contains("inside-link READ b'import os"), "{stdout}");
+}
+
+#[test]
+fn a_manifest_that_is_a_link_a_fifo_or_huge_is_refused_at_once_and_never_quoted() {
+    require_namespace!();
+    // Named like a field, so that a JSON error about the file would quote it.
+    let token = "ghp_sockgradetestsecret";
+    let (_secret_dir, secret) = root_only_secret(&format!("{{\"{token}\": 1}}"));
+    let folder = tempfile::tempdir().unwrap();
+    let manifest = folder.path().join("sockgrade.json");
+    std::fs::copy(
+        common::submission("reference-python").join("client-1.py"),
+        folder.path().join("client-1.py"),
+    )
+    .unwrap();
+    let grade = |extra: &str| {
+        let started = std::time::Instant::now();
+        let output = in_namespace(&format!(
+            "timeout 20 \"$SOCKGRADE\" grade '{}' -e client-1 {extra} --json -",
+            folder.path().display()
+        ));
+        let said = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "took {:?}: {said}",
+            started.elapsed()
+        );
+        (output.status.code(), said)
+    };
+
+    std::os::unix::fs::symlink(&secret, &manifest).unwrap();
+    let (code, said) = grade("");
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("is a symbolic link, which is not read"),
+        "{said}"
+    );
+    assert!(!said.contains(token), "the secret leaked: {said}");
+
+    std::fs::remove_file(&manifest).unwrap();
+    nix::unistd::mkfifo(&manifest, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    for mode in isolation_modes() {
+        let (code, said) = grade(&mode.join(" "));
+        assert_eq!(code, Some(2), "{said}");
+        assert!(said.contains("FIFO"), "{said}");
+    }
+
+    std::fs::remove_file(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{{{}}}", " ".repeat(100 << 10))).unwrap();
+    let (code, said) = grade("");
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("limit of 64 KiB"), "{said}");
+}
+
+#[test]
+fn a_submission_too_large_or_with_too_many_files_is_an_error_for_every_exercise() {
+    require_namespace!();
+    let exercises = ["client-1", "client-2", "client-3"];
+    let selection: Vec<&str> = exercises.iter().flat_map(|e| ["-e", *e]).collect();
+    let reference = |folder: &Path| {
+        for id in exercises {
+            let file = format!("{id}.py");
+            std::fs::copy(
+                common::submission("reference-python").join(&file),
+                folder.join(&file),
+            )
+            .unwrap();
+        }
+    };
+
+    let sparse = tempfile::tempdir().unwrap();
+    reference(sparse.path());
+    std::fs::File::create(sparse.path().join("data.bin"))
+        .unwrap()
+        .set_len(512 << 20)
+        .unwrap();
+    let many = tempfile::tempdir().unwrap();
+    reference(many.path());
+    std::fs::create_dir(many.path().join("data")).unwrap();
+    for i in 0..10_001 {
+        std::fs::File::create(many.path().join(format!("data/{i}"))).unwrap();
+    }
+
+    for (folder, limit) in [(&sparse, "64 MiB"), (&many, "10000 files")] {
+        let started = std::time::Instant::now();
+        let (code, report) = common::grade_json(folder.path(), &selection);
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(code, 1, "{report}");
+        for id in exercises {
+            let result = common::exercise(&report, id);
+            assert_eq!(result["status"], "error", "{result}");
+            let message = result["message"].as_str().unwrap();
+            assert!(message.contains(&format!("limit of {limit}")), "{message}");
+        }
+    }
+}

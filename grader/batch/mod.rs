@@ -133,12 +133,9 @@ pub async fn run(options: &BatchOptions, set: &ExerciseSet) -> Result<BatchOutco
     // Start slots bound how many programs start at once across every
     // child grader, so a large --jobs never makes a right program miss its
     // start deadline because of the batch's own load.
-    let slots_dir = tempfile::Builder::new()
-        .prefix("sockgrade-slots-")
-        .tempdir()
-        .map_err(|e| {
-            Error::internal("cannot make a temporary folder for the start slots").with_source(e)
-        })?;
+    let slots_dir = crate::platform::private_tempdir("sockgrade-slots-").map_err(|e| {
+        Error::internal("cannot make a temporary folder for the start slots").with_source(e)
+    })?;
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     StartSlots::create(slots_dir.path(), START_SLOTS_PER_CPU * cpus)
         .map_err(|e| Error::internal("cannot create the start slots").with_source(e))?;
@@ -239,10 +236,7 @@ async fn grade_one(
     let folder = match &submission.source {
         Source::Folder(path) => path.clone(),
         Source::Archive(path) => {
-            unpacked = match tempfile::Builder::new()
-                .prefix("sockgrade-unpacked-")
-                .tempdir()
-            {
+            unpacked = match crate::platform::private_tempdir("sockgrade-unpacked-") {
                 Ok(dir) => dir,
                 Err(e) => {
                     return Some(error_report(format!("cannot make a temporary folder: {e}")));

@@ -2,6 +2,7 @@
 //! submission folder, from its manifest or from a file named after the
 //! exercise, and the interpreter that runs it.
 
+use super::copy::{Meta, Type, refusal};
 use crate::platform;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -44,33 +45,100 @@ impl fmt::Display for ManifestError {
 
 impl std::error::Error for ManifestError {}
 
+/// The largest manifest read: a manifest is a few lines, and a link to
+/// `/dev/zero` must not fill the grader's memory.
+pub const MANIFEST_LIMIT: u64 = 64 << 10;
+
 impl Manifest {
-    /// Reads the manifest of `folder`, if it has one.
+    /// Reads the manifest of `folder`, if it has one. It is read only when
+    /// it is the submission's own regular file: never through a link,
+    /// never a FIFO (which would block) or a device, never another user's
+    /// file (whose text a syntax error would quote), and at most
+    /// [`MANIFEST_LIMIT`] bytes.
     pub fn read(folder: &Path) -> Result<Option<Manifest>, ManifestError> {
         let path = folder.join(MANIFEST);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(ManifestError {
-                    path,
-                    problem: format!("cannot be read: {e}"),
-                });
-            }
-        };
-        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| ManifestError {
+        let problem = |problem: String| ManifestError {
             path: path.clone(),
-            problem: format!("line {} column {}: {e}", e.line(), e.column()),
-        })?;
+            problem,
+        };
+        let Some(text) = read_own_file(folder, &path).map_err(problem)? else {
+            return Ok(None);
+        };
+        // The student's own file: quoting it in an error is fine.
+        let manifest: Manifest = serde_json::from_str(&text)
+            .map_err(|e| problem(format!("line {} column {}: {e}", e.line(), e.column())))?;
         for (id, command) in &manifest.exercises {
             if shell_words::split(command).map_or(true, |words| words.is_empty()) {
-                return Err(ManifestError {
-                    path,
-                    problem: format!("the command for `{id}` is empty or has unbalanced quotes"),
-                });
+                return Err(problem(format!(
+                    "the command for `{id}` is empty or has unbalanced quotes"
+                )));
             }
         }
         Ok(Some(manifest))
+    }
+}
+
+/// The text of `path` in the submission `folder`, or `None` when there is
+/// no such entry; the error never holds any of the file's content.
+fn read_own_file(folder: &Path, path: &Path) -> Result<Option<String>, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot be read: {e}");
+    let owner = Meta::of(&std::fs::metadata(folder).map_err(cannot)?).uid;
+    let listed = match std::fs::symlink_metadata(path) {
+        Ok(metadata) => Meta::of(&metadata),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(cannot(e)),
+    };
+    check_own_file(&listed, owner)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A FIFO opens at once without O_NONBLOCK's wait, and is refused below.
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(SYMLINK.to_string()),
+        Err(e) => return Err(cannot(e)),
+    };
+    // Checked again on what was opened: it may have been swapped since.
+    check_own_file(&Meta::of(&file.metadata().map_err(cannot)?), owner)?;
+    let mut bytes = Vec::new();
+    file.take(MANIFEST_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MANIFEST_LIMIT {
+        return Err(format!(
+            "is larger than the limit of {} KiB for a manifest: it only needs a command per exercise",
+            MANIFEST_LIMIT >> 10
+        ));
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| "is not UTF-8 text: save it as UTF-8 JSON".to_string())
+}
+
+const SYMLINK: &str =
+    "is a symbolic link, which is not read: commit the manifest itself, as a regular file";
+
+/// Refuses anything but the submission's own regular file.
+fn check_own_file(meta: &Meta, owner: u32) -> Result<(), String> {
+    match meta.kind {
+        Type::File => match refusal(meta, owner) {
+            Some(reason) => Err(format!(
+                "is not read: it is {reason}; commit a manifest of your own"
+            )),
+            None => Ok(()),
+        },
+        Type::Link => Err(SYMLINK.to_string()),
+        Type::Folder => Err("is a folder: make it a JSON file".to_string()),
+        _ => Err(format!(
+            "is not read: it is {}; make it a JSON file",
+            refusal(meta, owner).unwrap_or("not a regular file")
+        )),
     }
 }
 
@@ -338,5 +406,48 @@ mod tests {
         .unwrap();
         let error = Manifest::read(dir.path()).unwrap_err().to_string();
         assert!(error.contains("sockgrade.json: line 2 column"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_manifest_that_is_a_link_is_refused_without_reading_its_target() {
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("token");
+        std::fs::write(&secret, "{\"exercises\": {\"ghp_secret_token\": 1}}").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(&secret, dir.path().join(MANIFEST)).unwrap();
+        let error = Manifest::read(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("is a symbolic link"), "{error}");
+        assert!(!error.contains("ghp_secret_token"), "{error}");
+        std::fs::remove_file(dir.path().join(MANIFEST)).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join(MANIFEST)).unwrap();
+        let error = Manifest::read(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("is a symbolic link"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_manifest_that_is_a_fifo_or_a_folder_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(MANIFEST);
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        // Reading the FIFO would block this test forever.
+        let error = Manifest::read(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("FIFO"), "{error}");
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        let error = Manifest::read(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("is a folder"), "{error}");
+    }
+
+    #[test]
+    fn a_manifest_over_the_limit_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let padding = " ".repeat(MANIFEST_LIMIT as usize);
+        std::fs::write(dir.path().join(MANIFEST), format!("{{{padding}}}")).unwrap();
+        let error = Manifest::read(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("limit of 64 KiB"), "{error}");
+        std::fs::write(dir.path().join(MANIFEST), format!("{{{}}}", &padding[2..])).unwrap();
+        assert!(Manifest::read(dir.path()).unwrap().is_some());
     }
 }

@@ -1,14 +1,16 @@
 //! The student's side: finding the program for an exercise (the submission
-//! contract), launching it in a private copy of the submission, and
-//! capturing what it prints.
+//! contract), copying the submission by rules and within limits, launching
+//! the program in its private copy, and capturing what it prints.
 
 mod capture;
+mod copy;
 mod locate;
 mod process;
 mod slots;
 mod workspace;
 
 pub use capture::{Capture, Progress};
+pub use copy::{CopyError, Limits, Skipped};
 pub use locate::{
     Interpreter, Interpreters, Located, MANIFEST, Manifest, ManifestError, Program, locate,
 };

@@ -38,9 +38,11 @@ pub struct Slot {
 }
 
 impl StartSlots {
-    /// Creates `count` slots in the folder `dir`.
+    /// Creates `count` slots in the folder `dir`, which only this user
+    /// may enter: a program that could open a slot file could hold it.
     pub fn create(dir: &Path, count: usize) -> std::io::Result<StartSlots> {
         std::fs::create_dir_all(dir)?;
+        crate::platform::set_mode(dir, 0o700)?;
         let files: Vec<PathBuf> = (0..count.max(1))
             .map(|i| dir.join(format!("slot-{i}")))
             .collect();
@@ -148,6 +150,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let slots = StartSlots::create(&dir.path().join("slots"), 2).unwrap();
         let reopened = StartSlots::open(slots.dir().unwrap()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = slots
+                .dir()
+                .unwrap()
+                .metadata()
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700, "the slot folder is private");
+        }
         let first = slots.acquire().await.unwrap();
         let second = reopened.acquire().await.unwrap();
         assert!(slots.try_acquire().is_none(), "a third slot out of two");

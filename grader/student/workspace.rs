@@ -2,12 +2,11 @@
 //! there), and one per exercise made from it, so that no run of a program
 //! can change the submission or another exercise's files.
 
+use super::copy::{CopyError, Limits, Skipped, copy_submission};
+use crate::platform;
 use std::io;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
-
-/// Folders never copied: version-control history is large and irrelevant.
-const SKIPPED: &[&str] = &[".git", ".hg", ".svn"];
 
 /// The temporary folders of one submission's grade; removed when dropped.
 #[derive(Debug)]
@@ -15,6 +14,7 @@ pub struct Workspace {
     root: TempDir,
     base: PathBuf,
     owner: Option<(u32, u32)>,
+    skipped: Vec<Skipped>,
 }
 
 /// The folders one exercise's program may write in.
@@ -27,18 +27,24 @@ pub struct ExerciseFolders {
 }
 
 impl Workspace {
-    /// Copies `submission` into a new temporary folder. With an `owner`
-    /// (the unprivileged user programs run as), the copies are theirs, and
-    /// the root may be crossed but not listed by them.
-    pub fn prepare(submission: &Path, owner: Option<(u32, u32)>) -> io::Result<Workspace> {
-        let root = tempfile::Builder::new().prefix("sockgrade-").tempdir()?;
+    /// Copies `submission` into a new private temporary folder (see
+    /// [`copy_submission`] for what is copied, and the limits). With an
+    /// `owner` (the unprivileged user programs run as), the copies are
+    /// theirs, and the root may be crossed but not listed by them.
+    pub fn prepare(submission: &Path, owner: Option<(u32, u32)>) -> Result<Workspace, CopyError> {
+        let root = platform::private_tempdir("sockgrade-")?;
         let base = root.path().join("submission");
-        copy_tree(submission, &base)?;
+        let skipped = copy_submission(submission, &base, Limits::SUBMISSION)?;
         if let Some(owner) = owner {
-            set_mode(root.path(), 0o711)?;
+            platform::set_mode(root.path(), 0o711)?;
             chown_tree(&base, owner)?;
         }
-        Ok(Workspace { root, base, owner })
+        Ok(Workspace {
+            root,
+            base,
+            owner,
+            skipped,
+        })
     }
 
     /// The built copy, from which exercise copies are made.
@@ -46,12 +52,17 @@ impl Workspace {
         &self.base
     }
 
+    /// What the submission held that was not copied, and why.
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skipped
+    }
+
     /// The folders of the manifest's build: the base copy itself, and a
     /// private temporary folder.
     pub fn build_folders(&self) -> io::Result<ExerciseFolders> {
         let tmp = self.root.path().join("tmp-build");
         std::fs::create_dir_all(&tmp)?;
-        set_mode(&tmp, 0o700)?;
+        platform::set_mode(&tmp, 0o700)?;
         if let Some(owner) = self.owner {
             chown_tree(&tmp, owner)?;
         }
@@ -62,13 +73,15 @@ impl Workspace {
     }
 
     /// A fresh copy of the built submission, and a private temporary
-    /// folder, for one exercise.
-    pub fn exercise_folders(&self, exercise_id: &str) -> io::Result<ExerciseFolders> {
+    /// folder, for one exercise. The base belongs to the programs' user
+    /// by now (the build ran there), so it is copied by the same rules
+    /// and limits as the submission.
+    pub fn exercise_folders(&self, exercise_id: &str) -> Result<ExerciseFolders, CopyError> {
         let work = self.root.path().join(format!("run-{exercise_id}"));
-        copy_tree(&self.base, &work)?;
+        copy_submission(&self.base, &work, Limits::SUBMISSION)?;
         let tmp = self.root.path().join(format!("tmp-{exercise_id}"));
         std::fs::create_dir_all(&tmp)?;
-        set_mode(&tmp, 0o700)?;
+        platform::set_mode(&tmp, 0o700)?;
         if let Some(owner) = self.owner {
             chown_tree(&work, owner)?;
             chown_tree(&tmp, owner)?;
@@ -77,28 +90,18 @@ impl Workspace {
     }
 }
 
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_: &Path, _: u32) -> io::Result<()> {
-    Ok(())
-}
-
 /// Gives a copied tree to the user programs run as (symbolic links
-/// themselves, never what they point to).
+/// themselves, never what they point to). A folder is given away only
+/// after everything in it: until then its user cannot change what is in
+/// it, so cannot swap a folder for a link while this walks it.
 #[cfg(unix)]
 fn chown_tree(path: &Path, (uid, gid): (u32, u32)) -> io::Result<()> {
-    std::os::unix::fs::lchown(path, Some(uid), Some(gid))?;
     if std::fs::symlink_metadata(path)?.is_dir() {
         for entry in std::fs::read_dir(path)? {
             chown_tree(&entry?.path(), (uid, gid))?;
         }
     }
-    Ok(())
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
 }
 
 #[cfg(not(unix))]
@@ -106,40 +109,7 @@ fn chown_tree(_: &Path, _: (u32, u32)) -> io::Result<()> {
     Ok(())
 }
 
-fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if SKIPPED.iter().any(|s| name == *s) {
-            continue;
-        }
-        let target = to.join(&name);
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else if kind.is_file() {
-            // std::fs::copy keeps the permission bits: executables stay so.
-            std::fs::copy(entry.path(), &target)?;
-        } else if kind.is_symlink() {
-            copy_symlink(&entry.path(), &target)?;
-        }
-        // Sockets, fifos and devices are not part of a submission.
-    }
-    Ok(())
-}
-
-#[cfg(unix)]
-fn copy_symlink(link: &Path, target: &Path) -> io::Result<()> {
-    std::os::unix::fs::symlink(std::fs::read_link(link)?, target)
-}
-
-#[cfg(not(unix))]
-fn copy_symlink(link: &Path, target: &Path) -> io::Result<()> {
-    std::fs::copy(link, target).map(drop)
-}
-
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
@@ -152,6 +122,10 @@ mod tests {
         std::fs::write(submission.path().join("lib/b.py"), "y").unwrap();
         let workspace = Workspace::prepare(submission.path(), None).unwrap();
         let copy = workspace.exercise_folders("client-1").unwrap().work;
+        let root = copy.parent().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let root_mode = root.metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(root_mode, 0o700, "the workspace is private");
         assert_eq!(std::fs::read_to_string(copy.join("lib/b.py")).unwrap(), "y");
         assert!(!copy.join(".git").exists());
         std::fs::write(copy.join("a.py"), "changed").unwrap();
