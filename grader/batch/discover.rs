@@ -82,6 +82,20 @@ pub fn discover(folder: &Path) -> std::io::Result<(Vec<Submission>, Vec<Skipped>
         if file_name.starts_with('.') {
             continue;
         }
+        // A link would make root grade (and copy for the programs' user)
+        // whatever it points to, /root included: only what is really here.
+        if path
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            skipped.push(Skipped {
+                path: path.display().to_string(),
+                reason: "a symbolic link: only folders and archives really in the batch folder \
+                         are graded (copy it in)"
+                    .to_string(),
+            });
+            continue;
+        }
         let found = if path.is_dir() {
             Some(Submission {
                 name: file_name.clone(),
@@ -116,6 +130,22 @@ pub fn discover(folder: &Path) -> std::io::Result<(Vec<Submission>, Vec<Skipped>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_in_the_batch_folder_is_skipped_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/root", dir.path().join("alice")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("bob.tar.gz")).unwrap();
+        let (submissions, skipped) = discover(dir.path()).unwrap();
+        assert!(submissions.is_empty(), "{submissions:?}");
+        assert_eq!(skipped.len(), 2);
+        assert!(
+            skipped
+                .iter()
+                .all(|s| s.reason.starts_with("a symbolic link"))
+        );
+    }
 
     #[test]
     fn folders_and_archives_are_submissions_and_the_rest_is_skipped() {

@@ -21,6 +21,14 @@ use std::path::Path;
 ///
 /// The error is the bare I/O error; the caller names the path in its message.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    // A device, FIFO or terminal (`--json /dev/null`, `/dev/stdout`) is
+    // written to, never replaced: as root a rename over /dev/null would
+    // turn the machine's /dev/null into a report.
+    if std::fs::metadata(path).is_ok_and(|meta| !meta.is_file() && !meta.is_dir()) {
+        let mut target = std::fs::OpenOptions::new().write(true).open(path)?;
+        target.write_all(bytes)?;
+        return target.flush();
+    }
     // The temporary file must be on the same file system as `path` for the
     // rename to be atomic, hence its folder; "" is how `parent` says "here".
     let dir = match path.parent() {
@@ -45,6 +53,23 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 pub(crate) mod tests {
     //! A hand-built report shared by the reporters' tests.
+
+    #[cfg(unix)]
+    #[test]
+    fn a_report_written_to_a_fifo_or_device_leaves_it_what_it_is() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        super::write_atomically(&fifo, b"{}\n").unwrap();
+        // Checked first: a replaced FIFO would leave the reader waiting.
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(reader.join().unwrap(), b"{}\n");
+    }
 
     use super::*;
     use crate::outcome::{
