@@ -106,6 +106,16 @@ fn a_program_gets_none_of_the_descriptors_sockgrade_inherited() {
     );
 }
 
+/// The number that follows `prefix` on a line of `stdout`.
+fn count_after(prefix: &str, stdout: &str) -> u64 {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count after {prefix:?}: {stdout}"))
+}
+
 /// `text` quoted for a POSIX shell.
 fn shell_words_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
@@ -213,12 +223,7 @@ fn a_program_holds_no_more_descriptors_than_the_limit() {
         "passed",
         "{report}"
     );
-    let held: u64 = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("descriptors: "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no count: {stdout}"));
+    let held = count_after("descriptors: ", &stdout);
     // The limit the README promises (sandbox::DESCRIPTOR_LIMIT).
     assert!(held <= 1024, "{held} descriptors");
 }
@@ -236,12 +241,7 @@ fn a_program_filling_the_disk_is_stopped_by_the_workspace_limit() {
         "passed",
         "{report}"
     );
-    let wrote: u64 = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("wrote "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no count: {stdout}"));
+    let wrote = count_after("wrote ", &stdout);
     assert!(
         stdout.contains("No space left on device") && wrote <= 1024,
         "{stdout}"
