@@ -241,6 +241,22 @@ pub fn listening_ports_of_group(pgid: u32) -> Option<Vec<u16>> {
     }
 }
 
+/// How long each process of the session led by `sid` has waited for a CPU
+/// while runnable (the run-queue wait of its main thread, from
+/// `/proc/PID/schedstat`), by process ID; `None` where the kernel does not
+/// say (not Linux, or no scheduler statistics).
+pub fn runqueue_waits_of_session(
+    sid: u32,
+) -> Option<std::collections::HashMap<u32, std::time::Duration>> {
+    #[cfg(target_os = "linux")]
+    return linux::runqueue_waits_of_session(sid);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = sid;
+        None
+    }
+}
+
 /// Names the process listening on TCP `port` ("python3 server.py (pid 42)"),
 /// where the system lets us find out.
 pub fn port_holder(port: u16) -> Option<String> {
@@ -256,6 +272,42 @@ pub fn port_holder(port: u16) -> Option<String> {
 #[cfg(target_os = "linux")]
 mod linux {
     use std::fs;
+
+    /// See [`super::runqueue_waits_of_session`].
+    pub fn runqueue_waits_of_session(
+        sid: u32,
+    ) -> Option<std::collections::HashMap<u32, std::time::Duration>> {
+        fs::metadata("/proc/self/schedstat").ok()?;
+        let mut waits = std::collections::HashMap::new();
+        for entry in fs::read_dir("/proc").ok()?.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // The command may hold spaces and parentheses: fields start
+            // after the last `)`; the session is the fourth of them.
+            let session = stat
+                .rsplit_once(')')
+                .and_then(|(_, fields)| fields.split_whitespace().nth(3))
+                .and_then(|s| s.parse::<u32>().ok());
+            if session != Some(sid) {
+                continue;
+            }
+            let waited = fs::read_to_string(entry.path().join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok());
+            if let Some(nanoseconds) = waited {
+                waits.insert(pid, std::time::Duration::from_nanos(nanoseconds));
+            }
+        }
+        Some(waits)
+    }
 
     /// TCP state LISTEN in /proc/net/tcp.
     const LISTEN: &str = "0A";

@@ -6,6 +6,7 @@ mod capture;
 mod copy;
 mod locate;
 mod process;
+mod program_clock;
 mod slots;
 mod workspace;
 
@@ -15,5 +16,6 @@ pub use locate::{
     Interpreter, Interpreters, Located, MANIFEST, Manifest, ManifestError, Program, locate,
 };
 pub use process::{Finished, Launch, Observer, Running, kill_all_running};
+pub use program_clock::{Deadline, MOST_EXTENSION, ProgramClock};
 pub use slots::{HeldSlot, Slot, StartSlots};
 pub use workspace::{ExerciseFolders, Workspace};

@@ -1,0 +1,191 @@
+//! Deadlines on the program's own time. A deadline measures the program,
+//! not the machine: time its processes spent runnable but waiting for a
+//! CPU (the kernel's per-task run-queue wait, `/proc/PID/schedstat`) is
+//! given back, so a right program on a loaded laptop or CI runner is not
+//! timed out for the machine's load. A hung program still ends in bounded
+//! time: no deadline moves past [`MOST_EXTENSION`] times its budget.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::{Instant, sleep_until};
+
+/// However loaded the machine, a deadline ends by this multiple of its
+/// budget in wall time.
+pub const MOST_EXTENSION: u32 = 4;
+
+/// Run-queue waits of the program's processes now, by process ID.
+type WaitSource = Arc<dyn Fn() -> HashMap<u32, Duration> + Send + Sync>;
+
+/// The clock of one running program (or of none: wall time).
+#[derive(Clone)]
+pub struct ProgramClock {
+    waits: Option<WaitSource>,
+}
+
+impl std::fmt::Debug for ProgramClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProgramClock")
+            .field("measured", &self.waits.is_some())
+            .finish()
+    }
+}
+
+impl ProgramClock {
+    /// Wall time: for a peer whose partner is not ours to measure.
+    pub fn wall() -> ProgramClock {
+        ProgramClock { waits: None }
+    }
+
+    /// The clock of the program whose session is led by `pid` (every
+    /// program starts a session of its own); wall time where the kernel
+    /// keeps no per-task waits.
+    pub fn of_session(pid: u32) -> ProgramClock {
+        if crate::platform::runqueue_waits_of_session(pid).is_none() {
+            return ProgramClock::wall();
+        }
+        ProgramClock::from_source(Arc::new(move || {
+            crate::platform::runqueue_waits_of_session(pid).unwrap_or_default()
+        }))
+    }
+
+    fn from_source(waits: WaitSource) -> ProgramClock {
+        ProgramClock { waits: Some(waits) }
+    }
+
+    /// A deadline `budget` of program time from now.
+    pub fn deadline(&self, budget: Duration) -> Deadline {
+        let now = Instant::now();
+        let baseline = self.waits.as_ref().map(|waits| waits()).unwrap_or_default();
+        Deadline {
+            clock: self.clone(),
+            due: now + budget,
+            latest: now + budget * MOST_EXTENSION,
+            baseline,
+            owed: Arc::new(Mutex::new(Duration::ZERO)),
+        }
+    }
+}
+
+/// A point in the program's time; see the module doc.
+#[derive(Debug, Clone)]
+pub struct Deadline {
+    clock: ProgramClock,
+    /// When it would pass on an idle machine.
+    due: Instant,
+    /// When it passes whatever the load.
+    latest: Instant,
+    /// Each process's wait when the deadline was set.
+    baseline: HashMap<u32, Duration>,
+    /// The most waiting seen so far (processes that exit take theirs
+    /// with them, so it only grows).
+    owed: Arc<Mutex<Duration>>,
+}
+
+impl Deadline {
+    /// The wall-clock instant it passes at, as far as is known now.
+    pub fn now_due(&self) -> Instant {
+        let Some(waits) = &self.clock.waits else {
+            return self.due;
+        };
+        // The program's critical path: its process that waited longest.
+        let waited = waits()
+            .into_iter()
+            .map(|(pid, wait)| {
+                wait.saturating_sub(self.baseline.get(&pid).copied().unwrap_or_default())
+            })
+            .max()
+            .unwrap_or_default();
+        let mut owed = self.owed.lock().unwrap_or_else(|p| p.into_inner());
+        *owed = (*owed).max(waited);
+        (self.due + *owed).min(self.latest)
+    }
+
+    /// Whether it has passed.
+    pub fn has_passed(&self) -> bool {
+        Instant::now() >= self.now_due()
+    }
+
+    /// Waits until it passes: sleeps to the instant it would pass, then
+    /// asks again how long the program waited meanwhile.
+    pub async fn reached(&self) {
+        loop {
+            let due = self.now_due();
+            if Instant::now() >= due {
+                return;
+            }
+            sleep_until(due).await;
+        }
+    }
+
+    /// How much longer than its budget it has been moved so far.
+    pub fn extension(&self) -> Duration {
+        self.now_due().saturating_duration_since(self.due)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A clock whose one process has waited `waited` milliseconds.
+    fn clock_with(waited: Arc<Mutex<u64>>) -> ProgramClock {
+        ProgramClock::from_source(Arc::new(move || {
+            HashMap::from([(7, Duration::from_millis(*waited.lock().unwrap()))])
+        }))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn time_spent_waiting_for_a_cpu_moves_the_deadline() {
+        let waited = Arc::new(Mutex::new(100));
+        let deadline = clock_with(Arc::clone(&waited)).deadline(Duration::from_secs(1));
+        // Waits before the deadline was set are not owed.
+        assert_eq!(deadline.extension(), Duration::ZERO);
+        *waited.lock().unwrap() += 300;
+        assert_eq!(deadline.extension(), Duration::from_millis(300));
+        let start = Instant::now();
+        deadline.reached().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(1300));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_never_moves_past_its_bound() {
+        let waited = Arc::new(Mutex::new(0));
+        let deadline = clock_with(Arc::clone(&waited)).deadline(Duration::from_secs(1));
+        *waited.lock().unwrap() = 60_000;
+        let start = Instant::now();
+        deadline.reached().await;
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(u64::from(MOST_EXTENSION))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_process_that_exits_keeps_what_it_was_owed() {
+        let waited = Arc::new(Mutex::new(0));
+        let deadline = clock_with(Arc::clone(&waited)).deadline(Duration::from_secs(1));
+        *waited.lock().unwrap() = 500;
+        assert_eq!(deadline.extension(), Duration::from_millis(500));
+        *waited.lock().unwrap() = 0;
+        assert_eq!(deadline.extension(), Duration::from_millis(500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wall_time_is_wall_time() {
+        let deadline = ProgramClock::wall().deadline(Duration::from_secs(2));
+        let start = Instant::now();
+        deadline.reached().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_real_session_reports_its_waits() {
+        // This test process is no session leader, but its own session's
+        // leader (the test runner's) is found the same way.
+        let sid = nix::unistd::getsid(None).unwrap().as_raw() as u32;
+        let waits = crate::platform::runqueue_waits_of_session(sid).unwrap();
+        assert!(waits.contains_key(&std::process::id()), "{waits:?}");
+    }
+}
