@@ -257,6 +257,24 @@ pub fn runqueue_waits_of_session(
     }
 }
 
+/// The kernel's count of microseconds during which some runnable task
+/// waited for a CPU (`some total` of `/proc/pressure/cpu`); `None` where
+/// the kernel keeps no pressure figures.
+pub fn cpu_pressure_total() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let text = std::fs::read_to_string("/proc/pressure/cpu").ok()?;
+        text.lines()
+            .find(|line| line.starts_with("some "))?
+            .split_whitespace()
+            .find_map(|field| field.strip_prefix("total="))?
+            .parse()
+            .ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
 /// Names the process listening on TCP `port` ("python3 server.py (pid 42)"),
 /// where the system lets us find out.
 pub fn port_holder(port: u16) -> Option<String> {

@@ -4,6 +4,7 @@
 //! done, and the gradebook and summary at the end. Nothing a submission
 //! does can stop the batch: a failed child is an `error` row.
 
+mod admission;
 mod archive;
 mod discover;
 pub mod output;
@@ -23,6 +24,7 @@ use crate::report::summary::Summary;
 use crate::sandbox::{self, Isolation, IsolationRequest};
 use crate::student::StartSlots;
 use crate::text::escape_bytes;
+use admission::{ADMISSION_WINDOW, Admission};
 use progress::Progress;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -144,19 +146,26 @@ pub async fn run(options: &BatchOptions, set: &ExerciseSet) -> Result<BatchOutco
     let options = &options;
 
     let (cancel_sender, cancel) = watch::channel(false);
-    // Submissions start in name order, at most `jobs` at a time: a
-    // dispatcher hands out the next one whenever a grader finishes, so the
-    // order (and what an interruption leaves undone) is predictable.
+    // Submissions start in name order, at most `jobs` at a time and only
+    // while the machine has CPU to spare (see `admission`): a dispatcher
+    // hands out the next one, so the order (and what an interruption
+    // leaves undone) is predictable.
     let shared = Arc::new((set.clone(), options.clone()));
-    let mut waiting = pending.into_iter();
+    let waiting = pending.into_iter();
     let mut tasks = JoinSet::new();
     let mut interrupted = false;
     let mut stop = std::pin::pin!(platform::stop_requested());
+    let mut admission = Admission::default();
+    let mut waiting = waiting.peekable();
     loop {
-        while !interrupted && tasks.len() < jobs {
+        while !interrupted && tasks.len() < jobs && waiting.peek().is_some() {
+            if !admission.admits(tasks.len()) {
+                break;
+            }
             let Some(submission) = waiting.next() else {
                 break;
             };
+            admission.admitted();
             let (shared, cancel) = (Arc::clone(&shared), cancel.clone());
             tasks.spawn(async move {
                 let (set, options) = &*shared;
@@ -165,7 +174,9 @@ pub async fn run(options: &BatchOptions, set: &ExerciseSet) -> Result<BatchOutco
                 Some((report, written))
             });
         }
+        let held_back = !interrupted && tasks.len() < jobs && waiting.peek().is_some();
         tokio::select! {
+            () = tokio::time::sleep(ADMISSION_WINDOW), if held_back => {}
             joined = tasks.join_next() => match joined {
                 None => break,
                 Some(Ok(Some((report, written)))) => {
