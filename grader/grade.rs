@@ -11,8 +11,8 @@ use crate::peer::{self, Connection, Conversation, Failure, FailureKind, Listenin
 use crate::platform;
 use crate::sandbox::{Confinement, Isolation, PROCESS_LIMIT, Protections, SandboxConfig, Usage};
 use crate::student::{
-    ExerciseFolders, Finished, HeldSlot, Interpreters, Launch, Located, Manifest, Program, Running,
-    Skipped, StartSlots, Workspace, locate,
+    ExerciseFolders, Finished, HeldSlot, Interpreters, Launch, Located, MOST_EXTENSION, Manifest,
+    Program, ProgramClock, Running, Skipped, StartSlots, Workspace, locate,
 };
 use crate::transcript::Recorder;
 use std::collections::HashMap;
@@ -567,11 +567,35 @@ async fn run(
 
     let mut unaccepted_text = String::new();
     let unaccepted = &mut unaccepted_text;
+    // The start and whole-exercise deadlines run on the program's own
+    // time: waits for a CPU are given back (bounded), see ProgramClock.
+    let clock = observer
+        .pid
+        .map_or_else(ProgramClock::wall, ProgramClock::of_session);
+    let total = clock.deadline(deadlines.total);
     let conversation = async {
-        let start_deadline = Instant::now() + deadlines.start;
+        let start = clock.deadline(deadlines.start);
         let stream = match setup {
-            Setup::Listening(listening) => listening.accept(start_deadline, &mut observer).await?,
-            Setup::Connecting(port) => peer::connect(port, start_deadline, &mut observer).await?,
+            Setup::Listening(listening) => {
+                let port = listening.port();
+                let latest = Instant::now() + deadlines.start * MOST_EXTENSION;
+                tokio::select! {
+                    stream = listening.accept(latest, &mut observer) => stream?,
+                    () = start.reached() => return Err(Failure::new(
+                        FailureKind::Timeout,
+                        format!("the program did not connect to port {port} in time"),
+                    )),
+                }
+            }
+            Setup::Connecting(port) => loop {
+                // Asked again while the program's waits for a CPU have
+                // moved the deadline since the last attempt.
+                match peer::connect(port, start.now_due(), &mut observer).await {
+                    Err(failure) if failure.kind == FailureKind::Timeout && !start.has_passed() => {
+                    }
+                    result => break result?,
+                }
+            },
         };
         start_slot.release();
         recorder.event(match exercise.role {
@@ -601,9 +625,9 @@ async fn run(
         connection.finish(grace).await;
         outcome
     };
-    let outcome = match timeout(deadlines.total, conversation).await {
-        Ok(outcome) => outcome,
-        Err(_) => Err(Failure::new(
+    let outcome = tokio::select! {
+        outcome = conversation => outcome,
+        () = total.reached() => Err(Failure::new(
             FailureKind::Timeout,
             format!(
                 "the exercise took longer than its time limit of {:.1}s",

@@ -241,10 +241,10 @@ pub fn listening_ports_of_group(pgid: u32) -> Option<Vec<u16>> {
     }
 }
 
-/// How long each process of the session led by `sid` has waited for a CPU
-/// while runnable (the run-queue wait of its main thread, from
-/// `/proc/PID/schedstat`), by process ID; `None` where the kernel does not
-/// say (not Linux, or no scheduler statistics).
+/// How long each thread of the session led by `sid` has waited for a CPU
+/// while runnable (its run-queue wait, from `/proc/PID/task/TID/schedstat`),
+/// by thread ID; `None` where the kernel does not say (not Linux, or no
+/// scheduler statistics).
 pub fn runqueue_waits_of_session(
     sid: u32,
 ) -> Option<std::collections::HashMap<u32, std::time::Duration>> {
@@ -298,13 +298,13 @@ mod linux {
         fs::metadata("/proc/self/schedstat").ok()?;
         let mut waits = std::collections::HashMap::new();
         for entry in fs::read_dir("/proc").ok()?.flatten() {
-            let Some(pid) = entry
+            let is_process = entry
                 .file_name()
                 .to_str()
-                .and_then(|n| n.parse::<u32>().ok())
-            else {
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+            if !is_process {
                 continue;
-            };
+            }
             let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
                 continue;
             };
@@ -317,11 +317,26 @@ mod linux {
             if session != Some(sid) {
                 continue;
             }
-            let waited = fs::read_to_string(entry.path().join("schedstat"))
-                .ok()
-                .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok());
-            if let Some(nanoseconds) = waited {
-                waits.insert(pid, std::time::Duration::from_nanos(nanoseconds));
+            // Every thread: a runtime's main thread often waits on its
+            // workers (a JVM's compiler and loader threads), which are the
+            // ones that queue for a CPU.
+            let Ok(tasks) = fs::read_dir(entry.path().join("task")) else {
+                continue;
+            };
+            for task in tasks.flatten() {
+                let Some(tid) = task
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<u32>().ok())
+                else {
+                    continue;
+                };
+                let waited = fs::read_to_string(task.path().join("schedstat"))
+                    .ok()
+                    .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok());
+                if let Some(nanoseconds) = waited {
+                    waits.insert(tid, std::time::Duration::from_nanos(nanoseconds));
+                }
             }
         }
         Some(waits)

@@ -1,6 +1,7 @@
 //! Deadlines on the program's own time. A deadline measures the program,
 //! not the machine: time its processes spent runnable but waiting for a
-//! CPU (the kernel's per-task run-queue wait, `/proc/PID/schedstat`) is
+//! CPU (the kernel's per-thread run-queue wait, `/proc/PID/task/TID/schedstat`,
+//! of the thread that waited longest) is
 //! given back, so a right program on a loaded laptop or CI runner is not
 //! timed out for the machine's load. A hung program still ends in bounded
 //! time: no deadline moves past [`MOST_EXTENSION`] times its budget.
@@ -14,7 +15,7 @@ use tokio::time::{Instant, sleep_until};
 /// budget in wall time.
 pub const MOST_EXTENSION: u32 = 4;
 
-/// Run-queue waits of the program's processes now, by process ID.
+/// Run-queue waits of the program's threads now, by thread ID.
 type WaitSource = Arc<dyn Fn() -> HashMap<u32, Duration> + Send + Sync>;
 
 /// The clock of one running program (or of none: wall time).
@@ -75,10 +76,10 @@ pub struct Deadline {
     due: Instant,
     /// When it passes whatever the load.
     latest: Instant,
-    /// Each process's wait when the deadline was set.
+    /// Each thread's wait when the deadline was set.
     baseline: HashMap<u32, Duration>,
-    /// The most waiting seen so far (processes that exit take theirs
-    /// with them, so it only grows).
+    /// The most waiting seen so far (threads that exit take theirs with
+    /// them, so it only grows).
     owed: Arc<Mutex<Duration>>,
 }
 
@@ -88,7 +89,7 @@ impl Deadline {
         let Some(waits) = &self.clock.waits else {
             return self.due;
         };
-        // The program's critical path: its process that waited longest.
+        // The program's critical path: its thread that waited longest.
         let waited = waits()
             .into_iter()
             .map(|(pid, wait)| {
