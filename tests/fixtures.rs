@@ -95,7 +95,12 @@ fn every_sample_submission_has_a_test() {
     // rustup toolchain under /root.
     // hostile-disk-filler needs a memory limit above the disk's: its test
     // is in tests/escapes.rs.
-    let covered_elsewhere = ["reference-rust", "hostile-disk-filler"];
+    let covered_elsewhere = [
+        "reference-rust",
+        "hostile-disk-filler",
+        // Its exercises are its own file: tests/load.rs.
+        "java-eight-clients",
+    ];
     for folder in &folders {
         assert!(
             COVERED.contains(&folder.as_str()) || covered_elsewhere.contains(&folder.as_str()),
