@@ -414,7 +414,7 @@ impl<'a> Describer<'a> {
             }
             Matcher::AnyText if subject == "output" => "any text".to_string(),
             Matcher::AnyText => "any text — your prompt".to_string(),
-            Matcher::AllOf(_) | Matcher::AnyOf(_) => {
+            Matcher::AllOf(_) | Matcher::AnyOf(_) | Matcher::Not(_) => {
                 format!("{subject} that {}", self.condition(matcher))
             }
         }
@@ -438,6 +438,7 @@ impl<'a> Describer<'a> {
                 let parts: Vec<String> = any.iter().map(|m| self.condition(m)).collect();
                 format!("either {}", join_list(&parts, "or"))
             }
+            Matcher::Not(inner) => format!("is not something that {}", self.condition(inner)),
         }
     }
 
@@ -721,6 +722,7 @@ fn matcher_texts(matcher: &Matcher) -> Vec<&str> {
         }
         Matcher::AnyText => Vec::new(),
         Matcher::AllOf(all) | Matcher::AnyOf(all) => all.iter().flat_map(matcher_texts).collect(),
+        Matcher::Not(inner) => matcher_texts(inner),
     }
 }
 
