@@ -129,6 +129,27 @@ async fn a_client_reading_until_the_end_of_the_stream_gets_the_end_after_the_las
 }
 
 #[tokio::test]
+async fn a_client_that_half_closes_first_reads_the_last_message_and_then_the_end() {
+    let outcome = grade_client(
+        r#"[{"expect": {"exact": "1"}}, {"send": "2"}]"#,
+        2.0,
+        0.05,
+        |port| async move {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            s.write_all(b"1\n").await.unwrap();
+            s.shutdown().await.unwrap();
+            let mut reply = Vec::new();
+            s.read_to_end(&mut reply)
+                .await
+                .expect("the end of the stream, not a reset");
+            assert_eq!(reply, b"2\n");
+        },
+    )
+    .await;
+    assert_eq!(outcome, Ok(()));
+}
+
+#[tokio::test]
 async fn an_answer_sent_before_the_message_it_answers_fails() {
     let outcome = grade_client(
         r#"[{"expect": {"exact": "1"}}, {"send": "2"}, {"expect": {"exact": "3"}}, {"send": "4"}]"#,

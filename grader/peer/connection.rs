@@ -199,8 +199,13 @@ impl Connection {
     /// closes first, gracefully, and waits up to `grace` for the student's
     /// close; TIME_WAIT then stays on the grader's side.
     pub async fn finish(mut self, grace: Duration) {
-        if !self.peer_closed && self.last_move == LastMove::Sent {
+        if self.last_move == LastMove::Sent {
+            // The end of the stream goes out before any reset: a student
+            // that half-closed first and reads to the end reads the last
+            // message and then the end, not "connection reset".
             self.close_sending().await;
+        }
+        if !self.peer_closed && self.last_move == LastMove::Sent {
             let deadline = Instant::now() + grace;
             let mut sink = [0u8; 8192];
             while let Ok(Ok(n)) = timeout_at(deadline, self.stream.read(&mut sink)).await {

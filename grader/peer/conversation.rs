@@ -60,6 +60,8 @@ impl<'a> Conversation<'a> {
                 return (Err(failure), self.connection);
             }
         }
+        // The last step sent something: the end of the stream follows it.
+        self.connection.close_sending().await;
         (Ok(()), self.connection)
     }
 
