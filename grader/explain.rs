@@ -202,7 +202,7 @@ fn time_limits(exercise: &Exercise) -> Vec<String> {
             s(t.total)
         ),
         format!(
-            "Quiet gap: {} of silence ends a message that has no line ending.",
+            "Quiet gap: {} of silence ends a message that has no line ending, unless it could still become the right one.",
             s(t.quiet)
         ),
     ]
@@ -219,7 +219,11 @@ fn framing(exercise: &Exercise) -> String {
          `\\n`, `\\r\\n` or no line ending at all are the same, surrounding \
          spaces are ignored, blank lines between messages are skipped, and \
          fragments are joined: `hel` then `lo` reads as `hello`. What is inside \
-         must match."
+         must match. A quiet gap never cuts a message that could still become \
+         the right one (the start of the expected text, the first digits of \
+         the number, any text where the answer only has to contain something): \
+         that one is judged when you close, at the step's deadline, or once it \
+         can no longer be right."
     );
     let has_prompt = exercise
         .steps
@@ -239,7 +243,13 @@ fn framing(exercise: &Exercise) -> String {
         .any(|step| matches!(step, Step::Send(_)));
     if sends {
         text.push_str(&format!(
-            " The grader ends each message it sends with {}.",
+            " The grader ends each message it sends with {}. Once it has \
+             nothing more to send, it closes its sending side (a half-close, \
+             as netcat does at the end of its input): a program reading until \
+             the end of the stream gets there, and can still send. An answer \
+             that had already arrived before the grader sent the message it \
+             answers does not count: wait for (recv) the grader's message \
+             before replying; only a prompt may come early.",
             line_ending_noun(&exercise.line_ending)
         ));
     }
@@ -397,6 +407,16 @@ impl<'a> Describer<'a> {
     /// A matcher as the thing the student sends or prints; `subject` is
     /// `a message` or `output`.
     fn matcher_noun(&mut self, matcher: &Matcher, subject: &str) -> String {
+        // A prompt that must not be some text (server-4: not the echo).
+        if subject != "output"
+            && let Matcher::AllOf(all) = matcher
+            && let [Matcher::AnyText, Matcher::Not(inner)] = all.as_slice()
+        {
+            return format!(
+                "any text — your prompt — except a message that {} (an echo is not a prompt)",
+                self.condition(inner)
+            );
+        }
         match matcher {
             Matcher::Exact(text) => format!(
                 "exactly {} (surrounding spaces and line endings ignored)",
@@ -414,7 +434,7 @@ impl<'a> Describer<'a> {
             }
             Matcher::AnyText if subject == "output" => "any text".to_string(),
             Matcher::AnyText => "any text — your prompt".to_string(),
-            Matcher::AllOf(_) | Matcher::AnyOf(_) => {
+            Matcher::AllOf(_) | Matcher::AnyOf(_) | Matcher::Not(_) => {
                 format!("{subject} that {}", self.condition(matcher))
             }
         }
@@ -438,6 +458,7 @@ impl<'a> Describer<'a> {
                 let parts: Vec<String> = any.iter().map(|m| self.condition(m)).collect();
                 format!("either {}", join_list(&parts, "or"))
             }
+            Matcher::Not(inner) => format!("is not something that {}", self.condition(inner)),
         }
     }
 
@@ -721,6 +742,7 @@ fn matcher_texts(matcher: &Matcher) -> Vec<&str> {
         }
         Matcher::AnyText => Vec::new(),
         Matcher::AllOf(all) | Matcher::AnyOf(all) => all.iter().flat_map(matcher_texts).collect(),
+        Matcher::Not(inner) => matcher_texts(inner),
     }
 }
 
@@ -1002,6 +1024,7 @@ mod tests {
         assert!(text.contains("may echo the word back (optional)"), "{text}");
         assert!(text.contains("to send back exactly the phrase"), "{text}");
         assert!(text.contains("any text — your prompt"), "{text}");
+        assert!(text.contains("(an echo is not a prompt)"), "{text}");
         assert!(
             text.contains("for your server to close the connection"),
             "{text}"

@@ -73,10 +73,21 @@ fn bytes_form_sent(evidence: &Evidence) -> Option<String> {
 /// where the exercise reads the text.
 fn reply_not_printed(evidence: &Evidence) -> Option<String> {
     let step = evidence.exercise.steps.get(evidence.failed_step?)?;
-    let Step::ExpectOutput(_) = step else {
+    let Step::ExpectOutput(matcher) = step else {
         return None;
     };
     let printed = evidence.stdout.trim();
+    // The output holds the reply now, but did not while the grader waited:
+    // it came out only when the program was stopped or ended, the mark of
+    // output buffered in the program (C's stdio, Perl) instead of written.
+    if evidence.status == Status::Timeout && matches(matcher, evidence.values, printed, true) {
+        return Some(
+            "your program printed the reply, but only when it ended, after the grader had stopped waiting: \
+             its output was buffered; flush it right after printing (fflush(stdout) in C, $| = 1 in Perl, \
+             print(..., flush=True) in Python, System.out.flush() in Java)"
+                .to_string(),
+        );
+    }
     if printed
         .lines()
         .any(|line| is_bytes_literal(line.trim()) || line.contains("b'") || line.contains("b\""))
@@ -216,6 +227,21 @@ mod tests {
         assert!(hint(&e).unwrap().contains("printed nothing"));
         e.stdout = "Received b\"I'm good, what about you?\\n\"";
         assert!(hint(&e).unwrap().contains("b'...'"));
+    }
+
+    #[test]
+    fn a_reply_that_came_out_only_at_the_end_is_named_buffered_output() {
+        let (exercise, values) = embedded("client-1");
+        let mut e = evidence(&exercise, &values, 2, "");
+        e.status = Status::Timeout;
+        e.stdout = "I'm good, what about you?\n";
+        let text = hint(&e).unwrap();
+        assert!(
+            text.contains("buffered") && text.contains("fflush"),
+            "{text}"
+        );
+        e.stdout = "";
+        assert!(hint(&e).unwrap().contains("printed nothing"));
     }
 
     #[test]

@@ -89,9 +89,116 @@ async fn a_right_answer_in_fragments_without_newline_is_accepted_at_once() {
 }
 
 #[tokio::test]
+async fn a_right_answer_paused_halfway_for_longer_than_the_quiet_gap_is_waited_for() {
+    let outcome = grade_client(
+        r#"[{"expect": {"exact": "How do you do?"}}, {"send": "fine"}]"#,
+        5.0,
+        0.05,
+        |port| async move {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            s.write_all(b"How do ").await.unwrap();
+            sleep(Duration::from_millis(300)).await;
+            s.write_all(b"you do?\n").await.unwrap();
+            let mut reply = [0u8; 16];
+            let n = s.read(&mut reply).await.unwrap();
+            assert_eq!(&reply[..n], b"fine\n");
+        },
+    )
+    .await;
+    assert_eq!(outcome, Ok(()));
+}
+
+#[tokio::test]
+async fn a_client_reading_until_the_end_of_the_stream_gets_the_end_after_the_last_message() {
+    // The grader waits for the student's close; the student waits for the
+    // grader's: only a half-close after the last message ends it.
+    let outcome = grade_client(
+        r#"[{"expect": {"exact": "How do you do?"}}, {"send": "fine"}, "expect-close"]"#,
+        2.0,
+        0.05,
+        |port| async move {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            s.write_all(b"How do you do?\n").await.unwrap();
+            let mut reply = Vec::new();
+            s.read_to_end(&mut reply).await.unwrap();
+            assert_eq!(reply, b"fine\n");
+        },
+    )
+    .await;
+    assert_eq!(outcome, Ok(()));
+}
+
+#[tokio::test]
+async fn a_client_that_half_closes_first_reads_the_last_message_and_then_the_end() {
+    let outcome = grade_client(
+        r#"[{"expect": {"exact": "1"}}, {"send": "2"}]"#,
+        2.0,
+        0.05,
+        |port| async move {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            s.write_all(b"1\n").await.unwrap();
+            s.shutdown().await.unwrap();
+            let mut reply = Vec::new();
+            s.read_to_end(&mut reply)
+                .await
+                .expect("the end of the stream, not a reset");
+            assert_eq!(reply, b"2\n");
+        },
+    )
+    .await;
+    assert_eq!(outcome, Ok(()));
+}
+
+#[tokio::test]
+async fn an_answer_sent_before_the_message_it_answers_fails() {
+    let outcome = grade_client(
+        r#"[{"expect": {"exact": "1"}}, {"send": "2"}, {"expect": {"exact": "3"}}, {"send": "4"}]"#,
+        5.0,
+        0.05,
+        |port| async move {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            s.write_all(b"1\n3\n").await.unwrap();
+            let mut rest = Vec::new();
+            let _ = s.read_to_end(&mut rest).await;
+        },
+    )
+    .await;
+    let failure = outcome.unwrap_err();
+    assert_eq!(failure.kind, FailureKind::Mismatch);
+    assert!(
+        failure.message.contains("before it received `2`"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(failure.received.as_deref(), Some("3\\n"));
+}
+
+#[tokio::test]
+async fn an_answer_sent_after_reading_the_message_passes() {
+    let outcome = grade_client(
+        r#"[{"expect": {"exact": "1"}}, {"send": "2"}, {"expect": {"exact": "3"}}, {"send": "4"}]"#,
+        5.0,
+        0.05,
+        |port| async move {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            let mut buffer = [0u8; 16];
+            s.write_all(b"1\n").await.unwrap();
+            let n = s.read(&mut buffer).await.unwrap();
+            assert_eq!(&buffer[..n], b"2\n");
+            s.write_all(b"3\n").await.unwrap();
+            let n = s.read(&mut buffer).await.unwrap();
+            assert_eq!(&buffer[..n], b"4\n");
+        },
+    )
+    .await;
+    assert_eq!(outcome, Ok(()));
+}
+
+#[tokio::test]
 async fn a_wrong_answer_fails_after_the_quiet_gap_with_what_was_received() {
     let outcome = grade_client(
-        r#"[{"expect": {"exact": "1"}}]"#,
+        // A message still to send keeps the grader's side open.
+        r#"[{"expect": {"exact": "1"}}, {"send": "next"}]"#,
         30.0,
         0.05,
         |port| async move {
@@ -111,7 +218,7 @@ async fn a_wrong_answer_fails_after_the_quiet_gap_with_what_was_received() {
 #[tokio::test]
 async fn silence_is_a_timeout_at_the_step_deadline() {
     let outcome = grade_client(
-        r#"[{"expect": {"exact": "1"}}]"#,
+        r#"[{"expect": {"exact": "1"}}, {"send": "next"}]"#,
         0.1,
         0.05,
         |port| async move {

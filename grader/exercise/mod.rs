@@ -207,6 +207,13 @@ pub enum Step {
     Close,
 }
 
+impl Step {
+    /// True for a step in which the grader sends on the connection.
+    pub fn sends(&self) -> bool {
+        matches!(self, Step::Send(_) | Step::HttpExchange(_))
+    }
+}
+
 /// The grader's side of one HTTP exchange (client-5).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -237,6 +244,8 @@ pub enum Matcher {
     AllOf(Vec<Matcher>),
     /// At least one of these matches.
     AnyOf(Vec<Matcher>),
+    /// This does not match (server-4: a prompt that is not the echo `exit`).
+    Not(Box<Matcher>),
 }
 
 /// A problem with an exercise that parses but cannot be played.
@@ -397,6 +406,7 @@ impl Matcher {
             Matcher::AllOf(all) | Matcher::AnyOf(all) => {
                 all.iter().flat_map(Matcher::texts).collect()
             }
+            Matcher::Not(inner) => inner.texts(),
         }
     }
 
@@ -415,6 +425,7 @@ impl Matcher {
             Matcher::AllOf(all) | Matcher::AnyOf(all) => {
                 all.iter().try_for_each(Matcher::check_regexes)
             }
+            Matcher::Not(inner) => inner.check_regexes(),
             _ => Ok(()),
         }
     }

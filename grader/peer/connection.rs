@@ -43,6 +43,9 @@ pub struct Connection {
     peer_closed: bool,
     we_closed: bool,
     last_move: LastMove,
+    /// How many of the buffered bytes were received before the grader's
+    /// latest message was sent: they cannot answer it.
+    before_send: usize,
     recorder: Recorder,
 }
 
@@ -58,6 +61,7 @@ impl Connection {
             peer_closed: false,
             we_closed: false,
             last_move: LastMove::Received,
+            before_send: 0,
             recorder,
         }
     }
@@ -69,8 +73,21 @@ impl Connection {
 
     /// Drops the first `count` buffered bytes (a step consumed them).
     pub fn consume(&mut self, count: usize) {
-        self.buffer.drain(..count.min(self.buffer.len()));
+        let count = count.min(self.buffer.len());
+        self.buffer.drain(..count);
+        self.before_send = self.before_send.saturating_sub(count);
         self.last_move = LastMove::Received;
+    }
+
+    /// The buffered bytes that had arrived before the grader's latest
+    /// message was sent, so the program wrote them without having read it.
+    pub fn received_before_send(&self) -> &[u8] {
+        &self.buffer[..self.before_send]
+    }
+
+    /// True once the grader has closed its sending side.
+    pub fn closed_sending(&self) -> bool {
+        self.we_closed
     }
 
     /// True once the student has closed its side.
@@ -87,6 +104,11 @@ impl Connection {
     /// Sends `bytes`, or fails at `deadline` (a program that stops reading
     /// fills the socket's buffers).
     pub async fn send(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+        // Whatever is readable now was written before the program could see
+        // this message: take it in first, so a step can tell an answer sent
+        // ahead of its question from a real one.
+        self.take_available()?;
+        self.before_send = self.buffer.len();
         self.recorder.sent(bytes);
         self.last_move = LastMove::Sent;
         match timeout_at(deadline, self.stream.write_all(bytes)).await {
@@ -96,6 +118,34 @@ impl Connection {
                 "the program stopped reading",
             )),
         }
+    }
+
+    /// Buffers the bytes already received, without waiting.
+    fn take_available(&mut self) -> io::Result<()> {
+        let mut chunk = [0u8; 8192];
+        while !self.peer_closed && self.buffer.len() < MAX_BUFFERED {
+            match self.stream.try_read(&mut chunk) {
+                Ok(0) => {
+                    self.peer_closed = true;
+                    self.recorder.event("the program closed the connection");
+                }
+                Ok(n) => self.keep(&chunk[..n]),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == io::ErrorKind::ConnectionReset => {
+                    self.peer_closed = true;
+                    self.recorder.event("the program reset the connection");
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+
+    fn keep(&mut self, bytes: &[u8]) {
+        self.recorder.received(bytes);
+        let room = MAX_BUFFERED - self.buffer.len();
+        self.buffer
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
     /// Reads what is available, waiting until `deadline` at most.
@@ -115,9 +165,7 @@ impl Connection {
                 Ok(ReadEvent::Closed)
             }
             Ok(Ok(n)) => {
-                self.recorder.received(&chunk[..n]);
-                let room = MAX_BUFFERED - self.buffer.len();
-                self.buffer.extend_from_slice(&chunk[..n.min(room)]);
+                self.keep(&chunk[..n]);
                 Ok(ReadEvent::Data)
             }
             Ok(Err(error)) if error.kind() == io::ErrorKind::ConnectionReset => {
@@ -129,12 +177,13 @@ impl Connection {
         }
     }
 
-    /// Closes the grader's sending side (FIN): the student reads the end of
-    /// the stream, as from `nc` when its input ends.
+    /// Closes the grader's sending side (FIN), keeping its reading side
+    /// open: the student reads the end of the stream, as from `nc` when its
+    /// input ends, and may still answer.
     pub async fn close_sending(&mut self) {
         if !self.we_closed {
             self.we_closed = true;
-            self.recorder.event("the grader closed its side");
+            self.recorder.event("the grader closed its sending side");
             let _ = self.stream.shutdown().await;
         }
     }
@@ -150,8 +199,13 @@ impl Connection {
     /// closes first, gracefully, and waits up to `grace` for the student's
     /// close; TIME_WAIT then stays on the grader's side.
     pub async fn finish(mut self, grace: Duration) {
-        if !self.peer_closed && self.last_move == LastMove::Sent {
+        if self.last_move == LastMove::Sent {
+            // The end of the stream goes out before any reset: a student
+            // that half-closed first and reads to the end reads the last
+            // message and then the end, not "connection reset".
             self.close_sending().await;
+        }
+        if !self.peer_closed && self.last_move == LastMove::Sent {
             let deadline = Instant::now() + grace;
             let mut sink = [0u8; 8192];
             while let Ok(Ok(n)) = timeout_at(deadline, self.stream.read(&mut sink)).await {

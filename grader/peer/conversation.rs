@@ -2,7 +2,7 @@
 //! deciding pass or fail from messages and the program's output, without
 //! touching bytes on the wire itself.
 
-use super::matching::{describe, find_match, matches};
+use super::matching::{could_still_match, describe, find_match, matches};
 use super::{Connection, Failure, FailureKind, ReadEvent};
 use crate::exercise::{Deadlines, Exercise, HttpExchange, Matcher, Step, Values};
 use crate::student::Observer;
@@ -16,6 +16,9 @@ pub struct Conversation<'a> {
     deadlines: Deadlines,
     connection: Connection,
     observer: Observer,
+    /// The grader's latest message, as sent (escaped), for a step that
+    /// finds its answer arrived first.
+    last_sent: Option<String>,
 }
 
 impl<'a> Conversation<'a> {
@@ -33,6 +36,7 @@ impl<'a> Conversation<'a> {
             deadlines,
             connection,
             observer,
+            last_sent: None,
         }
     }
 
@@ -40,7 +44,14 @@ impl<'a> Conversation<'a> {
     /// connection so the caller can close it properly.
     pub async fn play(mut self) -> (Result<(), Failure>, Connection) {
         let total = self.exercise.steps.len();
-        for (index, step) in self.exercise.steps.iter().enumerate() {
+        let steps = &self.exercise.steps;
+        for (index, step) in steps.iter().enumerate() {
+            // Nothing more to say on this connection: say so, as netcat does
+            // at the end of its input, so a program reading until the end of
+            // the stream gets there.
+            if !steps[index..].iter().any(Step::sends) {
+                self.connection.close_sending().await;
+            }
             if let Err(mut failure) = self.play_step(step).await {
                 failure.step = Some(index);
                 if total > 1 {
@@ -49,6 +60,8 @@ impl<'a> Conversation<'a> {
                 return (Err(failure), self.connection);
             }
         }
+        // The last step sent something: the end of the stream follows it.
+        self.connection.close_sending().await;
         (Ok(()), self.connection)
     }
 
@@ -75,6 +88,7 @@ impl<'a> Conversation<'a> {
     }
 
     async fn send_bytes(&mut self, bytes: &[u8], deadline: Instant) -> Result<(), Failure> {
+        self.last_sent = Some(escape_bytes(bytes.trim_ascii()));
         self.connection.send(bytes, deadline).await.map_err(|error| {
             let what = escape_bytes(bytes);
             match error.kind() {
@@ -90,23 +104,22 @@ impl<'a> Conversation<'a> {
         })
     }
 
-    /// Reads until the buffered bytes satisfy `matcher`. A message counts
-    /// as complete (and wrong, if it does not match) at the student's
-    /// close, after a quiet gap, or at the step's deadline; a right answer
-    /// is accepted the moment its bytes arrive.
+    /// Reads until the buffered bytes satisfy `matcher`. A right answer is
+    /// accepted the moment its bytes arrive. A message that does not match
+    /// is judged wrong at the student's close, at the step's deadline, or
+    /// after a quiet gap once no continuation could make it right; a quiet
+    /// gap alone never cuts a message that could still become a match.
     async fn expect(&mut self, matcher: &Matcher, deadline: Instant) -> Result<(), Failure> {
         let mut last_data = Instant::now();
         loop {
             if let Some(end) = find_match(matcher, self.values, self.connection.buffered(), false) {
-                self.connection.consume(end);
-                return Ok(());
+                return self.accept(matcher, end);
             }
             let pending = !is_blank(self.connection.buffered());
             let whole = find_match(matcher, self.values, self.connection.buffered(), true);
             if self.connection.peer_closed() {
                 if let Some(end) = whole {
-                    self.connection.consume(end);
-                    return Ok(());
+                    return self.accept(matcher, end);
                 }
                 let message = if pending {
                     "the program sent something else and closed the connection".to_string()
@@ -116,23 +129,40 @@ impl<'a> Conversation<'a> {
                 return Err(self.mismatch(FailureKind::Closed, message, matcher));
             }
             let quiet_until = last_data + self.deadlines.quiet;
-            let wait_until = if pending {
-                deadline.min(quiet_until)
+            let wait_until = if pending && quiet_until < deadline {
+                quiet_until
             } else {
                 deadline
             };
             match self.read(wait_until).await? {
                 ReadEvent::Data => last_data = Instant::now(),
                 ReadEvent::Closed => {}
-                ReadEvent::Deadline if pending => {
-                    // Silence ends the message: it may now match as a whole.
+                ReadEvent::Deadline if wait_until < deadline => {
+                    // Silence ends the message: it may now match as a whole,
+                    // or be wrong whatever follows, or still be arriving.
                     if let Some(end) = whole {
-                        self.connection.consume(end);
-                        return Ok(());
+                        return self.accept(matcher, end);
                     }
+                    if !could_still_match(matcher, self.values, self.connection.buffered()) {
+                        return Err(self.mismatch(
+                            FailureKind::Mismatch,
+                            "the program sent something else".to_string(),
+                            matcher,
+                        ));
+                    }
+                    // Wait for more, or the deadline, with no further gap.
+                    last_data = deadline;
+                }
+                ReadEvent::Deadline if pending => {
+                    if let Some(end) = whole {
+                        return self.accept(matcher, end);
+                    }
+                    let seconds = self.deadlines.step.as_secs_f64();
                     return Err(self.mismatch(
                         FailureKind::Mismatch,
-                        "the program sent something else".to_string(),
+                        format!(
+                            "the program sent something else (and nothing more for {seconds:.1}s)"
+                        ),
                         matcher,
                     ));
                 }
@@ -146,6 +176,31 @@ impl<'a> Conversation<'a> {
                 }
             }
         }
+    }
+
+    /// Takes the message ending at `end` as the step's answer, unless it
+    /// was already there before the grader sent the message it answers: a
+    /// program must wait for what it replies to. Prompts are exempt, since
+    /// a prompt answers nothing.
+    fn accept(&mut self, matcher: &Matcher, end: usize) -> Result<(), Failure> {
+        let early = self.connection.received_before_send();
+        if !is_prompt(matcher)
+            && !is_blank(early)
+            && find_match(matcher, self.values, early, true).is_some()
+        {
+            let sent = self.last_sent.clone().unwrap_or_default();
+            let mut failure = self.mismatch(
+                FailureKind::Mismatch,
+                format!(
+                    "the program sent its answer before it received `{sent}`: wait for the grader's message (recv) before sending the next one"
+                ),
+                matcher,
+            );
+            failure.received = Some(escape_bytes(&early[..early.len().min(end)]));
+            return Err(failure);
+        }
+        self.connection.consume(end);
+        Ok(())
     }
 
     /// Accepts one message matching `matcher` if it comes within the quiet
@@ -365,6 +420,16 @@ fn end_of_http_head(bytes: &[u8]) -> Option<usize> {
         }
     }
     None
+}
+
+/// True for a matcher that takes a prompt (any text), which may come
+/// before the grader's message.
+fn is_prompt(matcher: &Matcher) -> bool {
+    match matcher {
+        Matcher::AnyText => true,
+        Matcher::AllOf(all) | Matcher::AnyOf(all) => all.iter().any(is_prompt),
+        _ => false,
+    }
 }
 
 fn is_blank(bytes: &[u8]) -> bool {

@@ -30,6 +30,65 @@ pub fn matches(matcher: &Matcher, values: &Values, text: &str, complete: bool) -
         Matcher::AnyText => !text.is_empty() && (complete || text.ends_with(PROMPT_ENDINGS)),
         Matcher::AllOf(all) => all.iter().all(|m| matches(m, values, text, complete)),
         Matcher::AnyOf(any) => any.iter().any(|m| matches(m, values, text, complete)),
+        Matcher::Not(inner) => !matches(inner, values, text, true),
+    }
+}
+
+/// False once no bytes the program could still send after `buffer` would
+/// make it a message satisfying `matcher`: an `exact` text the buffer has
+/// left, a `number` whose digits so far are wrong. Anything else
+/// (`contains`, `regex`, a prompt) is undecidable from a prefix, so true.
+/// A quiet gap ends a message only when this is false: a right answer
+/// paused halfway (a reverse lookup between its parts) is waited for.
+pub fn could_still_match(matcher: &Matcher, values: &Values, buffer: &[u8]) -> bool {
+    // A multi-byte character cut by a segment is not a contradiction.
+    let valid = match std::str::from_utf8(buffer) {
+        Ok(text) => text,
+        Err(error) if error.error_len().is_none() => {
+            std::str::from_utf8(&buffer[..error.valid_up_to()]).unwrap_or("")
+        }
+        Err(_) => return prefix_could_match(matcher, values, &String::from_utf8_lossy(buffer)),
+    };
+    prefix_could_match(matcher, values, valid)
+}
+
+fn prefix_could_match(matcher: &Matcher, values: &Values, text: &str) -> bool {
+    let text = text.trim_start();
+    match matcher {
+        // Only trailing whitespace may follow the text itself.
+        Matcher::Exact(expected) => {
+            let expected = values.fill(expected);
+            let expected = expected.trim();
+            match text.strip_prefix(expected) {
+                Some(rest) => rest.trim().is_empty(),
+                None => expected.starts_with(text),
+            }
+        }
+        Matcher::Number(expected) => {
+            let filled = values.fill(expected);
+            let Ok(expected) = filled.trim().parse::<f64>() else {
+                return false;
+            };
+            if numbers_in(text).any(|n| n == expected) {
+                return true;
+            }
+            // The last number may still be arriving ("4" of "42"); a text
+            // with no number yet ("The sum is ") may still get one.
+            let digits_at_end = text
+                .bytes()
+                .rev()
+                .take_while(|b| b.is_ascii_digit() || *b == b'.' || *b == b'-')
+                .count();
+            if digits_at_end == 0 {
+                return numbers_in(text).next().is_none();
+            }
+            let last = &text[text.len() - digits_at_end..];
+            let before = &text[..text.len() - digits_at_end];
+            numbers_in(before).next().is_none() && filled.trim().starts_with(last)
+        }
+        Matcher::AllOf(all) => all.iter().all(|m| prefix_could_match(m, values, text)),
+        Matcher::AnyOf(any) => any.iter().any(|m| prefix_could_match(m, values, text)),
+        Matcher::Contains(_) | Matcher::Regex(_) | Matcher::AnyText | Matcher::Not(_) => true,
     }
 }
 
@@ -124,6 +183,7 @@ pub fn describe(matcher: &Matcher, values: &Values) -> String {
         Matcher::AnyText => "any text (a prompt)".to_string(),
         Matcher::AllOf(all) => join(all, values, " and "),
         Matcher::AnyOf(any) => join(any, values, " or "),
+        Matcher::Not(inner) => format!("not {}", describe(inner, values)),
     }
 }
 
@@ -131,7 +191,9 @@ fn join(matchers: &[Matcher], values: &Values, separator: &str) -> String {
     let parts: Vec<String> = matchers
         .iter()
         .map(|m| match m {
-            Matcher::AllOf(_) | Matcher::AnyOf(_) => format!("({})", describe(m, values)),
+            Matcher::AllOf(_) | Matcher::AnyOf(_) | Matcher::Not(_) => {
+                format!("({})", describe(m, values))
+            }
             _ => describe(m, values),
         })
         .collect();
@@ -227,6 +289,44 @@ mod tests {
             describe(&m, &v),
             "text containing `127.0.0.1` and (text containing `localhost` or text containing `box`)"
         );
+    }
+
+    #[test]
+    fn a_prefix_could_match_until_exact_text_or_digits_contradict_it() {
+        let v = values();
+        let greeting = exact("How do you do?");
+        assert!(could_still_match(&greeting, &v, b""));
+        assert!(could_still_match(&greeting, &v, b"How do "));
+        assert!(could_still_match(&greeting, &v, b"\nHow do you do?\r\n"));
+        assert!(!could_still_match(&greeting, &v, b"How are"));
+        assert!(!could_still_match(&greeting, &v, b"How do you do?!"));
+        assert!(!could_still_match(&exact("h\u{e9}"), &v, b"h\xc3\xa8"));
+        assert!(could_still_match(&exact("h\u{e9}"), &v, b"h\xc3"));
+        let sum = Matcher::Number("{sum}".into());
+        for text in ["", "The sum is ", "4", "The sum is 4", "42"] {
+            assert!(could_still_match(&sum, &v, text.as_bytes()), "{text}");
+        }
+        for text in ["41", "43\n", "The sum is 5", "420", "4 and 4"] {
+            assert!(!could_still_match(&sum, &v, text.as_bytes()), "{text}");
+        }
+        let address = Matcher::AllOf(vec![
+            Matcher::Contains("127.0.0.1".into()),
+            Matcher::Contains("localhost".into()),
+        ]);
+        assert!(could_still_match(&address, &v, b"127.0.0.1\n"));
+    }
+
+    #[test]
+    fn not_refuses_what_its_matcher_accepts() {
+        let v = values();
+        let prompt = Matcher::AllOf(vec![
+            Matcher::AnyText,
+            Matcher::Not(Box::new(exact("exit"))),
+        ]);
+        assert!(find_match(&prompt, &v, b"exit\n", false).is_none());
+        assert!(find_match(&prompt, &v, b"exit", true).is_none());
+        assert!(find_match(&prompt, &v, b"exit\nType exit again: ", false).is_some());
+        assert!(find_match(&prompt, &v, b"Send exit again to quit\n", false).is_some());
     }
 
     #[test]

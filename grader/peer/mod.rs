@@ -162,6 +162,47 @@ pub fn port_is_free(port: u16) -> bool {
         .is_ok()
 }
 
+/// One round of connect attempts on `port`, with `attempt` making one
+/// connection (or not). The family is never left to a race: IPv6 loopback
+/// is tried only once a socket is seen listening on IPv6 and IPv4 was then
+/// refused, so a dual-stack server (`::`, accepting IPv4 too) is always
+/// reached over 127.0.0.1, whatever moment it starts listening at, and
+/// sees the client address the exercise expects.
+async fn connect_once<F, Fut>(port: u16, mut attempt: F) -> Option<TcpStream>
+where
+    F: FnMut(SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = Option<TcpStream>>,
+{
+    let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    if let Some(stream) = attempt(v4).await {
+        return Some(stream);
+    }
+    if !listening_on_ipv6(port) {
+        return None;
+    }
+    // The server listens on IPv6 now; if it accepts IPv4 too, this attempt
+    // shows it (its socket was there before the attempt).
+    if let Some(stream) = attempt(v4).await {
+        return Some(stream);
+    }
+    attempt(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).await
+}
+
+/// True when a socket listens on `port` over IPv6 (`::` or `::1`): binding
+/// IPv6 loopback then fails with "address in use", and no connection is
+/// made, so a server that accepts once is not spent on a probe.
+fn listening_on_ipv6(port: u16) -> bool {
+    let Ok(socket) = TcpSocket::new_v6() else {
+        return false;
+    };
+    // TIME_WAIT left by an earlier conversation does not count.
+    let _ = socket.set_reuseaddr(true);
+    matches!(
+        socket.bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))),
+        Err(error) if error.kind() == io::ErrorKind::AddrInUse
+    )
+}
+
 /// Connects to the student's server on `port`, trying every few
 /// milliseconds until it accepts, the program exits, or `deadline` passes.
 /// The first connection that succeeds is the conversation: a notebook
@@ -171,18 +212,17 @@ pub async fn connect(
     deadline: Instant,
     observer: &mut Observer,
 ) -> Result<TcpStream, Failure> {
-    let addresses = [
-        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-        SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
-    ];
     let mut attempts = 0u32;
     loop {
-        for address in addresses {
-            if let Ok(Ok(stream)) =
-                timeout(CONNECT_ATTEMPT_TIMEOUT, TcpStream::connect(address)).await
-            {
-                return Ok(stream);
-            }
+        if let Some(stream) = connect_once(port, |address| async move {
+            timeout(CONNECT_ATTEMPT_TIMEOUT, TcpStream::connect(address))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        })
+        .await
+        {
+            return Ok(stream);
         }
         attempts += 1;
         // A server on another port would only show as a timeout: look at
@@ -222,5 +262,46 @@ pub async fn connect(
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use socket2::{Domain, Socket, Type};
+
+    #[tokio::test]
+    async fn a_dual_stack_server_that_starts_mid_round_is_reached_over_ipv4() {
+        let socket = Socket::new(Domain::IPV6, Type::STREAM, None).unwrap();
+        if socket.set_only_v6(false).is_err()
+            || socket
+                .bind(&SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)).into())
+                .is_err()
+        {
+            eprintln!("skipped: no dual-stack IPv6 here");
+            return;
+        }
+        socket.listen(4).unwrap();
+        let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+        // The first IPv4 attempt is refused, as when the server starts
+        // listening right after it: the race the family must not depend on.
+        let mut refused_once = false;
+        let stream = connect_once(port, |address| {
+            let refuse = address.is_ipv4() && !refused_once;
+            refused_once |= refuse;
+            async move {
+                if refuse {
+                    None
+                } else {
+                    TcpStream::connect(address).await.ok()
+                }
+            }
+        })
+        .await
+        .expect("the listening server is reached");
+        assert_eq!(
+            stream.local_addr().unwrap().ip(),
+            std::net::IpAddr::from(Ipv4Addr::LOCALHOST)
+        );
     }
 }
