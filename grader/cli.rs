@@ -106,8 +106,9 @@ struct BatchArgs {
     /// The output folder: per-submission results, grades.csv, summary.json.
     #[arg(long, value_name = "OUT")]
     out: PathBuf,
-    /// Submissions graded at once (default: twice the number of CPUs, since
-    /// grading is mostly waiting).
+    /// Most submissions graded at once (default: eight per CPU, since
+    /// grading is mostly waiting; a new one starts only while the machine
+    /// has CPU to spare).
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     /// Grade only part K of N of the submissions (sorted by name); needs --seed
@@ -370,13 +371,20 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
     })
 }
 
+/// Default `--jobs` per CPU: hanging submissions cost no CPU, so many can
+/// wait at once while admission by CPU pressure keeps the machine's load
+/// within what it can run.
+const BATCH_JOBS_PER_CPU: usize = 8;
+
 fn batch(args: &BatchArgs) -> Result<u8, Error> {
     let set = args.exercises.load()?;
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     let options = BatchOptions {
         dir: args.dir.clone(),
         out: args.out.clone(),
-        jobs: args.jobs.map_or(2 * cpus, usize::from),
+        // Wide, because admission by CPU pressure is what bounds the work
+        // that runs; --jobs bounds what waits (memory, open files).
+        jobs: args.jobs.map_or(BATCH_JOBS_PER_CPU * cpus, usize::from),
         shard: args.shard,
         grade: GradeOptions {
             seed: args.seed.unwrap_or_else(random_seed),
