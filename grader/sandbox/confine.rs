@@ -44,6 +44,23 @@ pub fn remove_all_cgroups() {
     }
 }
 
+/// A cgroup name no other cgroup of this or any other grader has:
+/// `{prefix}-{run}-{sequence}`. Graders in namespaces are all PID 1, so
+/// the process ID cannot tell them apart: a random run ID does, and a
+/// sequence number the names made by one grader.
+pub(super) fn unique_name(prefix: &str) -> String {
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    static RUN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let run = *RUN.get_or_init(|| {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one(std::process::id())
+    });
+    format!(
+        "{prefix}-{run:016x}-{}",
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// The resources of one program, made before it starts.
 #[derive(Debug)]
 pub struct Confinement {
@@ -71,14 +88,6 @@ impl Confinement {
         tmpdir: &Path,
         cpu_seconds: u64,
     ) -> io::Result<Confinement> {
-        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-        // Graders in namespaces are all PID 1: a random part keeps the
-        // names of concurrent graders apart.
-        static RUN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-        let run = *RUN.get_or_init(|| {
-            use std::hash::BuildHasher;
-            std::collections::hash_map::RandomState::new().hash_one(std::process::id())
-        });
         let mut rlimits = vec![
             (libc::RLIMIT_CPU, cpu_seconds.max(1)),
             (libc::RLIMIT_FSIZE, FILE_SIZE_LIMIT),
@@ -87,11 +96,7 @@ impl Confinement {
         ];
         let mut cgroups = Vec::new();
         if let Some(kind) = &protections.cgroup {
-            let name = format!(
-                "sockgrade-{run:016x}-{}",
-                SEQUENCE.fetch_add(1, Ordering::Relaxed)
-            );
-            cgroups = kind.create(&name, protections.memory_bytes)?;
+            cgroups = kind.create(&unique_name("sockgrade"), protections.memory_bytes)?;
             live_cgroups().extend(cgroups.iter().cloned());
         }
         if !protections.memory_in_cgroup() {
