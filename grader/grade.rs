@@ -881,7 +881,7 @@ fn with_limits(
     let mib = protections.memory_bytes >> 20;
     let limit = if usage.out_of_memory {
         Some(format!(
-            "it went over the memory limit of {mib} MiB and was killed"
+            "stopped: it used more than {mib} MiB of memory (--memory)"
         ))
     } else if exit.signal == Some(24) {
         Some("it used up its CPU time (SIGXCPU): an endless loop?".to_string())

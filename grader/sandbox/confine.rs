@@ -7,6 +7,7 @@
 //! fork and exec only system calls run.
 
 use super::filesystem::FileRules;
+use super::memory::MemoryWatch;
 use super::{DESCRIPTOR_LIMIT, PROCESS_LIMIT, Protections, Usage, syscalls};
 use std::ffi::CString;
 use std::io;
@@ -18,6 +19,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Largest file a program may write (RLIMIT_FSIZE): a print loop into a
 /// file cannot fill the disk.
 const FILE_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// The address-space limit (RLIMIT_AS) of a program whose memory no cgroup
+/// bounds: only a backstop for what the memory watchdog (`memory`) cannot
+/// see between two samples, never the bound itself. Runtimes reserve far
+/// more than they use: V8 a code range and its heap cage, the JVM a heap
+/// sized from the limit plus 1.25 GiB of class space and code cache, Go
+/// its arenas. Eight times the memory limit, and at least 4 GiB, which
+/// all of them live with.
+pub fn address_space_backstop(memory_bytes: u64) -> u64 {
+    const FACTOR: u64 = 8;
+    const AT_LEAST: u64 = 4 << 30;
+    memory_bytes.saturating_mul(FACTOR).max(AT_LEAST)
+}
 
 /// [`DESCRIPTOR_LIMIT`], or less where the grader's own hard limit is
 /// lower (raising it would fail, and the program with it).
@@ -66,6 +80,9 @@ pub(super) fn unique_name(prefix: &str) -> String {
 pub struct Confinement {
     cgroups: Vec<PathBuf>,
     exec: Arc<ExecSteps>,
+    /// The memory limit the watchdog enforces, where no cgroup does.
+    watched_memory: Option<u64>,
+    watch: std::sync::Mutex<Option<MemoryWatch>>,
 }
 
 /// What the child does between fork and exec, all prepared.
@@ -99,10 +116,15 @@ impl Confinement {
             cgroups = kind.create(&unique_name("sockgrade"), protections.memory_bytes)?;
             live_cgroups().extend(cgroups.iter().cloned());
         }
-        if !protections.memory_in_cgroup() {
-            // No memory cgroup: the address-space limit is the fallback.
-            rlimits.push((libc::RLIMIT_AS, protections.memory_bytes));
-        }
+        let watched_memory = (!protections.memory_in_cgroup()).then(|| {
+            // No memory cgroup: a watchdog counts what is used; the
+            // address-space limit only backs it up.
+            rlimits.push((
+                libc::RLIMIT_AS,
+                address_space_backstop(protections.memory_bytes),
+            ));
+            protections.memory_bytes
+        });
         if protections.run_as.is_some() && !protections.pids_in_cgroup() {
             // Counted per user, so it only works for a user of our own.
             rlimits.push((libc::RLIMIT_NPROC, PROCESS_LIMIT));
@@ -144,7 +166,18 @@ impl Confinement {
                 user: protections.run_as,
                 refused_calls,
             }),
+            watched_memory,
+            watch: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Starts what watches the program once it runs as `pid` (the memory
+    /// watchdog, where no cgroup bounds its memory). Needs a Tokio runtime.
+    pub fn started(&self, pid: u32) {
+        if let Some(limit) = self.watched_memory {
+            *self.watch.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(MemoryWatch::start(pid, limit));
+        }
     }
 
     /// Makes `command` confine its child.
@@ -161,6 +194,9 @@ impl Confinement {
     /// used its resources, and removes the cgroups.
     pub fn finish(mut self) -> Usage {
         let mut usage = Usage::default();
+        if let Some(watch) = self.watch.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            usage.out_of_memory = watch.exceeded();
+        }
         let cgroups = std::mem::take(&mut self.cgroups);
         live_cgroups().retain(|live| !cgroups.contains(live));
         for dir in &cgroups {

@@ -185,6 +185,9 @@ impl Running {
         }
         let mut child = command.spawn()?;
         let pid = child.id().unwrap_or(0);
+        if let Some(confinement) = confinement {
+            confinement.started(pid);
+        }
         running_groups().insert(pid);
         let (stdout, stdout_task) = match child.stdout.take() {
             Some(pipe) => Capture::start(pipe),
