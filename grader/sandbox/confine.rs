@@ -82,6 +82,8 @@ pub struct Confinement {
     exec: Arc<ExecSteps>,
     /// The memory limit the watchdog enforces, where no cgroup does.
     watched_memory: Option<u64>,
+    /// The process limit the watchdog enforces, where nothing else does.
+    watched_processes: Option<u64>,
     watch: std::sync::Mutex<Option<MemoryWatch>>,
 }
 
@@ -125,9 +127,14 @@ impl Confinement {
             ));
             protections.memory_bytes
         });
-        if protections.run_as.is_some() && !protections.pids_in_cgroup() {
-            // Counted per user, so it only works for a user of our own.
-            rlimits.push((libc::RLIMIT_NPROC, PROCESS_LIMIT));
+        let mut watched_processes = None;
+        if !protections.pids_in_cgroup() {
+            if protections.run_as.is_some() {
+                // Counted per user, so it only works for a user of our own.
+                rlimits.push((libc::RLIMIT_NPROC, PROCESS_LIMIT));
+            } else {
+                watched_processes = Some(PROCESS_LIMIT);
+            }
         }
         // As root (an autograder, a batch) reads are confined too: the
         // system, and the program's own folders; not the other students'
@@ -167,6 +174,7 @@ impl Confinement {
                 refused_calls,
             }),
             watched_memory,
+            watched_processes,
             watch: std::sync::Mutex::new(None),
         })
     }
@@ -176,7 +184,7 @@ impl Confinement {
     pub fn started(&self, pid: u32) {
         if let Some(limit) = self.watched_memory {
             *self.watch.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some(MemoryWatch::start(pid, limit));
+                Some(MemoryWatch::start(pid, limit, self.watched_processes));
         }
     }
 
@@ -196,6 +204,7 @@ impl Confinement {
         let mut usage = Usage::default();
         if let Some(watch) = self.watch.lock().unwrap_or_else(|p| p.into_inner()).take() {
             usage.out_of_memory = watch.exceeded();
+            usage.out_of_processes = watch.too_many_processes();
         }
         let cgroups = std::mem::take(&mut self.cgroups);
         live_cgroups().retain(|live| !cgroups.contains(live));

@@ -1,6 +1,7 @@
 //! The memory bound of a program where no memory cgroup can be made (a
 //! normal user, no delegated cgroup): a watchdog that counts what the
-//! program's processes use, not what they reserve. Node's V8, the JVM and
+//! program's processes use, not what they reserve (and, where nothing
+//! else can, how many processes it runs). Node's V8, the JVM and
 //! the Go runtime reserve gigabytes of address space they never touch, so
 //! an address-space limit of the memory limit kills them at start; the
 //! proportional set size (PSS, shared pages split between the processes
@@ -22,16 +23,21 @@ pub const MEMORY_SAMPLE_INTERVAL: Duration = Duration::from_millis(20);
 #[derive(Debug)]
 pub struct MemoryWatch {
     exceeded: Arc<AtomicBool>,
+    too_many: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl MemoryWatch {
     /// Watches the processes of the program started as `pid` (the leader
     /// of its own session and process group): when their memory together
-    /// exceeds `limit_bytes`, every one of them is killed.
-    pub fn start(pid: u32, limit_bytes: u64) -> MemoryWatch {
+    /// exceeds `limit_bytes`, every one of them is killed; and, where
+    /// `processes` is given (no pids cgroup, and no user of its own whose
+    /// RLIMIT_NPROC would count them), when there are more of them.
+    pub fn start(pid: u32, limit_bytes: u64, processes: Option<u64>) -> MemoryWatch {
         let exceeded = Arc::new(AtomicBool::new(false));
+        let too_many = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&exceeded);
+        let many = Arc::clone(&too_many);
         let task = tokio::spawn(async move {
             let mut members = Members::new(pid);
             let mut tick = tokio::time::interval(MEMORY_SAMPLE_INTERVAL);
@@ -42,6 +48,11 @@ impl MemoryWatch {
                 if alive == 0 {
                     return;
                 }
+                if processes.is_some_and(|limit| alive as u64 > limit) {
+                    many.store(true, Ordering::SeqCst);
+                    members.kill();
+                    return;
+                }
                 if members.over(limit_bytes) {
                     flag.store(true, Ordering::SeqCst);
                     members.kill();
@@ -49,12 +60,21 @@ impl MemoryWatch {
                 }
             }
         });
-        MemoryWatch { exceeded, task }
+        MemoryWatch {
+            exceeded,
+            too_many,
+            task,
+        }
     }
 
     /// Whether the program was killed for using more than its limit.
     pub fn exceeded(&self) -> bool {
         self.exceeded.load(Ordering::SeqCst)
+    }
+
+    /// Whether the program was killed for running too many processes.
+    pub fn too_many_processes(&self) -> bool {
+        self.too_many.load(Ordering::SeqCst)
     }
 }
 
@@ -233,7 +253,7 @@ mod tests {
             command.spawn().expect("python3 runs")
         };
         let mut hog = start(400);
-        let watch = MemoryWatch::start(hog.id().unwrap(), 100 << 20);
+        let watch = MemoryWatch::start(hog.id().unwrap(), 100 << 20, None);
         let status = tokio::time::timeout(Duration::from_secs(5), hog.wait())
             .await
             .expect("killed before its sleep ends")
@@ -242,8 +262,29 @@ mod tests {
         assert!(watch.exceeded());
 
         let mut modest = start(10);
-        let watch = MemoryWatch::start(modest.id().unwrap(), 100 << 20);
+        let watch = MemoryWatch::start(modest.id().unwrap(), 100 << 20, Some(8));
         assert!(modest.wait().await.unwrap().success());
+        assert!(!watch.exceeded());
+        assert!(!watch.too_many_processes());
+    }
+
+    /// A program with more processes than its limit is killed, all of
+    /// them, and the watch says why.
+    #[tokio::test]
+    async fn a_program_with_too_many_processes_is_killed() {
+        let mut command = tokio::process::Command::new("sh");
+        command
+            .args(["-c", "for i in 1 2 3 4 5 6; do sleep 5 & done; wait"])
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut spree = command.spawn().expect("sh runs");
+        let watch = MemoryWatch::start(spree.id().unwrap(), 1 << 30, Some(4));
+        let status = tokio::time::timeout(Duration::from_secs(3), spree.wait())
+            .await
+            .expect("killed before its sleeps end")
+            .unwrap();
+        assert!(!status.success());
+        assert!(watch.too_many_processes());
         assert!(!watch.exceeded());
     }
 }
