@@ -12,7 +12,8 @@ use crate::platform;
 use crate::sandbox::{Confinement, Isolation, PROCESS_LIMIT, Protections, SandboxConfig, Usage};
 use crate::student::{
     ExerciseFolders, Finished, HeldSlot, Interpreters, Launch, Located, MOST_EXTENSION, Manifest,
-    Program, ProgramClock, Running, Skipped, StartSlots, Workspace, locate,
+    Program, ProgramClock, Running, START_ATTEMPTS, Skipped, StartSlots, Workspace,
+    is_harness_start_failure, locate,
 };
 use crate::transcript::Recorder;
 use std::collections::HashMap;
@@ -153,6 +154,10 @@ pub async fn grade_submission(
         None => None,
     };
 
+    let folders = match build_failure {
+        Some(_) => HashMap::new(),
+        None => exercise_folders(&workspace, manifest.as_ref(), &selected),
+    };
     let context = Arc::new(Context {
         folder: folder.to_path_buf(),
         workspace,
@@ -160,6 +165,7 @@ pub async fn grade_submission(
         options: options.clone(),
         environment: environment.clone(),
         build_failure,
+        folders: std::sync::Mutex::new(folders),
     });
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
     // Exercises of an instructor's file may share a port: those take turns.
@@ -254,6 +260,9 @@ struct Context {
     options: GradeOptions,
     environment: Environment,
     build_failure: Option<BuildFailure>,
+    /// Each exercise's private folders, made before any program started
+    /// (see [`exercise_folders`]); taken by the exercise that runs there.
+    folders: std::sync::Mutex<HashMap<String, Result<ExerciseFolders, String>>>,
 }
 
 /// A manifest build that did not succeed.
@@ -261,6 +270,38 @@ struct Context {
 struct BuildFailure {
     message: String,
     output: Finished,
+}
+
+/// The private folders of every selected exercise whose program is there,
+/// all made before any program starts. Made while another exercise's
+/// program is between fork and exec, a copy of a built binary is still
+/// open for writing in that child, and running the copy fails with "Text
+/// file busy" (ETXTBSY): the harness's race, not the student's crash.
+fn exercise_folders(
+    workspace: &Workspace,
+    manifest: Option<&Manifest>,
+    selected: &[&Exercise],
+) -> HashMap<String, Result<ExerciseFolders, String>> {
+    selected
+        .iter()
+        .filter(|exercise| {
+            matches!(
+                locate(workspace.base(), &exercise.id, manifest),
+                Located::Found(_)
+            )
+        })
+        .map(|exercise| {
+            let folders = workspace.exercise_folders(&exercise.id).map_err(|e| {
+                if e.is_limit() {
+                    // Only the build can have made the copy grow past a limit.
+                    format!("after the build, {e}")
+                } else {
+                    format!("cannot make a private copy of the submission: {e}")
+                }
+            });
+            (exercise.id.clone(), folders)
+        })
+        .collect()
 }
 
 /// Runs the manifest's build command in the submission's private copy.
@@ -308,7 +349,7 @@ async fn build(
         cwd: folders.work.clone(),
         env,
     };
-    let running = match Running::spawn(&launch, Some(&confinement)) {
+    let running = match Running::spawn_retrying(&launch, Some(&confinement)).await {
         Ok(running) => running,
         Err(e) => return Some(failed_to_start(e.to_string())),
     };
@@ -479,17 +520,21 @@ async fn run(
     }
     result.command = Some(display.clone());
 
-    let folders = match context.workspace.exercise_folders(&exercise.id) {
-        Ok(folders) => folders,
-        // Only the build can have made the copy grow past a limit.
-        Err(e) if e.is_limit() => {
+    let made = context
+        .folders
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .remove(&exercise.id);
+    let folders = match made {
+        Some(Ok(folders)) => folders,
+        Some(Err(message)) => {
             result.status = Status::Error;
-            result.message = format!("after the build, {e}");
+            result.message = message;
             return;
         }
-        Err(e) => {
+        None => {
             result.status = Status::Error;
-            result.message = format!("cannot make a private copy of the submission: {e}");
+            result.message = format!("no private copy was made for {}", exercise.id);
             return;
         }
     };
@@ -547,7 +592,7 @@ async fn run(
         None => None,
     };
     let mut start_slot = HeldSlot::hold(slot);
-    let running = match Running::spawn(&launch, Some(&confinement)) {
+    let running = match Running::spawn_retrying(&launch, Some(&confinement)).await {
         Ok(running) => running,
         Err(e) => {
             let denied_by_sandbox = is_marked_executable(&launch.argv[0], &launch.cwd);
@@ -761,6 +806,17 @@ fn spawn_failure(
     error: &std::io::Error,
 ) -> (Status, String) {
     use std::io::ErrorKind;
+    if is_harness_start_failure(error) {
+        // Already tried again (`Running::spawn_retrying`): still the
+        // machine's, so an error of the grade, never the program's crash.
+        return (
+            Status::Error,
+            format!(
+                "the grader could not start `{display}` in {START_ATTEMPTS} attempts ({error}): a shortage \
+                 on this machine or a fault of the grader, not of the program; grade again"
+            ),
+        );
+    }
     match error.kind() {
         // The interpreter, not the student's file, could not be run: the
         // machine's fault (an interpreter the programs' user cannot reach).
@@ -850,7 +906,7 @@ fn with_limits(
     let mib = protections.memory_bytes >> 20;
     let limit = if usage.out_of_memory {
         Some(format!(
-            "it went over the memory limit of {mib} MiB and was killed"
+            "stopped: it used more than {mib} MiB of memory (--memory)"
         ))
     } else if exit.signal == Some(24) {
         Some("it used up its CPU time (SIGXCPU): an endless loop?".to_string())
@@ -883,4 +939,24 @@ fn last_line(text: &str) -> Option<&str> {
         .rev()
         .map(str::trim)
         .find(|line| !line.is_empty())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_failure_of_the_machine_is_an_error_not_a_crash() {
+        for errno in [libc::ETXTBSY, libc::EAGAIN, libc::ENOMEM] {
+            let error = std::io::Error::from_raw_os_error(errno);
+            let (status, message) = spawn_failure("./solution client-1", false, false, &error);
+            assert_eq!(status, Status::Error, "{message}");
+            assert!(message.contains("grade again"), "{message}");
+        }
+        let missing = std::io::Error::from_raw_os_error(libc::ENOENT);
+        assert_eq!(
+            spawn_failure("./solution", false, false, &missing).0,
+            Status::Crashed
+        );
+    }
 }

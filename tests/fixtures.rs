@@ -85,6 +85,19 @@ fixture_tests! {
     a_program_calling_unix_sockets_still_passes => "hostile-unix-sockets",
     a_program_hoarding_descriptors_still_passes => "hostile-descriptor-hog",
     a_program_spinning_busy_processes_times_out => "hostile-cpu-hog",
+    a_nodejs_client_and_server_pass => "lang-node",
+    nodejs_mistakes_fail_or_time_out => "lang-node-wrong",
+    a_go_program_built_by_its_manifest_passes => "lang-go",
+    go_mistakes_fail => "lang-go-wrong",
+    c_mistakes_fail => "lang-c-wrong",
+    java_single_file_programs_pass => "lang-java",
+    java_mistakes_fail_or_time_out => "lang-java-wrong",
+    ruby_executables_with_a_shebang_pass => "lang-ruby",
+    ruby_mistakes_fail => "lang-ruby-wrong",
+    perl_executables_with_a_shebang_pass => "lang-perl",
+    perl_mistakes_crash_or_time_out => "lang-perl-wrong",
+    netcat_shell_programs_pass => "lang-netcat",
+    netcat_shell_mistakes_time_out => "lang-netcat-wrong",
 }
 
 #[test]

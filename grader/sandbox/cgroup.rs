@@ -118,9 +118,12 @@ impl CgroupKind {
         }
     }
 
-    /// Whether a child cgroup can really be made (permissions).
+    /// Whether a child cgroup can really be made (permissions). The probe
+    /// has a name of its own: the child graders of a batch probe at the
+    /// same time, and with one shared name all but one would fail and
+    /// grade without cgroups.
     fn can_create(&self) -> bool {
-        let probe = format!("sockgrade-probe-{}", std::process::id());
+        let probe = super::confine::unique_name("sockgrade-probe");
         match self.create(&probe, 64 * 1024 * 1024) {
             Ok(dirs) => {
                 for dir in dirs {
@@ -244,5 +247,42 @@ impl CgroupKind {
             controllers.push("cpu");
         }
         format!("cgroup {version} ({})", controllers.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Probes made at the same time (the child graders of a batch) all
+    /// succeed: none takes another's name.
+    #[test]
+    fn concurrent_probes_all_find_the_cgroups() {
+        let Some(kind) = CgroupKind::discover() else {
+            assert!(
+                !nix::unistd::Uid::effective().is_root()
+                    || std::env::var_os("SOCKGRADE_STRICT_TESTS").is_none(),
+                "SOCKGRADE_STRICT_TESTS is set, but root finds no cgroups"
+            );
+            eprintln!("skipped: no cgroups this process may create");
+            return;
+        };
+        let barrier = std::sync::Barrier::new(16);
+        let found = std::thread::scope(|scope| {
+            let probes: Vec<_> = (0..16)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        (0..20).all(|_| kind.can_create())
+                    })
+                })
+                .collect();
+            probes
+                .into_iter()
+                .map(|probe| probe.join().unwrap())
+                .filter(|&all| all)
+                .count()
+        });
+        assert_eq!(found, 16, "every concurrent probe finds the cgroups");
     }
 }

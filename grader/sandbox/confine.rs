@@ -7,6 +7,7 @@
 //! fork and exec only system calls run.
 
 use super::filesystem::FileRules;
+use super::memory::MemoryWatch;
 use super::{DESCRIPTOR_LIMIT, PROCESS_LIMIT, Protections, Usage, syscalls};
 use std::ffi::CString;
 use std::io;
@@ -18,6 +19,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Largest file a program may write (RLIMIT_FSIZE): a print loop into a
 /// file cannot fill the disk.
 const FILE_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// The address-space limit (RLIMIT_AS) of a program whose memory no cgroup
+/// bounds: only a backstop for what the memory watchdog (`memory`) cannot
+/// see between two samples, never the bound itself. Runtimes reserve far
+/// more than they use: V8 a code range and its heap cage, the JVM a heap
+/// sized from the limit plus 1.25 GiB of class space and code cache, Go
+/// its arenas. Eight times the memory limit, and at least 4 GiB, which
+/// all of them live with.
+pub fn address_space_backstop(memory_bytes: u64) -> u64 {
+    const FACTOR: u64 = 8;
+    const AT_LEAST: u64 = 4 << 30;
+    memory_bytes.saturating_mul(FACTOR).max(AT_LEAST)
+}
 
 /// [`DESCRIPTOR_LIMIT`], or less where the grader's own hard limit is
 /// lower (raising it would fail, and the program with it).
@@ -44,11 +58,33 @@ pub fn remove_all_cgroups() {
     }
 }
 
+/// A cgroup name no other cgroup of this or any other grader has:
+/// `{prefix}-{run}-{sequence}`. Graders in namespaces are all PID 1, so
+/// the process ID cannot tell them apart: a random run ID does, and a
+/// sequence number the names made by one grader.
+pub(super) fn unique_name(prefix: &str) -> String {
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    static RUN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let run = *RUN.get_or_init(|| {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one(std::process::id())
+    });
+    format!(
+        "{prefix}-{run:016x}-{}",
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// The resources of one program, made before it starts.
 #[derive(Debug)]
 pub struct Confinement {
     cgroups: Vec<PathBuf>,
     exec: Arc<ExecSteps>,
+    /// The memory limit the watchdog enforces, where no cgroup does.
+    watched_memory: Option<u64>,
+    /// The process limit the watchdog enforces, where nothing else does.
+    watched_processes: Option<u64>,
+    watch: std::sync::Mutex<Option<MemoryWatch>>,
 }
 
 /// What the child does between fork and exec, all prepared.
@@ -71,14 +107,6 @@ impl Confinement {
         tmpdir: &Path,
         cpu_seconds: u64,
     ) -> io::Result<Confinement> {
-        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-        // Graders in namespaces are all PID 1: a random part keeps the
-        // names of concurrent graders apart.
-        static RUN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-        let run = *RUN.get_or_init(|| {
-            use std::hash::BuildHasher;
-            std::collections::hash_map::RandomState::new().hash_one(std::process::id())
-        });
         let mut rlimits = vec![
             (libc::RLIMIT_CPU, cpu_seconds.max(1)),
             (libc::RLIMIT_FSIZE, FILE_SIZE_LIMIT),
@@ -87,20 +115,26 @@ impl Confinement {
         ];
         let mut cgroups = Vec::new();
         if let Some(kind) = &protections.cgroup {
-            let name = format!(
-                "sockgrade-{run:016x}-{}",
-                SEQUENCE.fetch_add(1, Ordering::Relaxed)
-            );
-            cgroups = kind.create(&name, protections.memory_bytes)?;
+            cgroups = kind.create(&unique_name("sockgrade"), protections.memory_bytes)?;
             live_cgroups().extend(cgroups.iter().cloned());
         }
-        if !protections.memory_in_cgroup() {
-            // No memory cgroup: the address-space limit is the fallback.
-            rlimits.push((libc::RLIMIT_AS, protections.memory_bytes));
-        }
-        if protections.run_as.is_some() && !protections.pids_in_cgroup() {
-            // Counted per user, so it only works for a user of our own.
-            rlimits.push((libc::RLIMIT_NPROC, PROCESS_LIMIT));
+        let watched_memory = (!protections.memory_in_cgroup()).then(|| {
+            // No memory cgroup: a watchdog counts what is used; the
+            // address-space limit only backs it up.
+            rlimits.push((
+                libc::RLIMIT_AS,
+                address_space_backstop(protections.memory_bytes),
+            ));
+            protections.memory_bytes
+        });
+        let mut watched_processes = None;
+        if !protections.pids_in_cgroup() {
+            if protections.run_as.is_some() {
+                // Counted per user, so it only works for a user of our own.
+                rlimits.push((libc::RLIMIT_NPROC, PROCESS_LIMIT));
+            } else {
+                watched_processes = Some(PROCESS_LIMIT);
+            }
         }
         // As root (an autograder, a batch) reads are confined too: the
         // system, and the program's own folders; not the other students'
@@ -139,7 +173,19 @@ impl Confinement {
                 user: protections.run_as,
                 refused_calls,
             }),
+            watched_memory,
+            watched_processes,
+            watch: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Starts what watches the program once it runs as `pid` (the memory
+    /// watchdog, where no cgroup bounds its memory). Needs a Tokio runtime.
+    pub fn started(&self, pid: u32) {
+        if let Some(limit) = self.watched_memory {
+            *self.watch.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(MemoryWatch::start(pid, limit, self.watched_processes));
+        }
     }
 
     /// Makes `command` confine its child.
@@ -156,6 +202,10 @@ impl Confinement {
     /// used its resources, and removes the cgroups.
     pub fn finish(mut self) -> Usage {
         let mut usage = Usage::default();
+        if let Some(watch) = self.watch.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            usage.out_of_memory = watch.exceeded();
+            usage.out_of_processes = watch.too_many_processes();
+        }
         let cgroups = std::mem::take(&mut self.cgroups);
         live_cgroups().retain(|live| !cgroups.contains(live));
         for dir in &cgroups {

@@ -24,14 +24,18 @@ mod filesystem;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
+mod memory;
+#[cfg(target_os = "linux")]
 mod syscalls;
 
 #[cfg(target_os = "linux")]
 pub use cgroup::CgroupKind;
 #[cfg(target_os = "linux")]
-pub use confine::{Confinement, remove_all_cgroups};
+pub use confine::{Confinement, address_space_backstop, remove_all_cgroups};
 #[cfg(not(target_os = "linux"))]
 pub use elsewhere::{CgroupKind, Confinement, remove_all_cgroups};
+#[cfg(target_os = "linux")]
+pub use memory::MEMORY_SAMPLE_INTERVAL;
 
 use std::ffi::OsString;
 use std::process::Command;
@@ -313,12 +317,25 @@ impl Protections {
                 "seccomp: no Unix sockets, keyrings or terminal input{ipc}"
             ));
         }
+        #[cfg(target_os = "linux")]
+        if self.rlimits && !self.memory_in_cgroup() {
+            words.push(format!(
+                "a watchdog: memory {mib} MiB (what all its processes use, measured every {} ms), all killed over it",
+                MEMORY_SAMPLE_INTERVAL.as_millis()
+            ));
+        }
         if self.rlimits {
+            #[cfg(target_os = "linux")]
             let memory = if self.memory_in_cgroup() {
                 String::new()
             } else {
-                format!(", address space {mib} MiB")
+                format!(
+                    ", address space {} MiB (a backstop)",
+                    address_space_backstop(self.memory_bytes) >> 20
+                )
             };
+            #[cfg(not(target_os = "linux"))]
+            let memory = String::new();
             words.push(format!(
                 "rlimits: CPU time, file size 64 MiB, {DESCRIPTOR_LIMIT} descriptors, no core dumps{memory}"
             ));
@@ -404,6 +421,7 @@ mod elsewhere {
             Ok(Confinement)
         }
         pub fn apply(&self, _: &mut tokio::process::Command) {}
+        pub fn started(&self, _: u32) {}
         pub fn finish(self) -> Usage {
             Usage::default()
         }

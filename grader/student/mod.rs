@@ -15,7 +15,9 @@ pub use copy::{CopyError, Limits, Skipped};
 pub use locate::{
     Interpreter, Interpreters, Located, MANIFEST, Manifest, ManifestError, Program, locate,
 };
-pub use process::{Finished, Launch, Observer, Running, kill_all_running};
+pub use process::{
+    Finished, Launch, Observer, Running, START_ATTEMPTS, is_harness_start_failure, kill_all_running,
+};
 pub use program_clock::{Deadline, MOST_EXTENSION, ProgramClock};
 pub use slots::{HeldSlot, Slot, StartSlots};
 pub use workspace::{ExerciseFolders, Workspace};

@@ -25,6 +25,33 @@ const KILL_SETTLE: Duration = Duration::from_secs(2);
 /// that escaped the group may hold the pipes open forever.
 const OUTPUT_SETTLE: Duration = Duration::from_millis(300);
 
+/// How many times a start that failed for the machine's reasons (see
+/// [`is_harness_start_failure`]) is tried before it is reported.
+pub const START_ATTEMPTS: u32 = 4;
+/// The wait before the second attempt to start, doubled for each next one
+/// (25, 50, 100 ms): long enough for a fork's busy descriptors to close or
+/// a short shortage of processes or memory to pass.
+const START_RETRY_BACKOFF: Duration = Duration::from_millis(25);
+
+/// Whether a program could not start for the harness's or the machine's
+/// reasons, not its own: its file still open for writing somewhere ("Text
+/// file busy"), or no process, memory or descriptor to be had for the
+/// fork. Those are tried again, and never the student's crash.
+pub fn is_harness_start_failure(error: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    return matches!(
+        error.raw_os_error(),
+        Some(
+            libc::ETXTBSY | libc::EAGAIN | libc::ENOMEM | libc::ENFILE | libc::EMFILE | libc::EINTR
+        )
+    );
+    #[cfg(not(unix))]
+    {
+        let _ = error;
+        false
+    }
+}
+
 /// Process groups of the programs running now, so that an interrupted
 /// grade can end them all before it exits (they are in groups of their
 /// own, which a terminal's Ctrl-C does not reach).
@@ -158,6 +185,9 @@ impl Running {
         }
         let mut child = command.spawn()?;
         let pid = child.id().unwrap_or(0);
+        if let Some(confinement) = confinement {
+            confinement.started(pid);
+        }
         running_groups().insert(pid);
         let (stdout, stdout_task) = match child.stdout.take() {
             Some(pipe) => Capture::start(pipe),
@@ -193,6 +223,27 @@ impl Running {
             readers: vec![stdout_task, stderr_task],
             signalled,
         })
+    }
+
+    /// [`Running::spawn`], tried again after a short backoff while the
+    /// failure is the harness's or the machine's
+    /// ([`is_harness_start_failure`]), at most [`START_ATTEMPTS`] times.
+    pub async fn spawn_retrying(
+        launch: &Launch,
+        confinement: Option<&Confinement>,
+    ) -> std::io::Result<Running> {
+        let mut backoff = START_RETRY_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            match Running::spawn(launch, confinement) {
+                Err(error) if attempt < START_ATTEMPTS && is_harness_start_failure(&error) => {
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                    attempt += 1;
+                }
+                started => return started,
+            }
+        }
     }
 
     /// A handle for watching the program.
@@ -234,6 +285,57 @@ impl Running {
             exit,
             stdout: self.observer.stdout.render(),
             stderr: self.stderr.render(),
+        }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A program whose file is still open for writing (as a copy is in a
+    /// child between fork and exec) starts once the file is closed.
+    #[tokio::test]
+    async fn a_program_busy_for_a_moment_still_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("busy");
+        let mut file = std::fs::File::create(&program).unwrap();
+        file.write_all(b"#!/bin/sh\nexit 0\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let launch = Launch {
+            argv: vec![program.clone().into_os_string()],
+            cwd: dir.path().to_path_buf(),
+            env: Vec::new(),
+        };
+        let busy = Running::spawn(&launch, None).expect_err("open for writing");
+        assert_eq!(busy.raw_os_error(), Some(libc::ETXTBSY));
+        assert!(is_harness_start_failure(&busy));
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(START_RETRY_BACKOFF);
+            drop(file);
+        });
+        let running = Running::spawn_retrying(&launch, None)
+            .await
+            .expect("started");
+        closer.join().unwrap();
+        let exit = running.observer().wait_exit().await;
+        assert!(exit.is_success(), "{exit:?}");
+        running.stop().await;
+    }
+
+    #[test]
+    fn only_the_machines_failures_are_the_harnesss() {
+        for errno in [libc::ETXTBSY, libc::EAGAIN, libc::ENOMEM] {
+            assert!(is_harness_start_failure(
+                &std::io::Error::from_raw_os_error(errno)
+            ));
+        }
+        for errno in [libc::ENOENT, libc::EACCES, libc::ENOEXEC] {
+            assert!(!is_harness_start_failure(
+                &std::io::Error::from_raw_os_error(errno)
+            ));
         }
     }
 }

@@ -120,12 +120,55 @@ pub fn sockgrade_here(args: &[&str]) -> Output {
         .expect("sockgrade runs")
 }
 
+/// The uid and gid a test grades as when it grades as a normal user.
+pub const NORMAL_USER: u32 = 65534;
+
+/// `sockgrade ARGS...` as a normal user, in a private network namespace:
+/// as root, the grader drops to [`NORMAL_USER`] (no cgroups, no other
+/// user for the programs, as on a student's laptop or a hosted CI runner);
+/// otherwise the user running the tests already is one, and the namespace
+/// is a user namespace that maps no root.
+pub fn sockgrade_as_user(args: &[&str]) -> Output {
+    let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+    let script = if real_root() {
+        format!(
+            "exec setpriv --reuid={NORMAL_USER} --regid={NORMAL_USER} --clear-groups \"$SOCKGRADE\" {}",
+            quoted.join(" ")
+        )
+    } else {
+        format!("exec \"$SOCKGRADE\" {}", quoted.join(" "))
+    };
+    let unshare: &[&str] = if real_root() {
+        &["--net", "--"]
+    } else {
+        &["--user", "--net", "--"]
+    };
+    Command::new("unshare")
+        .args(unshare)
+        .args(["sh", "-c"])
+        .arg(format!("ip link set lo up && {script}"))
+        .env("SOCKGRADE", env!("CARGO_BIN_EXE_sockgrade"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("unshare runs")
+}
+
 /// Grades `folder` with JSON on stdout; returns the exit code and report.
 pub fn grade_json(folder: &Path, extra: &[&str]) -> (i32, Value) {
+    grade_json_with(sockgrade, folder, extra)
+}
+
+/// [`grade_json`] as a normal user (see [`sockgrade_as_user`]).
+pub fn grade_json_as_user(folder: &Path, extra: &[&str]) -> (i32, Value) {
+    grade_json_with(sockgrade_as_user, folder, extra)
+}
+
+fn grade_json_with(run: fn(&[&str]) -> Output, folder: &Path, extra: &[&str]) -> (i32, Value) {
     let folder = folder.to_str().expect("utf-8 path");
     let mut args = vec!["grade", folder, "--json", "-"];
     args.extend_from_slice(extra);
-    let output = sockgrade(&args);
+    let output = run(&args);
     let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
             "no JSON report ({e}); stdout:\n{}\nstderr:\n{}",
@@ -168,6 +211,14 @@ fn shell_quote(text: &str) -> String {
 /// Text of an output stream, for messages.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A temporary folder a normal user may read (tests that grade as one).
+pub fn readable_tempdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
 }
 
 /// True in CI, where a test must not skip for lack of a tool.
