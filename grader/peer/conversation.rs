@@ -5,7 +5,7 @@
 use super::matching::{could_still_match, describe, find_match, matches};
 use super::{Connection, Failure, FailureKind, ReadEvent};
 use crate::exercise::{Deadlines, Exercise, HttpExchange, Matcher, Step, Values};
-use crate::student::Observer;
+use crate::student::{Deadline, Observer, ProgramClock};
 use crate::text::escape_bytes;
 use tokio::time::{Instant, sleep_until};
 
@@ -19,6 +19,12 @@ pub struct Conversation<'a> {
     /// The grader's latest message, as sent (escaped), for a step that
     /// finds its answer arrived first.
     last_sent: Option<String>,
+    /// The program's clock: a step's deadline gives back the time the
+    /// program waited for a CPU (see `ProgramClock`).
+    clock: ProgramClock,
+    /// The current step's deadline: where it would pass on an idle
+    /// machine, and on the program's clock.
+    step_deadline: Option<(Instant, Deadline)>,
 }
 
 impl<'a> Conversation<'a> {
@@ -30,6 +36,9 @@ impl<'a> Conversation<'a> {
         connection: Connection,
         observer: Observer,
     ) -> Conversation<'a> {
+        let clock = observer
+            .pid
+            .map_or_else(ProgramClock::wall, ProgramClock::of_session);
         Conversation {
             exercise,
             values,
@@ -37,6 +46,8 @@ impl<'a> Conversation<'a> {
             connection,
             observer,
             last_sent: None,
+            clock,
+            step_deadline: None,
         }
     }
 
@@ -67,6 +78,7 @@ impl<'a> Conversation<'a> {
 
     async fn play_step(&mut self, step: &Step) -> Result<(), Failure> {
         let deadline = Instant::now() + self.deadlines.step;
+        self.step_deadline = Some((deadline, self.clock.deadline(self.deadlines.step)));
         match step {
             Step::Send(text) => self.send(text, deadline).await,
             Step::Expect(matcher) => self.expect(matcher, deadline).await,
@@ -279,7 +291,7 @@ impl<'a> Conversation<'a> {
             }
             tokio::select! {
                 () = stdout.changed() => {}
-                () = sleep_until(deadline) => {
+                () = step_deadline_reached(deadline, self.step_deadline.clone()) => {
                     return Err(failure(
                         FailureKind::Timeout,
                         "the program did not print the reply it received in time".to_string(),
@@ -304,7 +316,7 @@ impl<'a> Conversation<'a> {
                     })
                 }
             }
-            () = sleep_until(deadline) => Err(Failure::new(
+            () = step_deadline_reached(deadline, self.step_deadline.clone()) => Err(Failure::new(
                 FailureKind::Timeout,
                 format!("the program should have exited with status {code}, but it was still running"),
             )),
@@ -385,13 +397,30 @@ impl<'a> Conversation<'a> {
         Ok(())
     }
 
+    /// Reads what arrives until `until`. A wait up to the step's deadline
+    /// goes on while the program's waits for a CPU have moved that deadline
+    /// (a quiet gap is the grader's own and is never moved).
     async fn read(&mut self, until: Instant) -> Result<ReadEvent, Failure> {
-        self.connection.read(until).await.map_err(|error| {
-            Failure::new(
-                FailureKind::Harness,
-                format!("reading from the connection failed: {error}"),
-            )
-        })
+        let mut until = until;
+        loop {
+            let event = self.connection.read(until).await.map_err(|error| {
+                Failure::new(
+                    FailureKind::Harness,
+                    format!("reading from the connection failed: {error}"),
+                )
+            })?;
+            if event == ReadEvent::Deadline
+                && let Some((due, deadline)) = &self.step_deadline
+                && until >= *due
+            {
+                let moved = deadline.now_due();
+                if moved > Instant::now() {
+                    until = moved;
+                    continue;
+                }
+            }
+            return Ok(event);
+        }
     }
 
     fn mismatch(&self, kind: FailureKind, message: String, matcher: &Matcher) -> Failure {
@@ -434,6 +463,14 @@ fn is_prompt(matcher: &Matcher) -> bool {
 
 fn is_blank(bytes: &[u8]) -> bool {
     bytes.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Waits for a step's deadline: on the program's clock when there is one.
+async fn step_deadline_reached(deadline: Instant, program: Option<(Instant, Deadline)>) {
+    match program {
+        Some((_, program)) => program.reached().await,
+        None => sleep_until(deadline).await,
+    }
 }
 
 #[cfg(test)]
