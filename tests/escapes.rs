@@ -26,6 +26,13 @@ fn report_at(path: &Path, stderr: &[u8]) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
+/// The stdout of exercise `id` of `report`, which must have passed: the
+/// hostile programs here do their exercise right after their attack.
+fn stdout_of_a_pass(report: &Value, id: &str) -> String {
+    assert_eq!(common::exercise(report, id)["status"], "passed", "{report}");
+    program_stdout(report, id)
+}
+
 /// The stdout a program printed in exercise `id` of `report`.
 fn program_stdout(report: &Value, id: &str) -> String {
     common::exercise(report, id)["stdout"]
@@ -55,12 +62,7 @@ fn a_program_cannot_type_into_the_terminal_sockgrade_runs_in() {
     ));
     let terminal = text(&output.stdout);
     let report = report_at(&json, &output.stderr);
-    let stdout = program_stdout(&report, "client-1");
-    assert_eq!(
-        common::exercise(&report, "client-1")["status"],
-        "passed",
-        "{report}"
-    );
+    let stdout = stdout_of_a_pass(&report, "client-1");
     assert!(
         stdout.contains("/dev/tty") && !stdout.contains("injected"),
         "the program reached a terminal: {stdout}"
@@ -89,12 +91,7 @@ fn a_program_gets_none_of_the_descriptors_sockgrade_inherited() {
         log.display()
     ));
     let report = report_at(&json, &output.stderr);
-    let stdout = program_stdout(&report, "client-1");
-    assert_eq!(
-        common::exercise(&report, "client-1")["status"],
-        "passed",
-        "{report}"
-    );
+    let stdout = stdout_of_a_pass(&report, "client-1");
     assert!(
         !stdout.contains("open descriptor"),
         "the program found descriptors: {stdout}"
@@ -195,12 +192,7 @@ fn a_program_reaches_no_unix_socket_of_the_host() {
     let copy = copy_of("hostile-unix-sockets");
     std::fs::write(copy.path().join("targets.txt"), path.to_str().unwrap()).unwrap();
     let report = grade(copy.path(), &["client-1"], "");
-    let stdout = program_stdout(&report, "client-1");
-    assert_eq!(
-        common::exercise(&report, "client-1")["status"],
-        "passed",
-        "{report}"
-    );
+    let stdout = stdout_of_a_pass(&report, "client-1");
     assert!(
         stdout.contains(&format!("refused {}", path.display())),
         "{stdout}"
@@ -217,12 +209,7 @@ fn a_program_holds_no_more_descriptors_than_the_limit() {
     require_namespace!();
     let copy = copy_of("hostile-descriptor-hog");
     let report = grade(copy.path(), &["client-1"], "");
-    let stdout = program_stdout(&report, "client-1");
-    assert_eq!(
-        common::exercise(&report, "client-1")["status"],
-        "passed",
-        "{report}"
-    );
+    let stdout = stdout_of_a_pass(&report, "client-1");
     let held = count_after("descriptors: ", &stdout);
     // The limit the README promises (sandbox::DESCRIPTOR_LIMIT).
     assert!(held <= 1024, "{held} descriptors");
@@ -235,12 +222,7 @@ fn a_program_filling_the_disk_is_stopped_by_the_workspace_limit() {
     // A memory limit above the disk's, so that the disk is what says no
     // (as root the tmpfs pages count as the program's memory too).
     let report = grade(copy.path(), &["client-1"], "--memory 3072");
-    let stdout = program_stdout(&report, "client-1");
-    assert_eq!(
-        common::exercise(&report, "client-1")["status"],
-        "passed",
-        "{report}"
-    );
+    let stdout = stdout_of_a_pass(&report, "client-1");
     let wrote = count_after("wrote ", &stdout);
     assert!(
         stdout.contains("No space left on device") && wrote <= 1024,

@@ -77,25 +77,32 @@ fn class_of(names: &[&str]) -> tempfile::TempDir {
     class
 }
 
-#[test]
-#[ignore = "heavy: loads every core on purpose; run alone with --ignored"]
-fn reference_submissions_on_an_overloaded_machine_get_their_quiet_verdicts() {
-    require_namespace!();
-    let names = ["reference-python", "reference-shell", "reference-c"];
-    let class = class_of(&names);
+/// Grades copies of sample submissions `names` in one batch (options
+/// `extra`) in a private network namespace; returns its `--out`.
+fn batch(names: &[&str], extra: &str) -> tempfile::TempDir {
+    let class = class_of(names);
     let out = tempfile::tempdir().unwrap();
-    let overload = Overload::start();
     let output = in_namespace(&format!(
-        "\"$SOCKGRADE\" batch '{}' --out '{}' >/dev/null",
+        "\"$SOCKGRADE\" batch '{}' --out '{}' {extra} >/dev/null",
         class.path().display(),
         out.path().display()
     ));
-    drop(overload);
     assert!(
         out.path().join("grades.csv").is_file(),
         "{}",
         text(&output.stderr)
     );
+    out
+}
+
+#[test]
+#[ignore = "heavy: loads every core on purpose; run alone with --ignored"]
+fn reference_submissions_on_an_overloaded_machine_get_their_quiet_verdicts() {
+    require_namespace!();
+    let names = ["reference-python", "reference-shell", "reference-c"];
+    let overload = Overload::start();
+    let out = batch(&names, "");
+    drop(overload);
     for name in names {
         assert_eq!(
             batch_verdicts(out.path(), name),
@@ -113,19 +120,10 @@ fn eight_jvms_of_one_submission_all_start_in_a_batch() {
         eprintln!("skipped: no java here");
         return;
     }
-    let class = class_of(&["java-eight-clients"]);
-    let out = tempfile::tempdir().unwrap();
     let exercises = submission("java-eight-clients").join("exercises.json");
-    let output = in_namespace(&format!(
-        "\"$SOCKGRADE\" batch '{}' --out '{}' --exercises '{}' --memory 2048 >/dev/null",
-        class.path().display(),
-        out.path().display(),
-        exercises.display()
-    ));
-    assert!(
-        out.path().join("grades.csv").is_file(),
-        "{}",
-        text(&output.stderr)
+    let out = batch(
+        &["java-eight-clients"],
+        &format!("--exercises '{}' --memory 2048", exercises.display()),
     );
     assert_eq!(
         batch_verdicts(out.path(), "java-eight-clients"),
@@ -137,20 +135,9 @@ fn eight_jvms_of_one_submission_all_start_in_a_batch() {
 #[ignore = "heavy: loads every core on purpose; run alone with --ignored"]
 fn a_client_computing_within_its_step_deadline_passes_on_an_overloaded_machine() {
     require_namespace!();
-    let class = class_of(&["cpu-heavy-client"]);
-    let out = tempfile::tempdir().unwrap();
     let overload = Overload::start();
-    let output = in_namespace(&format!(
-        "\"$SOCKGRADE\" batch '{}' --out '{}' -e client-1 >/dev/null",
-        class.path().display(),
-        out.path().display()
-    ));
+    let out = batch(&["cpu-heavy-client"], "-e client-1");
     drop(overload);
-    assert!(
-        out.path().join("grades.csv").is_file(),
-        "{}",
-        text(&output.stderr)
-    );
     assert_eq!(
         batch_verdicts(out.path(), "cpu-heavy-client"),
         expected_verdicts("cpu-heavy-client")
