@@ -11,8 +11,8 @@ use crate::peer::{self, Connection, Conversation, Failure, FailureKind, Listenin
 use crate::platform;
 use crate::sandbox::{Confinement, Isolation, PROCESS_LIMIT, Protections, SandboxConfig, Usage};
 use crate::student::{
-    ExerciseFolders, Finished, HeldSlot, Interpreters, Launch, Located, Manifest, Program,
-    ProgramClock, Running, START_ATTEMPTS, Skipped, StartSlots, Workspace,
+    ExerciseFolders, Finished, HeldSlot, Interpreters, Launch, Located, MOST_EXTENSION, Manifest,
+    Program, ProgramClock, Running, START_ATTEMPTS, Skipped, StartSlots, Workspace,
     is_harness_start_failure, locate,
 };
 use crate::transcript::Recorder;
@@ -621,8 +621,26 @@ async fn run(
     let conversation = async {
         let start = clock.deadline(deadlines.start);
         let stream = match setup {
-            Setup::Listening(listening) => listening.accept(&start, &mut observer).await?,
-            Setup::Connecting(port) => peer::connect(port, &start, &mut observer).await?,
+            Setup::Listening(listening) => {
+                let port = listening.port();
+                let latest = Instant::now() + deadlines.start * MOST_EXTENSION;
+                tokio::select! {
+                    stream = listening.accept(latest, &mut observer) => stream?,
+                    () = start.reached() => return Err(Failure::new(
+                        FailureKind::Timeout,
+                        format!("the program did not connect to port {port} in time"),
+                    )),
+                }
+            }
+            Setup::Connecting(port) => loop {
+                // Asked again while the program's waits for a CPU have
+                // moved the deadline since the last attempt.
+                match peer::connect(port, start.now_due(), &mut observer).await {
+                    Err(failure) if failure.kind == FailureKind::Timeout && !start.has_passed() => {
+                    }
+                    result => break result?,
+                }
+            },
         };
         start_slot.release();
         recorder.event(match exercise.role {

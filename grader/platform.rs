@@ -241,12 +241,6 @@ pub fn listening_ports_of_group(pgid: u32) -> Option<Vec<u16>> {
     }
 }
 
-/// Whether this kernel keeps per-thread run-queue waits, so that
-/// [`runqueue_waits_of_session`] can answer.
-pub fn runqueue_waits_known() -> bool {
-    cfg!(target_os = "linux") && std::path::Path::new("/proc/self/schedstat").exists()
-}
-
 /// How long each thread of the session led by `sid` has waited for a CPU
 /// while runnable (its run-queue wait, from `/proc/PID/task/TID/schedstat`),
 /// by thread ID; `None` where the kernel does not say (not Linux, or no
@@ -301,9 +295,7 @@ mod linux {
     pub fn runqueue_waits_of_session(
         sid: u32,
     ) -> Option<std::collections::HashMap<u32, std::time::Duration>> {
-        if !super::runqueue_waits_known() {
-            return None;
-        }
+        fs::metadata("/proc/self/schedstat").ok()?;
         let mut waits = std::collections::HashMap::new();
         for entry in fs::read_dir("/proc").ok()?.flatten() {
             let is_process = entry

@@ -11,12 +11,12 @@ use crate::outcome::{Direction, Status, TranscriptEntry};
 use crate::peer::matching::describe;
 use crate::peer::{self, Connection, Conversation};
 use crate::platform;
-use crate::student::{Observer, ProgramClock};
+use crate::student::Observer;
 use crate::transcript::Recorder;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::timeout;
+use tokio::time::{Instant, timeout};
 
 /// How long practice waits for the student to start their program.
 const WAIT_FOR_STUDENT: Duration = Duration::from_secs(600);
@@ -103,11 +103,10 @@ async fn one_conversation(
 
     let recorder = Recorder::narrated(Arc::new(narrate));
     let mut observer = Observer::detached();
-    // The partner is run by the student by hand: wall time.
-    let wait = ProgramClock::wall().deadline(WAIT_FOR_STUDENT);
+    let wait_until = Instant::now() + WAIT_FOR_STUDENT;
     let stream = match listening {
-        Some(listening) => listening.accept(&wait, &mut observer).await,
-        None => peer::connect(port, &wait, &mut observer).await,
+        Some(listening) => listening.accept(wait_until, &mut observer).await,
+        None => peer::connect(port, wait_until, &mut observer).await,
     };
     let stream = match stream {
         Ok(stream) => stream,

@@ -5,13 +5,13 @@
 use socket2::{Domain, Socket, Type};
 use sockgrade::exercise::{Exercise, ExerciseSet, Values};
 use sockgrade::peer::{self, Connection, Conversation, Failure, FailureKind, Listening};
-use sockgrade::student::{Observer, ProgramClock};
+use sockgrade::student::Observer;
 use sockgrade::transcript::Recorder;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::sleep;
+use tokio::time::{Instant, sleep};
 
 /// An exercise with these steps and timeouts (in seconds).
 fn exercise(role: &str, port: u16, steps: &str, step: f64, quiet: f64) -> Exercise {
@@ -58,9 +58,9 @@ where
     let port = listening.port();
     let exercise = exercise("client", port, steps, step, quiet);
     let student = tokio::spawn(student(port));
-    let deadline = ProgramClock::wall().deadline(Duration::from_secs(5));
+    let deadline = Instant::now() + Duration::from_secs(5);
     let stream = listening
-        .accept(&deadline, &mut Observer::detached())
+        .accept(deadline, &mut Observer::detached())
         .await?;
     let outcome = play(&exercise, stream).await;
     student.await.unwrap();
@@ -367,8 +367,9 @@ async fn no_time_wait_is_left_on_the_students_port_whoever_closes_first() {
             }
         });
         let mut observer = Observer::detached();
-        let deadline = ProgramClock::wall().deadline(Duration::from_secs(5));
-        let stream = peer::connect(port, &deadline, &mut observer).await.unwrap();
+        let stream = peer::connect(port, Instant::now() + Duration::from_secs(5), &mut observer)
+            .await
+            .unwrap();
         assert_eq!(play(&exercise, stream).await, Ok(()), "{case}");
         server.await.unwrap();
         rebind_without_reuseaddr(port)
@@ -390,7 +391,7 @@ async fn connect_polling_finds_a_server_that_starts_late() {
     });
     let stream = peer::connect(
         port,
-        &ProgramClock::wall().deadline(Duration::from_secs(5)),
+        Instant::now() + Duration::from_secs(5),
         &mut Observer::detached(),
     )
     .await

@@ -7,7 +7,7 @@ use super::{Connection, Failure, FailureKind, ReadEvent};
 use crate::exercise::{Deadlines, Exercise, HttpExchange, Matcher, Step, Values};
 use crate::student::{Deadline, Observer, ProgramClock};
 use crate::text::escape_bytes;
-use tokio::time::Instant;
+use tokio::time::{Instant, sleep_until};
 
 /// One conversation: an exercise's steps against one connection.
 pub struct Conversation<'a> {
@@ -22,8 +22,9 @@ pub struct Conversation<'a> {
     /// The program's clock: a step's deadline gives back the time the
     /// program waited for a CPU (see `ProgramClock`).
     clock: ProgramClock,
-    /// The current step's deadline, on the program's clock.
-    step_deadline: Option<Deadline>,
+    /// The current step's deadline: where it would pass on an idle
+    /// machine, and on the program's clock.
+    step_deadline: Option<(Instant, Deadline)>,
 }
 
 impl<'a> Conversation<'a> {
@@ -76,29 +77,21 @@ impl<'a> Conversation<'a> {
     }
 
     async fn play_step(&mut self, step: &Step) -> Result<(), Failure> {
-        let step_deadline = self.clock.deadline(self.deadlines.step);
-        let deadline = step_deadline.due();
-        self.step_deadline = Some(step_deadline);
+        let deadline = Instant::now() + self.deadlines.step;
+        self.step_deadline = Some((deadline, self.clock.deadline(self.deadlines.step)));
         match step {
             Step::Send(text) => self.send(text, deadline).await,
             Step::Expect(matcher) => self.expect(matcher, deadline).await,
             Step::ExpectOptional(matcher) => self.expect_optional(matcher).await,
             Step::ExpectClose => self.expect_close(deadline).await,
-            Step::ExpectOutput(matcher) => self.expect_output(matcher).await,
-            Step::ExpectExit(code) => self.expect_exit(*code).await,
+            Step::ExpectOutput(matcher) => self.expect_output(matcher, deadline).await,
+            Step::ExpectExit(code) => self.expect_exit(*code, deadline).await,
             Step::HttpExchange(http) => self.http_exchange(http, deadline).await,
             Step::Close => {
                 self.connection.close_sending().await;
                 Ok(())
             }
         }
-    }
-
-    /// The current step's deadline (`play_step` sets it before a step runs).
-    fn step_deadline(&self) -> Deadline {
-        self.step_deadline
-            .clone()
-            .unwrap_or_else(|| self.clock.deadline(self.deadlines.step))
     }
 
     async fn send(&mut self, text: &str, deadline: Instant) -> Result<(), Failure> {
@@ -269,8 +262,7 @@ impl<'a> Conversation<'a> {
     }
 
     /// Waits until the program's standard output satisfies `matcher`.
-    async fn expect_output(&mut self, matcher: &Matcher) -> Result<(), Failure> {
-        let step_deadline = self.step_deadline();
+    async fn expect_output(&mut self, matcher: &Matcher, deadline: Instant) -> Result<(), Failure> {
         let mut stdout = self.observer.stdout.clone();
         loop {
             let printed = stdout.text();
@@ -299,7 +291,7 @@ impl<'a> Conversation<'a> {
             }
             tokio::select! {
                 () = stdout.changed() => {}
-                () = step_deadline.reached() => {
+                () = step_deadline_reached(deadline, self.step_deadline.clone()) => {
                     return Err(failure(
                         FailureKind::Timeout,
                         "the program did not print the reply it received in time".to_string(),
@@ -309,8 +301,7 @@ impl<'a> Conversation<'a> {
         }
     }
 
-    async fn expect_exit(&mut self, code: i32) -> Result<(), Failure> {
-        let step_deadline = self.step_deadline();
+    async fn expect_exit(&mut self, code: i32, deadline: Instant) -> Result<(), Failure> {
         tokio::select! {
             exit = self.observer.wait_exit() => {
                 if exit.code == Some(code) {
@@ -325,7 +316,7 @@ impl<'a> Conversation<'a> {
                     })
                 }
             }
-            () = step_deadline.reached() => Err(Failure::new(
+            () = step_deadline_reached(deadline, self.step_deadline.clone()) => Err(Failure::new(
                 FailureKind::Timeout,
                 format!("the program should have exited with status {code}, but it was still running"),
             )),
@@ -419,8 +410,8 @@ impl<'a> Conversation<'a> {
                 )
             })?;
             if event == ReadEvent::Deadline
-                && let Some(deadline) = &self.step_deadline
-                && until >= deadline.due()
+                && let Some((due, deadline)) = &self.step_deadline
+                && until >= *due
             {
                 let moved = deadline.now_due();
                 if moved > Instant::now() {
@@ -472,6 +463,14 @@ fn is_prompt(matcher: &Matcher) -> bool {
 
 fn is_blank(bytes: &[u8]) -> bool {
     bytes.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Waits for a step's deadline: on the program's clock when there is one.
+async fn step_deadline_reached(deadline: Instant, program: Option<(Instant, Deadline)>) {
+    match program {
+        Some((_, program)) => program.reached().await,
+        None => sleep_until(deadline).await,
+    }
 }
 
 #[cfg(test)]

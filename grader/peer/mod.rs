@@ -11,12 +11,12 @@ pub use connection::{Connection, ReadEvent};
 pub use conversation::Conversation;
 
 use crate::outcome::ExitInfo;
-use crate::student::{Deadline, Observer};
+use crate::student::Observer;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::time::{sleep, timeout};
+use tokio::time::{Instant, sleep, sleep_until, timeout};
 
 /// How often a student's server is tried while it starts.
 pub const CONNECT_POLL_INTERVAL: Duration = Duration::from_millis(4);
@@ -109,7 +109,7 @@ impl Listening {
     /// connection attempt is refused, as by a notebook server.
     pub async fn accept(
         self,
-        deadline: &Deadline,
+        deadline: Instant,
         observer: &mut Observer,
     ) -> Result<TcpStream, Failure> {
         let accept_any = async {
@@ -127,7 +127,7 @@ impl Listening {
                 FailureKind::Exited(exit.clone()),
                 format!("the program ended ({}) without connecting to port {}", exit.describe(), self.port),
             )),
-            () = deadline.reached() => Err(Failure::new(
+            () = sleep_until(deadline) => Err(Failure::new(
                 FailureKind::Timeout,
                 format!("the program did not connect to port {} in time", self.port),
             )),
@@ -209,7 +209,7 @@ fn listening_on_ipv6(port: u16) -> bool {
 /// server accepts exactly once, so there is never a probe.
 pub async fn connect(
     port: u16,
-    deadline: &Deadline,
+    deadline: Instant,
     observer: &mut Observer,
 ) -> Result<TcpStream, Failure> {
     let mut attempts = 0u32;
@@ -245,7 +245,7 @@ pub async fn connect(
                 step: None,
             });
         }
-        if deadline.has_passed() {
+        if Instant::now() >= deadline {
             return Err(Failure::new(
                 FailureKind::Timeout,
                 format!(

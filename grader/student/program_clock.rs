@@ -42,7 +42,7 @@ impl ProgramClock {
     /// program starts a session of its own); wall time where the kernel
     /// keeps no per-task waits.
     pub fn of_session(pid: u32) -> ProgramClock {
-        if !crate::platform::runqueue_waits_known() {
+        if crate::platform::runqueue_waits_of_session(pid).is_none() {
             return ProgramClock::wall();
         }
         ProgramClock::from_source(Arc::new(move || {
@@ -84,11 +84,6 @@ pub struct Deadline {
 }
 
 impl Deadline {
-    /// When it passes on an idle machine: its budget from when it was set.
-    pub fn due(&self) -> Instant {
-        self.due
-    }
-
     /// The wall-clock instant it passes at, as far as is known now.
     pub fn now_due(&self) -> Instant {
         let Some(waits) = &self.clock.waits else {
