@@ -92,7 +92,8 @@ impl Capture {
     /// Waits until the output changes or closes; returns at once if closed.
     pub async fn changed(&mut self) {
         if self.progress.borrow().closed {
-            std::future::pending::<()>().await;
+            // A close that came after the caller last looked is news too.
+            return;
         }
         if self.progress.changed().await.is_err() {
             // The capture task is gone: nothing more will arrive.
