@@ -609,6 +609,7 @@ async fn run(
     };
     recorder.event(format!("started `{display}`"));
     let mut observer = running.observer();
+    start_slot.started(observer.pid);
 
     let mut unaccepted_text = String::new();
     let unaccepted = &mut unaccepted_text;

@@ -105,30 +105,75 @@ impl StartSlots {
     }
 }
 
-/// Holds a slot until the program has started or its allowance is over,
-/// whichever comes first.
+/// Holds a slot while its program starts: until it connects (or ends),
+/// until it has nothing left to run (it is waiting, for a connection, a
+/// reply or a timer, so its start is over and it costs no CPU), or until
+/// its allowance is over, whichever comes first. A hanging program thus
+/// gives its slot back at once instead of holding it for the allowance.
 #[derive(Debug)]
 pub struct HeldSlot {
+    /// The slot until the program is started.
+    slot: Option<Slot>,
     release: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// How often a starting program is looked at to see if it is idle.
+const IDLE_CHECK_INTERVAL: Duration = Duration::from_millis(10);
+/// Idle readings in a row that show a program is done starting (one may
+/// catch an interpreter between two reads of its files).
+const IDLE_READINGS: u32 = 2;
+
 impl HeldSlot {
-    /// Holds `slot` for at most [`STARTUP_ALLOWANCE`].
+    /// Holds `slot` for a program about to start.
     pub fn hold(slot: Option<Slot>) -> HeldSlot {
-        let (release, released) = tokio::sync::oneshot::channel::<()>();
-        if let Some(slot) = slot {
-            tokio::spawn(async move {
-                let _ = tokio::time::timeout(STARTUP_ALLOWANCE, released).await;
-                drop(slot);
-            });
-        }
         HeldSlot {
-            release: Some(release),
+            slot,
+            release: None,
         }
+    }
+
+    /// The program started, as the session `sid`: from now the slot is
+    /// held for at most [`STARTUP_ALLOWANCE`], and only while it is busy.
+    pub fn started(&mut self, sid: Option<u32>) {
+        let Some(slot) = self.slot.take() else {
+            return;
+        };
+        let (release, mut released) = tokio::sync::oneshot::channel::<()>();
+        self.release = Some(release);
+        tokio::spawn(async move {
+            let until = Instant::now() + STARTUP_ALLOWANCE;
+            let mut idle_readings = 0;
+            while Instant::now() < until {
+                tokio::select! {
+                    _ = &mut released => break,
+                    () = sleep(IDLE_CHECK_INTERVAL) => {}
+                }
+                let busy = match sid {
+                    Some(sid) => {
+                        tokio::task::spawn_blocking(move || crate::platform::session_is_busy(sid))
+                            .await
+                            .ok()
+                            .flatten()
+                    }
+                    None => None,
+                };
+                // Where the kernel does not say, the allowance decides.
+                idle_readings = if busy == Some(false) {
+                    idle_readings + 1
+                } else {
+                    0
+                };
+                if idle_readings >= IDLE_READINGS {
+                    break;
+                }
+            }
+            drop(slot);
+        });
     }
 
     /// Releases the slot now (the program connected, or ended).
     pub fn release(&mut self) {
+        self.slot = None;
         if let Some(release) = self.release.take() {
             let _ = release.send(());
         }
@@ -175,7 +220,8 @@ mod tests {
     async fn a_held_slot_is_released_after_its_allowance() {
         let dir = tempfile::tempdir().unwrap();
         let slots = StartSlots::create(dir.path(), 1).unwrap();
-        let held = HeldSlot::hold(slots.acquire().await);
+        let mut held = HeldSlot::hold(slots.acquire().await);
+        held.started(None);
         assert!(slots.try_acquire().is_none());
         tokio::time::sleep(STARTUP_ALLOWANCE * 2).await;
         assert!(slots.try_acquire().is_some());
@@ -187,9 +233,62 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let slots = StartSlots::create(dir.path(), 1).unwrap();
         let mut held = HeldSlot::hold(slots.acquire().await);
+        held.started(None);
         held.release();
         // The holder task drops the slot as soon as it runs.
         let again = slots.acquire().await;
         assert!(again.is_some());
+    }
+
+    /// A program that starts and then waits (a hanging server, say) gives
+    /// its slot back before the allowance; a computing one keeps it.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_program_that_waits_gives_its_slot_back_before_its_allowance() {
+        use std::os::unix::process::CommandExt;
+        let spawn = |program: &str, args: &[&str]| {
+            let mut command = std::process::Command::new(program);
+            command.args(args);
+            // SAFETY: setsid is async-signal-safe.
+            unsafe {
+                command.pre_exec(|| {
+                    libc::setsid();
+                    Ok(())
+                });
+            }
+            command.spawn().unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let slots = StartSlots::create(dir.path(), 1).unwrap();
+
+        let mut computing = spawn("sh", &["-c", "while :; do :; done"]);
+        let mut held = HeldSlot::hold(slots.acquire().await);
+        held.started(Some(computing.id()));
+        sleep(STARTUP_ALLOWANCE / 2).await;
+        assert!(
+            slots.try_acquire().is_none(),
+            "a busy program keeps its slot"
+        );
+        sleep(STARTUP_ALLOWANCE).await;
+        assert!(slots.try_acquire().is_some(), "but not past its allowance");
+        drop(held);
+
+        let mut waiting = spawn("sleep", &["5"]);
+        let started = Instant::now();
+        let mut held = HeldSlot::hold(slots.acquire().await);
+        held.started(Some(waiting.id()));
+        while slots.try_acquire().is_none() {
+            sleep(IDLE_CHECK_INTERVAL).await;
+        }
+        assert!(
+            started.elapsed() < STARTUP_ALLOWANCE,
+            "released after {:?}",
+            started.elapsed()
+        );
+        drop(held);
+        for child in [&mut computing, &mut waiting] {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
     }
 }

@@ -3,6 +3,11 @@
 //! name, and (on Linux) which process listens on a port. The rest of the
 //! code compiles and runs everywhere.
 
+#[cfg(target_os = "linux")]
+mod listeners;
+#[cfg(target_os = "linux")]
+mod session;
+
 use crate::outcome::ExitInfo;
 use std::process::ExitStatus;
 
@@ -249,7 +254,21 @@ pub fn runqueue_waits_of_session(
     sid: u32,
 ) -> Option<std::collections::HashMap<u32, std::time::Duration>> {
     #[cfg(target_os = "linux")]
-    return linux::runqueue_waits_of_session(sid);
+    return session::runqueue_waits(sid);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = sid;
+        None
+    }
+}
+
+/// Whether some thread of the session led by `sid` is running, waiting
+/// for a CPU, or in an uninterruptible wait (loading its files): a program
+/// that is none of these is waiting for something, done starting. `None`
+/// where the kernel does not say.
+pub fn session_is_busy(sid: u32) -> Option<bool> {
+    #[cfg(target_os = "linux")]
+    return session::is_busy(sid);
     #[cfg(not(target_os = "linux"))]
     {
         let _ = sid;
@@ -289,68 +308,14 @@ pub fn port_holder(port: u16) -> Option<String> {
 
 #[cfg(target_os = "linux")]
 mod linux {
+    use super::listeners::{listening_sockets, socket_inode};
     use std::fs;
 
-    /// See [`super::runqueue_waits_of_session`].
-    pub fn runqueue_waits_of_session(
-        sid: u32,
-    ) -> Option<std::collections::HashMap<u32, std::time::Duration>> {
-        fs::metadata("/proc/self/schedstat").ok()?;
-        let mut waits = std::collections::HashMap::new();
-        for entry in fs::read_dir("/proc").ok()?.flatten() {
-            let is_process = entry
-                .file_name()
-                .to_str()
-                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
-            if !is_process {
-                continue;
-            }
-            let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-                continue;
-            };
-            // The command may hold spaces and parentheses: fields start
-            // after the last `)`; the session is the fourth of them.
-            let session = stat
-                .rsplit_once(')')
-                .and_then(|(_, fields)| fields.split_whitespace().nth(3))
-                .and_then(|s| s.parse::<u32>().ok());
-            if session != Some(sid) {
-                continue;
-            }
-            // Every thread: a runtime's main thread often waits on its
-            // workers (a JVM's compiler and loader threads), which are the
-            // ones that queue for a CPU.
-            let Ok(tasks) = fs::read_dir(entry.path().join("task")) else {
-                continue;
-            };
-            for task in tasks.flatten() {
-                let Some(tid) = task
-                    .file_name()
-                    .to_str()
-                    .and_then(|n| n.parse::<u32>().ok())
-                else {
-                    continue;
-                };
-                let waited = fs::read_to_string(task.path().join("schedstat"))
-                    .ok()
-                    .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok());
-                if let Some(nanoseconds) = waited {
-                    waits.insert(tid, std::time::Duration::from_nanos(nanoseconds));
-                }
-            }
-        }
-        Some(waits)
-    }
-
-    /// TCP state LISTEN in /proc/net/tcp.
-    const LISTEN: &str = "0A";
-
     pub fn port_holder(port: u16) -> Option<String> {
-        let inode = ["/proc/net/tcp", "/proc/net/tcp6"]
-            .iter()
-            .filter_map(|table| fs::read_to_string(table).ok())
-            .find_map(|table| listening_inode(&table, port))?;
-        let target = format!("socket:[{inode}]");
+        let inode = listening_sockets()?
+            .into_iter()
+            .find(|listener| listener.port == port)?
+            .inode;
         for entry in fs::read_dir("/proc").ok()?.flatten() {
             let name = entry.file_name();
             let Some(pid) = name
@@ -363,7 +328,7 @@ mod linux {
                 continue;
             };
             let holds = fds.flatten().any(|fd| {
-                fs::read_link(fd.path()).is_ok_and(|link| link.as_os_str() == target.as_str())
+                fs::read_link(fd.path()).is_ok_and(|link| socket_inode(&link) == Some(inode))
             });
             if holds {
                 let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
@@ -399,67 +364,28 @@ mod linux {
             let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
                 continue;
             };
-            for fd in fds.flatten() {
-                let Ok(link) = fs::read_link(fd.path()) else {
-                    continue;
-                };
-                let link = link.to_string_lossy().into_owned();
-                if let Some(inode) = link
-                    .strip_prefix("socket:[")
-                    .and_then(|l| l.strip_suffix(']'))
-                {
-                    inodes.push(inode.to_string());
-                }
-            }
+            inodes.extend(
+                fds.flatten()
+                    .filter_map(|fd| socket_inode(&fs::read_link(fd.path()).ok()?)),
+            );
         }
-        let mut ports: Vec<u16> = ["/proc/net/tcp", "/proc/net/tcp6"]
-            .iter()
-            .filter_map(|table| fs::read_to_string(table).ok())
-            .flat_map(|table| listening_ports(&table, &inodes))
+        if inodes.is_empty() {
+            // No socket at all: no need to ask the kernel for its listeners.
+            return Some(Vec::new());
+        }
+        let mut ports: Vec<u16> = listening_sockets()?
+            .into_iter()
+            .filter(|listener| inodes.contains(&listener.inode))
+            .map(|listener| listener.port)
             .collect();
         ports.sort_unstable();
         ports.dedup();
         Some(ports)
     }
 
-    /// The ports of the LISTEN sockets among `inodes` in a /proc/net/tcp table.
-    fn listening_ports(table: &str, inodes: &[String]) -> Vec<u16> {
-        table
-            .lines()
-            .skip(1)
-            .filter_map(|line| {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                let port = u16::from_str_radix(fields.get(1)?.rsplit(':').next()?, 16).ok()?;
-                let listening = fields.get(3) == Some(&LISTEN);
-                (listening && inodes.iter().any(|i| Some(&i.as_str()) == fields.get(9)))
-                    .then_some(port)
-            })
-            .collect()
-    }
-
-    /// The inode of the socket listening on `port` in a /proc/net/tcp table.
-    fn listening_inode(table: &str, port: u16) -> Option<String> {
-        let wanted = format!("{port:04X}");
-        table.lines().skip(1).find_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let local_port = fields.get(1)?.rsplit(':').next()?;
-            (local_port == wanted && fields.get(3) == Some(&LISTEN))
-                .then(|| fields.get(9).map(|s| s.to_string()))?
-        })
-    }
-
     #[cfg(test)]
     mod tests {
         use super::*;
-
-        #[test]
-        fn finds_the_listener_of_a_port_in_the_table() {
-            let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
-               0: 0100007F:1ED2 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1\n\
-               1: 0100007F:1ED2 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 999 1\n";
-            assert_eq!(listening_inode(table, 7890).as_deref(), Some("12345"));
-            assert_eq!(listening_inode(table, 7891), None);
-        }
 
         #[test]
         fn names_the_process_that_listens() {
