@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{in_namespace, submission, text};
+use common::{copy_tree, in_namespace, submission, text};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -16,18 +16,6 @@ fn batch_of(copies: &[(&str, &str)]) -> tempfile::TempDir {
         copy_tree(&submission(fixture), &dir.path().join(name));
     }
     dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// `sockgrade batch DIR --out OUT ARGS...` in a private network namespace.

@@ -171,7 +171,7 @@ fn grades_in_a_batch_as(run: fn(&[&str]) -> std::process::Output) {
     let batch = dir.path().join("batch");
     let fixtures = installed_languages();
     for fixture in &fixtures {
-        copy_tree(&common::submission(fixture), &batch.join(fixture));
+        common::copy_tree(&common::submission(fixture), &batch.join(fixture));
     }
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
@@ -246,16 +246,4 @@ fn a_memory_hog_is_stopped_as_a_normal_user_and_told_which_limit() {
         message.contains("used more than 256 MiB of memory (--memory)"),
         "{message}"
     );
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }

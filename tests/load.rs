@@ -66,13 +66,7 @@ fn batch_verdicts(out: &Path, name: &str) -> BTreeMap<String, String> {
 fn class_of(names: &[&str]) -> tempfile::TempDir {
     let class = tempfile::tempdir().unwrap();
     for name in names {
-        let status = Command::new("cp")
-            .arg("-r")
-            .arg(submission(name))
-            .arg(class.path().join(name))
-            .status()
-            .unwrap();
-        assert!(status.success());
+        common::copy_tree(&submission(name), &class.path().join(name));
     }
     class
 }

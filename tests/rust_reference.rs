@@ -104,7 +104,7 @@ fn cargo_available() -> bool {
 /// the copy and the build's output if it warns (else nothing).
 fn built_copy(folder: &Path, scratch: &Path) -> (PathBuf, String) {
     let copy = scratch.join(folder.file_name().unwrap());
-    copy_tree(folder, &copy);
+    common::copy_tree(folder, &copy);
     let manifest_path = copy.join("sockgrade.json");
     let mut manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
@@ -157,23 +157,6 @@ fn built_copy(folder: &Path, scratch: &Path) -> (PathBuf, String) {
     (copy, warnings)
 }
 
-/// Copies a source folder, without a `target/` a local build left in it.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let path = entry.path();
-        if entry.file_name() == "target" {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&path, &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(&path, to.join(entry.file_name())).unwrap();
-        }
-    }
-}
-
 #[test]
 fn a_students_own_grade_runs_the_manifests_cargo_build_itself() {
     // A student is not root: sockgrade runs the build as them, with their
@@ -186,14 +169,7 @@ fn a_students_own_grade_runs_the_manifests_cargo_build_itself() {
     }
     let scratch = tempfile::tempdir().unwrap();
     let copy = scratch.path().join("reference-rust");
-    let copied = Command::new("cp")
-        .arg("-r")
-        .arg(common::submission("reference-rust"))
-        .arg(&copy)
-        .status()
-        .unwrap();
-    assert!(copied.success());
-    let _ = std::fs::remove_dir_all(copy.join("target"));
+    common::copy_tree(&common::submission("reference-rust"), &copy);
     let output = Command::new("unshare")
         .args(["--net", "--map-root-user", "--", "sh", "-c"])
         .arg(format!(

@@ -27,7 +27,7 @@ const WRONG_PORT_CHECK_EVERY: u32 = 25;
 /// The ports the program listens on, when they are known and none is
 /// `port`.
 fn listening_elsewhere(observer: &Observer, port: u16) -> Option<Vec<u16>> {
-    let ports = crate::platform::listening_ports_of_group(observer.pid?)?;
+    let ports = crate::platform::listening_ports_of_session(observer.pid?)?;
     (!ports.is_empty() && !ports.contains(&port)).then_some(ports)
 }
 

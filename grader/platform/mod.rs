@@ -6,6 +6,8 @@
 #[cfg(target_os = "linux")]
 mod listeners;
 #[cfg(target_os = "linux")]
+pub mod procfs;
+#[cfg(target_os = "linux")]
 mod session;
 
 use crate::outcome::ExitInfo;
@@ -233,15 +235,15 @@ pub fn hostname() -> String {
     name.unwrap_or_else(|| "localhost".to_string())
 }
 
-/// The TCP ports that processes of the group led by `pgid` listen on;
+/// The TCP ports that processes of the session led by `sid` listen on;
 /// `None` where that cannot be read (not Linux, or a /proc that belongs
 /// to another PID namespace).
-pub fn listening_ports_of_group(pgid: u32) -> Option<Vec<u16>> {
+pub fn listening_ports_of_session(sid: u32) -> Option<Vec<u16>> {
     #[cfg(target_os = "linux")]
-    return linux::listening_ports_of_group(pgid);
+    return session::listening_ports(sid);
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = pgid;
+        let _ = sid;
         None
     }
 }
@@ -308,7 +310,8 @@ pub fn port_holder(port: u16) -> Option<String> {
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use super::listeners::{listening_sockets, socket_inode};
+    use super::listeners::listening_sockets;
+    use super::procfs;
     use std::fs;
 
     pub fn port_holder(port: u16) -> Option<String> {
@@ -316,22 +319,9 @@ mod linux {
             .into_iter()
             .find(|listener| listener.port == port)?
             .inode;
-        for entry in fs::read_dir("/proc").ok()?.flatten() {
-            let name = entry.file_name();
-            let Some(pid) = name
-                .to_str()
-                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-            else {
-                continue;
-            };
-            let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
-                continue;
-            };
-            let holds = fds.flatten().any(|fd| {
-                fs::read_link(fd.path()).is_ok_and(|link| socket_inode(&link) == Some(inode))
-            });
-            if holds {
-                let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        for (pid, process) in procfs::processes()? {
+            if procfs::socket_inodes(&process).contains(&inode) {
+                let cmdline = fs::read(process.join("cmdline")).unwrap_or_default();
                 let command = String::from_utf8_lossy(&cmdline).replace('\0', " ");
                 return Some(format!("`{}` (pid {pid})", command.trim()));
             }
@@ -339,48 +329,6 @@ mod linux {
         Some(format!(
             "a process this user cannot see (socket inode {inode})"
         ))
-    }
-
-    pub fn listening_ports_of_group(pgid: u32) -> Option<Vec<u16>> {
-        // /proc must show this PID namespace, or its numbers mean others.
-        let own = fs::read_to_string("/proc/self/stat").ok()?;
-        if own.split_whitespace().next()? != std::process::id().to_string() {
-            return None;
-        }
-        let mut inodes = Vec::new();
-        for entry in fs::read_dir("/proc").ok()?.flatten() {
-            let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-                continue;
-            };
-            // Fields after the command name, which may hold spaces.
-            let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-            let group = after_name
-                .split_whitespace()
-                .nth(2)
-                .and_then(|g| g.parse::<u32>().ok());
-            if group != Some(pgid) {
-                continue;
-            }
-            let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
-                continue;
-            };
-            inodes.extend(
-                fds.flatten()
-                    .filter_map(|fd| socket_inode(&fs::read_link(fd.path()).ok()?)),
-            );
-        }
-        if inodes.is_empty() {
-            // No socket at all: no need to ask the kernel for its listeners.
-            return Some(Vec::new());
-        }
-        let mut ports: Vec<u16> = listening_sockets()?
-            .into_iter()
-            .filter(|listener| inodes.contains(&listener.inode))
-            .map(|listener| listener.port)
-            .collect();
-        ports.sort_unstable();
-        ports.dedup();
-        Some(ports)
     }
 
     #[cfg(test)]

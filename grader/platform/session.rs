@@ -2,37 +2,39 @@
 //! starts a session of its own, so its session ID names everything it
 //! started, children and threads included.
 
+use super::listeners::listening_sockets;
+use super::procfs::{self, stat_fields};
 use std::collections::HashMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The `/proc` folders of the processes in the session `sid`; `None` when
+/// `/proc` cannot be read or shows another PID namespace (whose numbers
+/// name other processes).
+fn processes(sid: u32) -> Option<Vec<PathBuf>> {
+    if !procfs::shows_own_pid_namespace() {
+        return None;
+    }
+    Some(
+        procfs::processes()?
+            .filter(|(_, folder)| {
+                fs::read_to_string(folder.join("stat")).is_ok_and(|stat| {
+                    stat_fields(&stat).nth(3).and_then(|s| s.parse().ok()) == Some(sid)
+                })
+            })
+            .map(|(_, folder)| folder)
+            .collect(),
+    )
+}
+
 /// Calls `visit` with the `/proc/PID/task/TID` folder and the ID of every
-/// thread of every process in the session `sid`; `None` when `/proc`
-/// cannot be read.
+/// thread of the session `sid`. Every thread: a runtime's main thread
+/// often waits on its workers (a JVM's compiler and loader threads), which
+/// are the ones that queue for a CPU.
 fn for_each_thread(sid: u32, mut visit: impl FnMut(&Path, u32)) -> Option<()> {
-    for entry in fs::read_dir("/proc").ok()?.flatten() {
-        let is_process = entry
-            .file_name()
-            .to_str()
-            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
-        if !is_process {
-            continue;
-        }
-        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        if fields_after_name(&stat)
-            .nth(3)
-            .and_then(|s| s.parse::<u32>().ok())
-            != Some(sid)
-        {
-            continue;
-        }
-        // Every thread: a runtime's main thread often waits on its
-        // workers (a JVM's compiler and loader threads), which are the
-        // ones that queue for a CPU.
-        let Ok(tasks) = fs::read_dir(entry.path().join("task")) else {
+    for process in processes(sid)? {
+        let Ok(tasks) = fs::read_dir(process.join("task")) else {
             continue;
         };
         for task in tasks.flatten() {
@@ -42,15 +44,6 @@ fn for_each_thread(sid: u32, mut visit: impl FnMut(&Path, u32)) -> Option<()> {
         }
     }
     Some(())
-}
-
-/// The fields of a `stat` line after the command name, which may hold
-/// spaces and parentheses: they start after the last `)`. The first is
-/// the state, the fourth the session.
-fn fields_after_name(stat: &str) -> std::str::SplitWhitespace<'_> {
-    stat.rsplit_once(')')
-        .map_or("", |(_, fields)| fields)
-        .split_whitespace()
 }
 
 /// See [`super::runqueue_waits_of_session`].
@@ -71,15 +64,33 @@ pub fn runqueue_waits(sid: u32) -> Option<HashMap<u32, Duration>> {
 /// See [`super::session_is_busy`].
 pub fn is_busy(sid: u32) -> Option<bool> {
     let mut busy = false;
-    let mut seen = false;
     for_each_thread(sid, |task, _| {
         if let Ok(stat) = fs::read_to_string(task.join("stat")) {
-            seen = true;
-            busy |= matches!(fields_after_name(&stat).next(), Some("R" | "D"));
+            busy |= matches!(stat_fields(&stat).next(), Some("R" | "D"));
         }
     })?;
     // A session with no thread left has ended: nothing of it is busy.
-    Some(busy && seen)
+    Some(busy)
+}
+
+/// See [`super::listening_ports_of_session`].
+pub fn listening_ports(sid: u32) -> Option<Vec<u16>> {
+    let inodes: Vec<u64> = processes(sid)?
+        .iter()
+        .flat_map(|process| procfs::socket_inodes(process))
+        .collect();
+    if inodes.is_empty() {
+        // No socket at all: no need to ask the kernel for its listeners.
+        return Some(Vec::new());
+    }
+    let mut ports: Vec<u16> = listening_sockets()?
+        .into_iter()
+        .filter(|listener| inodes.contains(&listener.inode))
+        .map(|listener| listener.port)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    Some(ports)
 }
 
 #[cfg(test)]
@@ -88,15 +99,7 @@ mod tests {
 
     fn session_of(child: &std::process::Child) -> u32 {
         let stat = fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
-        fields_after_name(&stat).nth(3).unwrap().parse().unwrap()
-    }
-
-    #[test]
-    fn a_command_name_with_spaces_and_parentheses_does_not_shift_the_fields() {
-        let stat = "42 (my (odd) name) S 1 42 42 0 -1";
-        let mut fields = fields_after_name(stat);
-        assert_eq!(fields.next(), Some("S"));
-        assert_eq!(fields.nth(2), Some("42"));
+        stat_fields(&stat).nth(3).unwrap().parse().unwrap()
     }
 
     #[test]
@@ -116,8 +119,13 @@ mod tests {
         };
         let mut sleeping = spawn("exec sleep 5");
         let mut computing = spawn("while :; do :; done");
-        std::thread::sleep(Duration::from_millis(200));
         let (idle, busy) = (session_of(&sleeping), session_of(&computing));
+        // Once started, `sleep` has nothing to run: however long a loaded
+        // machine takes to get it there, it gets there.
+        let give_up = std::time::Instant::now() + Duration::from_secs(30);
+        while is_busy(idle) != Some(false) && std::time::Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert_eq!(is_busy(idle), Some(false));
         assert_eq!(is_busy(busy), Some(true));
         assert!(runqueue_waits(busy).is_some_and(|w| !w.is_empty()));

@@ -167,10 +167,7 @@ struct Stat {
 impl Stat {
     fn read(pid: u32) -> Option<Stat> {
         let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // The command name may hold spaces and parentheses: fields start
-        // after its last ')'.
-        let fields: Vec<&str> = text.get(text.rfind(')')? + 2..)?.split(' ').collect();
-        // State is field 3 of stat(5): index 0 here.
+        let fields: Vec<&str> = crate::platform::procfs::stat_fields(&text).collect();
         if fields.first() == Some(&"Z") {
             return None;
         }

@@ -93,8 +93,13 @@ pub fn real_root() -> bool {
 /// A shell script run in a fresh network namespace with loopback up;
 /// `$SOCKGRADE` is the binary under test.
 pub fn in_namespace(script: &str) -> Output {
+    in_namespace_with(unshare_args(), script)
+}
+
+/// [`in_namespace`] with `unshare`'s own arguments.
+fn in_namespace_with(unshare: &[&str], script: &str) -> Output {
     Command::new("unshare")
-        .args(unshare_args())
+        .args(unshare)
         .args(["sh", "-c"])
         .arg(format!("ip link set lo up && {script}"))
         .env("SOCKGRADE", env!("CARGO_BIN_EXE_sockgrade"))
@@ -143,15 +148,7 @@ pub fn sockgrade_as_user(args: &[&str]) -> Output {
     } else {
         &["--user", "--net", "--"]
     };
-    Command::new("unshare")
-        .args(unshare)
-        .args(["sh", "-c"])
-        .arg(format!("ip link set lo up && {script}"))
-        .env("SOCKGRADE", env!("CARGO_BIN_EXE_sockgrade"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("unshare runs")
+    in_namespace_with(unshare, &script)
 }
 
 /// Grades `folder` with JSON on stdout; returns the exit code and report.
@@ -211,6 +208,24 @@ fn shell_quote(text: &str) -> String {
 /// Text of an output stream, for messages.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Copies the folder `from` to `to`, without a `target/` that a local
+/// build may have left in a fixture.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() == "target" {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }
 
 /// A temporary folder a normal user may read (tests that grade as one).
