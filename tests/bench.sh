@@ -24,8 +24,10 @@
 #      started two at a time (`xargs -P 2`). Target: at most 1.5x the floor.
 #      For insight, once each: the same batch with --jobs 8, 16 and 4,
 #      and one hanging submission graded alone; then the lower bound that
-#      the hanging kind's deadlines alone put on the batch, and per-kind
-#      `duration_ms` from the results of the last default --jobs run.
+#      the hanging kind's deadlines alone put on the batch, the lower bound
+#      of starting programs in name order (the last hanging submission
+#      waits for every start ahead of it, then for its deadlines), and
+#      per-kind `duration_ms` from the results of the last default --jobs run.
 #
 # The notebook's exercises use FIXED ports, so everything runs inside a
 # private network namespace (its own loopback): the benchmark cannot collide
@@ -466,6 +468,33 @@ measure_batch() {
     measure "$BATCH_HANG_NAME" "$sg grade fixtures/submissions/hang" 1
 }
 
+# starts_order_bound BATCH_DIR OUT FLOOR BATCH: the least any batch can
+# take when it cannot tell a hanging submission before running it and
+# starts programs in name order, as sockgrade admits submissions: the last
+# hanging submission's programs start only after every program ahead of it
+# (their share of the floor, the CPUs fully used), and then it waits out
+# its deadlines (the least a hanging submission took in the run). A
+# scheduler that knew which submissions hang would start them first and
+# could come near the floor itself.
+starts_order_bound() {
+    python3 - "$@" <<'EOF'
+import json, pathlib, sys
+batch, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+floor, measured = float(sys.argv[3]), float(sys.argv[4])
+names = sorted(p.name for p in batch.iterdir())
+programs = {name: len(list((batch / name).glob("*.py"))) for name in names}
+total = sum(programs.values())
+last_hang = max(i for i, name in enumerate(names) if name.endswith("-hang"))
+ahead = sum(programs[name] for name in names[:last_hang])
+hang = min(json.load(open(p))["duration_ms"] / 1000 for p in out.glob("*-hang/results.json"))
+bound = floor * ahead / total + hang
+print(f"lower bound in name order: the last hanging submission ({names[last_hang]}) starts after"
+      f" {ahead} of {total} programs ({floor * ahead / total:.2f} s of the floor), then waits"
+      f" {hang:.2f} s: {bound:.2f} s, ratio {bound / floor:.2f}; measured {measured:.2f} s,"
+      f" {measured / bound:.2f}x the bound")
+EOF
+}
+
 # report_batch TMP PY: the batch table, then what bounds and dominates it.
 report_batch() {
     local tmp="$1" py="$2" floor batch hang ratio jobs
@@ -495,6 +524,7 @@ report_batch() {
             "($(calc "int((c + $jobs - 1) / $jobs) * h" c="$BATCH_COPIES" h="$hang") s)," \
             "measured $(calc b b="$(mean_of "$(batch_name "$jobs")")") s"
     done
+    starts_order_bound "$tmp/batch" "$(batch_out "$BATCH_JOBS" "$tmp")" "$floor" "$batch"
     echo "per-submission duration_ms (the child's grade) in the last --jobs $BATCH_JOBS run:"
     python3 - "$(batch_out "$BATCH_JOBS" "$tmp")" "$((8 * $(nproc)))" <<'EOF'
 import collections, json, pathlib, sys

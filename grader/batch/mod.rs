@@ -24,7 +24,7 @@ use crate::report::summary::Summary;
 use crate::sandbox::{self, Isolation, IsolationRequest};
 use crate::student::StartSlots;
 use crate::text::escape_bytes;
-use admission::{ADMISSION_WINDOW, Admission};
+use admission::{ADMISSION_SPACING, Admission};
 use progress::Progress;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -176,7 +176,7 @@ pub async fn run(options: &BatchOptions, set: &ExerciseSet) -> Result<BatchOutco
         }
         let held_back = !interrupted && tasks.len() < jobs && waiting.peek().is_some();
         tokio::select! {
-            () = tokio::time::sleep(ADMISSION_WINDOW), if held_back => {}
+            () = tokio::time::sleep(ADMISSION_SPACING), if held_back => {}
             joined = tasks.join_next() => match joined {
                 None => break,
                 Some(Ok(Some((report, written)))) => {

@@ -18,11 +18,41 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 
-/// How often a student's server is tried while it starts.
-pub const CONNECT_POLL_INTERVAL: Duration = Duration::from_millis(4);
-/// Every how many connect attempts the program's listening sockets are
-/// read (about every 100 ms).
-const WRONG_PORT_CHECK_EVERY: u32 = 25;
+/// The first pause between two tries of a student's server while it
+/// starts; each next pause is half as long again, up to
+/// [`CONNECT_POLL_LONGEST`]. A server that listens within a few dozen
+/// milliseconds (most do) is reached within a few milliseconds of it, and
+/// one that never listens costs about twenty tries a second, not 250:
+/// each try is two sockets, and polling every 4 ms was a tenth of a
+/// batch's CPU.
+const CONNECT_POLL_FIRST: Duration = Duration::from_millis(4);
+/// The longest pause between two tries.
+const CONNECT_POLL_LONGEST: Duration = Duration::from_millis(50);
+/// How often the program's listening sockets are read while it is tried.
+const WRONG_PORT_CHECK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The pauses between connect tries: growing from [`CONNECT_POLL_FIRST`]
+/// to [`CONNECT_POLL_LONGEST`], and never past the deadline, so the last
+/// try is made when it passes.
+#[derive(Debug)]
+struct ConnectBackoff {
+    next: Duration,
+}
+
+impl ConnectBackoff {
+    fn new() -> Self {
+        Self {
+            next: CONNECT_POLL_FIRST,
+        }
+    }
+
+    /// How long to wait before the next try, `left` before the deadline.
+    fn pause(&mut self, left: Duration) -> Duration {
+        let pause = self.next.min(left);
+        self.next = (self.next * 3 / 2).min(CONNECT_POLL_LONGEST);
+        pause
+    }
+}
 
 /// The ports the program listens on, when they are known and none is
 /// `port`.
@@ -203,8 +233,10 @@ fn listening_on_ipv6(port: u16) -> bool {
     )
 }
 
-/// Connects to the student's server on `port`, trying every few
-/// milliseconds until it accepts, the program exits, or `deadline` passes.
+/// Connects to the student's server on `port`, trying at growing
+/// intervals (a few milliseconds at first, see [`ConnectBackoff`]) until
+/// it accepts, the program exits, or `deadline` passes (with a last try
+/// then).
 /// The first connection that succeeds is the conversation: a notebook
 /// server accepts exactly once, so there is never a probe.
 pub async fn connect(
@@ -212,7 +244,8 @@ pub async fn connect(
     deadline: Instant,
     observer: &mut Observer,
 ) -> Result<TcpStream, Failure> {
-    let mut attempts = 0u32;
+    let mut backoff = ConnectBackoff::new();
+    let mut ports_read = Instant::now();
     loop {
         if let Some(stream) = connect_once(port, |address| async move {
             timeout(CONNECT_ATTEMPT_TIMEOUT, TcpStream::connect(address))
@@ -224,11 +257,13 @@ pub async fn connect(
         {
             return Ok(stream);
         }
-        attempts += 1;
         // A server on another port would only show as a timeout: look at
         // the program's own sockets now and then, and say so at once.
-        if attempts.is_multiple_of(WRONG_PORT_CHECK_EVERY)
-            && let Some(elsewhere) = listening_elsewhere(observer, port)
+        if ports_read.elapsed() >= WRONG_PORT_CHECK_INTERVAL
+            && let Some(elsewhere) = {
+                ports_read = Instant::now();
+                listening_elsewhere(observer, port)
+            }
         {
             let list = elsewhere
                 .iter()
@@ -245,7 +280,8 @@ pub async fn connect(
                 step: None,
             });
         }
-        if Instant::now() >= deadline {
+        let now = Instant::now();
+        if now >= deadline {
             return Err(Failure::new(
                 FailureKind::Timeout,
                 format!(
@@ -254,7 +290,7 @@ pub async fn connect(
             ));
         }
         tokio::select! {
-            () = sleep(CONNECT_POLL_INTERVAL) => {}
+            () = sleep(backoff.pause(deadline - now)) => {}
             exit = observer.wait_exit() => {
                 return Err(Failure::new(
                     FailureKind::Exited(exit.clone()),
@@ -268,6 +304,34 @@ pub async fn connect(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connect_tries_come_quickly_at_first_then_settle_and_the_last_falls_on_the_deadline() {
+        let mut backoff = ConnectBackoff::new();
+        let plenty = Duration::from_secs(10);
+        let pauses: Vec<Duration> = (0..12).map(|_| backoff.pause(plenty)).collect();
+        assert_eq!(pauses[0], CONNECT_POLL_FIRST);
+        assert!(
+            pauses.windows(2).all(|pair| pair[0] <= pair[1]),
+            "{pauses:?}"
+        );
+        assert_eq!(pauses[11], CONNECT_POLL_LONGEST, "{pauses:?}");
+        // Within the first 100 ms (a slow server's start) still several tries.
+        let mut elapsed = Duration::ZERO;
+        let early = pauses
+            .iter()
+            .take_while(|pause| {
+                elapsed += **pause;
+                elapsed <= Duration::from_millis(100)
+            })
+            .count();
+        assert!(early >= 5, "{pauses:?}");
+        // Never a pause past the deadline: the last try is made at it.
+        assert_eq!(
+            backoff.pause(Duration::from_millis(7)),
+            Duration::from_millis(7)
+        );
+    }
     use socket2::{Domain, Socket, Type};
 
     #[tokio::test]

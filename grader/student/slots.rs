@@ -15,8 +15,13 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
 
-/// How often a full set of slots is tried again.
-const RETRY_INTERVAL: Duration = Duration::from_millis(5);
+/// The first pause before a full set of slots is tried again; each next
+/// pause is half as long again, up to [`RETRY_LONGEST`]. A whole batch's
+/// exercises may be waiting at once: trying every 5 ms, each opening and
+/// locking every slot file, cost more CPU than the starts it spaced out.
+const RETRY_FIRST: Duration = Duration::from_millis(5);
+/// The longest pause between two tries.
+const RETRY_LONGEST: Duration = Duration::from_millis(40);
 /// How long a program may hold its slot: long enough for an interpreter to
 /// start, short enough that a program that sleeps or hangs before
 /// connecting does not keep others waiting.
@@ -77,6 +82,7 @@ impl StartSlots {
     /// `None`, and the program starts without one).
     pub async fn acquire(&self) -> Option<Slot> {
         let give_up = Instant::now() + MAX_WAIT;
+        let mut pause = RETRY_FIRST;
         loop {
             if let Some(slot) = self.try_acquire() {
                 return Some(slot);
@@ -84,7 +90,8 @@ impl StartSlots {
             if Instant::now() >= give_up {
                 return None;
             }
-            sleep(RETRY_INTERVAL).await;
+            sleep(pause).await;
+            pause = (pause * 3 / 2).min(RETRY_LONGEST);
         }
     }
 
