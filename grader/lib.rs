@@ -11,7 +11,10 @@
 //!   interpreter.
 //! - [`student`]: the submission contract, private copies, launching and
 //!   watching the student's program, capturing its output.
-//! - [`grade`]: one submission, every selected exercise, into results.
+//! - [`grade`]: one submission, every selected exercise, into results;
+//!   each exercise in three stages: prepare (what the program needs; a
+//!   failure is the grader's), converse (run it against the peer, gather
+//!   evidence), judge (the verdict, a pure function of the evidence).
 //! - [`batch`]: many submissions (folders, archives), sharded, in child
 //!   graders; the gradebook, summary and merge of shard outputs.
 //! - [`hints`]: feedback that names a recognised mistake.

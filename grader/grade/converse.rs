@@ -1,0 +1,210 @@
+//! The second stage: the program runs and the grader plays its side of
+//! the conversation, then ends the program and reads what the
+//! confinement saw. What comes out is evidence, judged by [`super::judge`];
+//! nothing here decides a verdict.
+
+use super::Context;
+use super::prepare::{Prepared, Setup};
+use crate::exercise::{Exercise, Role, Values};
+use crate::outcome::{ExitInfo, TranscriptEntry};
+use crate::peer::{self, Connection, Conversation, Failure, FailureKind};
+use crate::sandbox::Usage;
+use crate::student::{Finished, HeldSlot, MOST_EXTENSION, ProgramClock, Running};
+use std::path::Path;
+use std::time::Duration;
+use tokio::time::{Instant, timeout};
+
+/// After the connection closed, how long to wait for the program's exit
+/// status, to tell a crash from a clean close.
+const EXIT_SETTLE: Duration = Duration::from_millis(250);
+
+/// What a run showed.
+#[derive(Debug)]
+pub(super) struct Evidence {
+    /// How the conversation went: `Ok` when every step passed.
+    pub outcome: Result<(), Failure>,
+    /// How the program ended, when it ended by itself before the grader
+    /// stopped it.
+    pub exited_by_itself: Option<ExitInfo>,
+    /// Its exit and its output.
+    pub finished: Finished,
+    /// The limits it ran into.
+    pub usage: Usage,
+    /// What it sent that the grader did not accept.
+    pub unaccepted: String,
+    /// The exercise's values in this run.
+    pub values: Values,
+    /// The exercise's port in this run.
+    pub port: u16,
+    pub transcript: Vec<TranscriptEntry>,
+}
+
+/// The program could not be started at all.
+#[derive(Debug)]
+pub(super) struct StartFailure {
+    pub error: std::io::Error,
+    /// The file to run has an execute bit (so a refusal is not its mode's).
+    pub marked_executable: bool,
+}
+
+/// Starts the prepared program and plays the exercise against it.
+pub(super) async fn converse(
+    exercise: &Exercise,
+    prepared: Prepared,
+    context: &Context,
+) -> Result<Evidence, StartFailure> {
+    let Prepared {
+        recorder,
+        deadlines,
+        setup,
+        mut values,
+        command,
+        confinement,
+        launch,
+        ..
+    } = prepared;
+    let port = setup.port();
+    // In a batch, wait for a start slot first: the start deadline is only
+    // fair once the program has the CPU to start.
+    let slot = match &context.environment.start_slots {
+        Some(slots) => slots.acquire().await,
+        None => None,
+    };
+    let mut start_slot = HeldSlot::hold(slot);
+    let running = match Running::spawn_retrying(&launch, Some(&confinement)).await {
+        Ok(running) => running,
+        Err(error) => {
+            return Err(StartFailure {
+                marked_executable: is_marked_executable(&launch.argv[0], &launch.cwd),
+                error,
+            });
+        }
+    };
+    recorder.event(format!("started `{command}`"));
+    let mut observer = running.observer();
+    start_slot.started(observer.pid);
+
+    let mut unaccepted = String::new();
+    let unaccepted_text = &mut unaccepted;
+    // The start and whole-exercise deadlines run on the program's own
+    // time: waits for a CPU are given back (bounded), see ProgramClock.
+    let clock = observer
+        .pid
+        .map_or_else(ProgramClock::wall, ProgramClock::of_session);
+    let total = clock.deadline(deadlines.total);
+    let conversation = async {
+        let start = clock.deadline(deadlines.start);
+        let stream = match setup {
+            Setup::Listening(listening) => {
+                let latest = Instant::now() + deadlines.start * MOST_EXTENSION;
+                tokio::select! {
+                    stream = listening.accept(latest, &mut observer) => stream?,
+                    () = start.reached() => return Err(Failure::new(
+                        FailureKind::Timeout,
+                        format!("the program did not connect to port {port} in time"),
+                    )),
+                }
+            }
+            Setup::Connecting(port) => loop {
+                // Asked again while the program's waits for a CPU have
+                // moved the deadline since the last attempt.
+                match peer::connect(port, start.now_due(), &mut observer).await {
+                    Err(failure) if failure.kind == FailureKind::Timeout && !start.has_passed() => {
+                    }
+                    result => break result?,
+                }
+            },
+        };
+        start_slot.release();
+        recorder.event(match exercise.role {
+            Role::Client => "the program connected",
+            Role::Server => "connected to the program",
+        });
+        let connection = Connection::new(stream, recorder.clone());
+        if exercise.role == Role::Server
+            && let Some(ip) = connection.local_ip()
+        {
+            values.set("client-ip", ip.to_string());
+        }
+        let (outcome, connection) =
+            Conversation::new(exercise, &values, deadlines, connection, observer.clone())
+                .play()
+                .await;
+        // What the program sent and the grader did not accept: the
+        // evidence hints are read from.
+        *unaccepted_text = String::from_utf8_lossy(connection.buffered()).into_owned();
+        // After a failure the program is ended next: no need to let it
+        // read to the end first.
+        let grace = if outcome.is_ok() {
+            deadlines.exit_grace
+        } else {
+            Duration::ZERO
+        };
+        connection.finish(grace).await;
+        outcome
+    };
+    let outcome = tokio::select! {
+        outcome = conversation => outcome,
+        () = total.reached() => Err(Failure::new(
+            FailureKind::Timeout,
+            format!(
+                "the exercise took longer than its time limit of {:.1}s",
+                deadlines.total.as_secs_f64()
+            ),
+        )),
+    };
+    if outcome
+        .as_ref()
+        .is_err_and(|f| f.kind == FailureKind::Closed)
+    {
+        // The close may be the first sign of a crash: let the exit status
+        // arrive so the verdict can say so.
+        let _ = timeout(EXIT_SETTLE, observer.wait_exit()).await;
+    }
+    let exited_by_itself = observer.exited();
+    let finished = running.stop().await;
+    let usage = tokio::task::spawn_blocking(move || confinement.finish())
+        .await
+        .unwrap_or_default();
+    if exited_by_itself.is_none() {
+        recorder.event("the grader stopped the program");
+    } else {
+        recorder.event(format!("the program exited ({})", finished.exit.describe()));
+    }
+    Ok(Evidence {
+        outcome,
+        exited_by_itself,
+        finished,
+        usage,
+        unaccepted,
+        values,
+        port,
+        transcript: recorder.entries(),
+    })
+}
+
+/// Whether the file `program` names (a path, or a name looked up on
+/// `PATH`) has an execute bit: then a refusal to run it is not its mode's.
+fn is_marked_executable(program: &std::ffi::OsStr, cwd: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let program = Path::new(program);
+        let candidates: Vec<std::path::PathBuf> = if program.components().count() > 1 {
+            vec![cwd.join(program)]
+        } else {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|dir| dir.join(program))
+                .collect()
+        };
+        candidates.iter().any(|file| {
+            std::fs::metadata(file)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (program, cwd);
+        false
+    }
+}

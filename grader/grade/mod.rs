@@ -1,0 +1,584 @@
+//! Grading one submission: the private copy and the optional build, then
+//! every selected exercise (concurrently, since their ports differ), each
+//! turned into an [`ExerciseResult`]. A batch calls [`grade_submission`]
+//! once per submission.
+//!
+//! An exercise whose program is there runs in three stages, with a type
+//! between each: [`prepare`] makes what the program needs (a failure there
+//! is the grader's: `error`), [`converse`] runs it against the grader's
+//! side and gathers the evidence, and [`judge`] turns the evidence into
+//! the verdict, with no I/O. The result is built once, from what the
+//! stage that settled it says.
+
+mod converse;
+mod judge;
+mod prepare;
+
+use crate::error::Error;
+use crate::exercise::{Exercise, ExerciseSet};
+use crate::outcome::{
+    ExerciseResult, ExitInfo, Status, SubmissionReport, ToolInfo, TranscriptEntry,
+};
+use crate::peer::Listening;
+use crate::platform;
+use crate::sandbox::{Confinement, Isolation, Protections, SandboxConfig};
+use crate::student::{
+    ExerciseFolders, Finished, Interpreters, Launch, Located, Manifest, Program, Running, Skipped,
+    StartSlots, Workspace, locate,
+};
+use converse::converse;
+use prepare::prepare;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, Semaphore};
+use tokio::time::{Instant, timeout};
+
+/// The host students connect to and listen on.
+pub const HOST: &str = "127.0.0.1";
+/// Longest a manifest's build command may run (before `--timeout-scale`).
+pub const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How to grade: shared by every exercise of a run.
+#[derive(Debug, Clone)]
+pub struct GradeOptions {
+    /// The seed of every random value.
+    pub seed: u64,
+    /// Multiplies every timeout (slow machines, debugging).
+    pub timeout_scale: f64,
+    /// How many exercises run at once.
+    pub jobs: usize,
+    /// Exercise ids to grade; empty means all.
+    pub only: Vec<String>,
+    /// The start slots shared by a batch's graders (see `student::StartSlots`).
+    pub start_slots: Option<std::path::PathBuf>,
+    /// Memory limit and user of the student's programs.
+    pub sandbox: SandboxConfig,
+}
+
+/// What grading needs from the machine, found once per run.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    /// Interpreters for `.py`, `.sh` and `.js` programs.
+    pub interpreters: Interpreters,
+    /// The host name a student's server may report.
+    pub hostname: String,
+    /// The isolation in force.
+    pub isolation: Isolation,
+    /// Slots bounding how many programs start at once, in a batch.
+    pub start_slots: Option<StartSlots>,
+    /// What confines each program.
+    pub protections: Protections,
+}
+
+impl Environment {
+    /// Looks at this machine; also returns the protections it lacks, in
+    /// words. A `--run-as` user that does not exist is bad input.
+    pub fn discover(sandbox: &SandboxConfig) -> Result<(Environment, Vec<String>), Error> {
+        let (protections, missing) = Protections::discover(sandbox).map_err(Error::bad_input)?;
+        let environment = Environment {
+            interpreters: Interpreters::for_user(protections.run_as),
+            hostname: platform::hostname(),
+            isolation: Isolation::default(),
+            start_slots: None,
+            protections,
+        };
+        Ok((environment, missing))
+    }
+}
+
+/// Grades the submission in `folder` on the exercises of `set`.
+pub async fn grade_submission(
+    folder: &Path,
+    set: &ExerciseSet,
+    options: &GradeOptions,
+    environment: &Environment,
+) -> Result<SubmissionReport, Error> {
+    let started = Instant::now();
+    if !folder.is_dir() {
+        return Err(Error::bad_input(format!(
+            "{} is not a folder: give the folder that holds the programs (client-1.py, ...)",
+            folder.display()
+        )));
+    }
+    if let Err(e) = std::fs::read_dir(folder) {
+        return Err(Error::bad_input(format!(
+            "cannot read the submission folder {}: check its permissions",
+            folder.display()
+        ))
+        .with_source(e));
+    }
+    let selected = select(set, &options.only)?;
+    let manifest = Manifest::read(folder)
+        .map_err(|e| Error::bad_input(format!("the submission's manifest is broken: {e}")))?;
+    let owner = environment.protections.run_as;
+    let exercises = match Workspace::prepare(folder, owner) {
+        Ok(workspace) => {
+            grade_exercises(folder, workspace, manifest, &selected, options, environment).await?
+        }
+        // Over a limit: every exercise says so, and none is blamed on the
+        // program, which never ran.
+        Err(e) if e.is_limit() => selected
+            .iter()
+            .map(|exercise| {
+                Graded::verdict(Status::Error, e.to_string()).into_result(exercise, Duration::ZERO)
+            })
+            .collect(),
+        Err(e) => {
+            return Err(Error::bad_input(format!(
+                "cannot copy {} to a private folder: check that it is readable",
+                folder.display()
+            ))
+            .with_source(e));
+        }
+    };
+    Ok(report(
+        folder,
+        set,
+        options,
+        environment,
+        started,
+        exercises,
+    ))
+}
+
+/// Builds the submission's private copy if its manifest says how, then
+/// grades every selected exercise in it.
+async fn grade_exercises(
+    folder: &Path,
+    workspace: Workspace,
+    manifest: Option<Manifest>,
+    selected: &[&Exercise],
+    options: &GradeOptions,
+    environment: &Environment,
+) -> Result<Vec<ExerciseResult>, Error> {
+    let build_failure = match manifest.as_ref().and_then(|m| m.build.as_deref()) {
+        Some(command) => {
+            build(
+                command,
+                &workspace,
+                &environment.protections,
+                options.timeout_scale,
+            )
+            .await
+        }
+        None => None,
+    };
+
+    let folders = match build_failure {
+        Some(_) => HashMap::new(),
+        None => exercise_folders(&workspace, manifest.as_ref(), selected),
+    };
+    let context = Arc::new(Context {
+        folder: folder.to_path_buf(),
+        workspace,
+        manifest,
+        options: options.clone(),
+        environment: environment.clone(),
+        build_failure,
+        folders: std::sync::Mutex::new(folders),
+    });
+    let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
+    // Exercises of an instructor's file may share a port: those take turns.
+    let mut port_turns: HashMap<u16, Arc<Mutex<()>>> = HashMap::new();
+    let mut tasks = Vec::new();
+    for exercise in selected.iter().copied() {
+        let context = Arc::clone(&context);
+        let permits = Arc::clone(&permits);
+        let turn = exercise
+            .port
+            .map(|port| Arc::clone(port_turns.entry(port).or_default()));
+        let exercise = exercise.clone();
+        tasks.push(tokio::spawn(async move {
+            let _turn = match &turn {
+                Some(turn) => Some(turn.lock().await),
+                None => None,
+            };
+            let _permit = permits.acquire_owned().await;
+            grade_exercise(&exercise, &context).await
+        }));
+    }
+    let mut exercises = Vec::new();
+    for task in tasks {
+        exercises.push(
+            task.await
+                .map_err(|e| Error::internal(format!("an exercise's task failed: {e}")))?,
+        );
+    }
+    Ok(exercises)
+}
+
+/// The report of a submission from its exercises' results.
+fn report(
+    folder: &Path,
+    set: &ExerciseSet,
+    options: &GradeOptions,
+    environment: &Environment,
+    started: Instant,
+    exercises: Vec<ExerciseResult>,
+) -> SubmissionReport {
+    let name = folder
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| folder.display().to_string());
+    SubmissionReport {
+        schema_version: crate::outcome::SCHEMA_VERSION,
+        tool: ToolInfo::default(),
+        submission: name,
+        path: folder.display().to_string(),
+        seed: options.seed,
+        exercises_source: set.source.clone(),
+        isolation: environment.isolation.as_str().to_string(),
+        protections: environment.protections.describe(),
+        score: exercises.iter().map(|e| e.score).sum(),
+        max_score: exercises.iter().map(|e| e.max_score).sum(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        grader_max_rss_kib: platform::peak_rss_kib(),
+        exercises,
+    }
+}
+
+/// The exercises named by `--exercise`, in the file's order; all if none.
+fn select<'a>(set: &'a ExerciseSet, only: &[String]) -> Result<Vec<&'a Exercise>, Error> {
+    if let Some(unknown) = only.iter().find(|id| set.get(id).is_none()) {
+        return Err(Error::bad_input(format!(
+            "there is no exercise `{unknown}`; the exercises are: {}",
+            set.ids()
+        )));
+    }
+    Ok(set
+        .exercises
+        .iter()
+        .filter(|e| only.is_empty() || only.contains(&e.id))
+        .collect())
+}
+
+/// Everything an exercise's task needs.
+#[derive(Debug)]
+struct Context {
+    /// The submission as given (for paths shown to the student).
+    folder: std::path::PathBuf,
+    workspace: Workspace,
+    manifest: Option<Manifest>,
+    options: GradeOptions,
+    environment: Environment,
+    build_failure: Option<BuildFailure>,
+    /// Each exercise's private folders, made before any program started
+    /// (see [`exercise_folders`]); taken by the exercise that runs there.
+    folders: std::sync::Mutex<HashMap<String, Result<ExerciseFolders, String>>>,
+}
+
+/// A manifest build that did not succeed.
+#[derive(Debug, Clone)]
+struct BuildFailure {
+    message: String,
+    output: Finished,
+}
+
+/// The private folders of every selected exercise whose program is there,
+/// all made before any program starts. Made while another exercise's
+/// program is between fork and exec, a copy of a built binary is still
+/// open for writing in that child, and running the copy fails with "Text
+/// file busy" (ETXTBSY): the harness's race, not the student's crash.
+fn exercise_folders(
+    workspace: &Workspace,
+    manifest: Option<&Manifest>,
+    selected: &[&Exercise],
+) -> HashMap<String, Result<ExerciseFolders, String>> {
+    selected
+        .iter()
+        .filter(|exercise| {
+            matches!(
+                locate(workspace.base(), &exercise.id, manifest),
+                Located::Found(_)
+            )
+        })
+        .map(|exercise| {
+            let folders = workspace.exercise_folders(&exercise.id).map_err(|e| {
+                if e.is_limit() {
+                    // Only the build can have made the copy grow past a limit.
+                    format!("after the build, {e}")
+                } else {
+                    format!("cannot make a private copy of the submission: {e}")
+                }
+            });
+            (exercise.id.clone(), folders)
+        })
+        .collect()
+}
+
+/// Runs the manifest's build command in the submission's private copy.
+async fn build(
+    command: &str,
+    workspace: &Workspace,
+    protections: &Protections,
+    scale: f64,
+) -> Option<BuildFailure> {
+    let failed_to_start = |why: String| BuildFailure {
+        message: format!("the build command `{command}` could not start: {why}"),
+        output: Finished {
+            exit: ExitInfo {
+                code: None,
+                signal: None,
+                killed_by_grader: false,
+            },
+            stdout: String::new(),
+            stderr: String::new(),
+        },
+    };
+    let limit = BUILD_TIMEOUT.mul_f64(scale);
+    let folders = match workspace.build_folders() {
+        Ok(folders) => folders,
+        Err(e) => return Some(failed_to_start(e.to_string())),
+    };
+    let confinement = match Confinement::prepare(
+        protections,
+        &folders.work,
+        &folders.tmp,
+        limit.as_secs() + 1,
+    ) {
+        Ok(confinement) => confinement,
+        Err(e) => return Some(failed_to_start(format!("cannot confine it: {e}"))),
+    };
+    let shell: Vec<std::ffi::OsString> = if cfg!(windows) {
+        vec!["cmd".into(), "/C".into(), command.into()]
+    } else {
+        vec!["sh".into(), "-c".into(), command.into()]
+    };
+    let mut env = private_env(&folders);
+    env.extend(toolchain_env());
+    let launch = Launch {
+        argv: shell,
+        cwd: folders.work.clone(),
+        env,
+    };
+    let running = match Running::spawn_retrying(&launch, Some(&confinement)).await {
+        Ok(running) => running,
+        Err(e) => return Some(failed_to_start(e.to_string())),
+    };
+    let mut observer = running.observer();
+    let ended = timeout(limit, observer.wait_exit()).await;
+    let output = running.stop().await;
+    let _ = tokio::task::spawn_blocking(move || confinement.finish()).await;
+    match ended {
+        Ok(exit) if exit.is_success() => None,
+        Ok(exit) => Some(BuildFailure {
+            message: format!("the build command `{command}` failed ({})", exit.describe()),
+            output,
+        }),
+        Err(_) => Some(BuildFailure {
+            message: format!(
+                "the build command `{command}` ran longer than {}s",
+                limit.as_secs()
+            ),
+            output,
+        }),
+    }
+}
+
+/// Grades one exercise; every outcome, good or bad, is a result.
+async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResult {
+    let started = Instant::now();
+    let located = locate(
+        context.workspace.base(),
+        &exercise.id,
+        context.manifest.as_ref(),
+    );
+    let graded = match located {
+        Located::Missing(tried) => Graded::verdict(
+            Status::Missing,
+            missing_message(exercise, &tried, context.workspace.skipped()),
+        ),
+        Located::Found(program) => match &context.build_failure {
+            Some(build) => Graded::with(
+                Status::Failed,
+                build.message.clone(),
+                Details {
+                    stdout: build.output.stdout.clone(),
+                    stderr: build.output.stderr.clone(),
+                    ..Details::default()
+                },
+            ),
+            None => run(exercise, &program, context).await,
+        },
+    };
+    graded.into_result(exercise, started.elapsed())
+}
+
+/// Why there is no program for `exercise`: the names looked for, and
+/// which of them is there but was not copied.
+fn missing_message(exercise: &Exercise, tried: &[String], skipped: &[Skipped]) -> String {
+    let mut message = format!(
+        "no program for {}: looked for {}",
+        exercise.id,
+        tried.join(", ")
+    );
+    for skipped in skipped {
+        if tried.iter().any(|name| skipped.path == Path::new(name)) {
+            message.push_str(&format!(
+                "; {} was not copied: it is {}",
+                skipped.path.display(),
+                skipped.reason
+            ));
+        }
+    }
+    message
+}
+
+/// What grading one exercise came to, before it is timed and scored:
+/// built once, by the stage that settled it.
+#[derive(Debug)]
+struct Graded {
+    status: Status,
+    message: String,
+    details: Details,
+}
+
+/// What explains a verdict, as far as the exercise got.
+#[derive(Debug, Default)]
+struct Details {
+    hint: Option<String>,
+    expected: Option<String>,
+    received: Option<String>,
+    command: Option<String>,
+    exit: Option<ExitInfo>,
+    transcript: Vec<TranscriptEntry>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Graded {
+    /// A verdict with nothing more to show.
+    fn verdict(status: Status, message: String) -> Graded {
+        Graded::with(status, message, Details::default())
+    }
+
+    fn with(status: Status, message: String, details: Details) -> Graded {
+        Graded {
+            status,
+            message,
+            details,
+        }
+    }
+
+    fn into_result(self, exercise: &Exercise, duration: Duration) -> ExerciseResult {
+        let details = self.details;
+        ExerciseResult {
+            id: exercise.id.clone(),
+            title: exercise.title.clone(),
+            status: self.status,
+            score: if self.status == Status::Passed {
+                exercise.points
+            } else {
+                0.0
+            },
+            max_score: exercise.points,
+            duration_ms: duration.as_millis() as u64,
+            message: self.message,
+            hint: details.hint,
+            expected: details.expected,
+            received: details.received,
+            command: details.command,
+            exit: details.exit,
+            transcript: details.transcript,
+            stdout: details.stdout,
+            stderr: details.stderr,
+        }
+    }
+}
+
+/// Runs `program` on `exercise`: prepare, converse, judge.
+async fn run(exercise: &Exercise, program: &Program, context: &Context) -> Graded {
+    let prepared = match prepare(exercise, program, context).await {
+        Ok(prepared) => prepared,
+        Err(not) => {
+            let details = Details {
+                command: not.command,
+                ..Details::default()
+            };
+            return Graded::with(Status::Error, not.message, details);
+        }
+    };
+    let command = prepared.command.clone();
+    let interpreted = prepared.interpreted;
+    let private_path = prepared.private_path.clone();
+    let evidence = match converse(exercise, prepared, context).await {
+        Ok(evidence) => evidence,
+        Err(failure) => {
+            let (status, message) = judge::start_failure(&command, interpreted, &failure);
+            let details = Details {
+                command: Some(command),
+                ..Details::default()
+            };
+            return Graded::with(status, message, details);
+        }
+    };
+    let memory_mib = context.environment.protections.memory_bytes >> 20;
+    let judgement = judge::judge(exercise, &evidence, memory_mib);
+    // Tracebacks name files in the private copy; show the student's own.
+    let student_path = context.folder.display().to_string();
+    let details = Details {
+        hint: judgement.hint,
+        expected: judgement.expected,
+        received: judgement.received,
+        command: Some(command),
+        exit: Some(evidence.finished.exit),
+        transcript: evidence.transcript,
+        stdout: evidence
+            .finished
+            .stdout
+            .replace(&private_path, &student_path),
+        stderr: evidence
+            .finished
+            .stderr
+            .replace(&private_path, &student_path),
+    };
+    Graded::with(judgement.status, judgement.message, details)
+}
+
+/// The environment that points a program at its private folders.
+fn private_env(folders: &ExerciseFolders) -> Vec<(String, String)> {
+    let tmp = folders.tmp.display().to_string();
+    vec![
+        ("TMPDIR".to_string(), tmp.clone()),
+        ("HOME".to_string(), tmp),
+    ]
+}
+
+/// Where rustup and cargo keep their toolchains: a build's HOME is its
+/// private folder, so without these a rustup-installed `cargo` finds none.
+fn toolchain_env() -> Vec<(String, String)> {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    [("RUSTUP_HOME", ".rustup"), ("CARGO_HOME", ".cargo")]
+        .into_iter()
+        .filter_map(|(name, default)| {
+            let value = std::env::var_os(name)
+                .map(std::path::PathBuf::from)
+                .or_else(|| home.as_ref().map(|h| h.join(default)))?;
+            Some((name.to_string(), value.display().to_string()))
+        })
+        .collect()
+}
+
+/// Listens for the student's client on the exercise's port (any free one
+/// when it has none); the error names what holds the port.
+pub fn listen_for_client(exercise: &Exercise) -> Result<Listening, String> {
+    let port = exercise.port.unwrap_or(0);
+    Listening::bind(port).map_err(|e| {
+        let holder = platform::port_holder(port).map(|h| format!(" by {h}")).unwrap_or_default();
+        format!("the grader cannot listen on port {port} ({e}): it is in use{holder}; stop that program and try again")
+    })
+}
+
+/// The values the grader fills in itself, for a conversation on `port`.
+pub fn builtin_values(port: u16, hostname: &str) -> [(&'static str, String); 4] {
+    [
+        ("host", HOST.to_string()),
+        ("port", port.to_string()),
+        ("hostname", hostname.to_string()),
+        // The grader connects from loopback; corrected once connected.
+        ("client-ip", HOST.to_string()),
+    ]
+}
