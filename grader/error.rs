@@ -73,6 +73,24 @@ impl Error {
     }
 }
 
+impl Error {
+    /// What to tell the user, a line each: the message, then each cause
+    /// in the chain that it does not already say (a message often quotes
+    /// its cause; printed again, the user reads the same words twice).
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![self.message.clone()];
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !lines.iter().any(|said| said.contains(&text)) {
+                lines.push(text);
+            }
+            source = cause.source();
+        }
+        lines
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
@@ -84,5 +102,27 @@ impl std::error::Error for Error {
         self.source
             .as_deref()
             .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_the_message_already_quotes_is_not_said_again() {
+        let cause = std::io::Error::from_raw_os_error(2);
+        let quoted = Error::bad_input(format!("cannot write out.json: {cause}; check its folder"))
+            .with_source(std::io::Error::from_raw_os_error(2));
+        assert_eq!(quoted.lines().len(), 1, "{:?}", quoted.lines());
+        let unquoted = Error::internal("cannot start the async runtime")
+            .with_source(std::io::Error::from_raw_os_error(24));
+        assert_eq!(
+            unquoted.lines(),
+            [
+                "cannot start the async runtime".to_string(),
+                std::io::Error::from_raw_os_error(24).to_string()
+            ]
+        );
     }
 }

@@ -15,11 +15,12 @@ fn main() -> ExitCode {
             // Messages quote names and files from outside: no escape
             // sequence in them may reach the terminal live.
             let shown = |text: String| escape_output(text.as_bytes());
-            eprintln!("sockgrade: {}", shown(error.to_string()));
-            let mut source = std::error::Error::source(&error);
-            while let Some(cause) = source {
-                eprintln!("  caused by: {}", shown(cause.to_string()));
-                source = cause.source();
+            let mut lines = error.lines().into_iter();
+            if let Some(message) = lines.next() {
+                eprintln!("sockgrade: {}", shown(message));
+            }
+            for cause in lines {
+                eprintln!("  caused by: {}", shown(cause));
             }
             error.exit_code()
         }

@@ -120,11 +120,19 @@ fn an_unwritable_report_path_is_bad_input() {
         "/nonexistent/dir/r.json",
     ]);
     assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
     assert!(
-        text(&output.stderr).contains("cannot write /nonexistent/dir/r.json"),
-        "{}",
-        text(&output.stderr)
+        stderr.contains("cannot write /nonexistent/dir/r.json"),
+        "{stderr}"
     );
+    // The cause once, and never the name of a temporary file the user
+    // did not make.
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(!stderr.contains(".tmp"), "{stderr}");
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(without_temporary_path)?;
     // A temporary file is private (0600); a report is for CI uploaders and
     // other users to read, like any file the user would have created.
     #[cfg(unix)]
@@ -44,10 +44,26 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         file.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o644))?;
     }
-    file.write_all(bytes)?;
-    file.flush()?;
-    file.persist(path).map_err(|error| error.error)?;
+    file.write_all(bytes).map_err(without_temporary_path)?;
+    file.flush().map_err(without_temporary_path)?;
+    file.persist(path)
+        .map_err(|error| without_temporary_path(error.error))?;
     Ok(())
+}
+
+/// The error without the name of the temporary file that tempfile adds
+/// (`... at path "/out/.tmpx2HS0c"`): the user never made that file, and
+/// the caller names the one they asked for. tempfile's wrapper type is
+/// private, so its text is cut where the OS's message ends (which never
+/// holds " at path ").
+fn without_temporary_path(error: std::io::Error) -> std::io::Error {
+    let Some(wrapped) = error.get_ref() else {
+        return error;
+    };
+    match wrapped.to_string().split_once(" at path ") {
+        Some((cause, _)) => std::io::Error::new(error.kind(), cause.to_string()),
+        None => error,
+    }
 }
 
 #[cfg(test)]
