@@ -56,12 +56,7 @@ impl std::fmt::Display for ChildFailure {
 
 /// The worst-case time of a grade with these exercises and options.
 pub fn deadline(set: &ExerciseSet, options: &GradeOptions) -> Duration {
-    let exercises: f64 = set
-        .exercises
-        .iter()
-        .filter(|e| options.only.is_empty() || options.only.contains(&e.id))
-        .map(|e| e.timeouts.total)
-        .sum();
+    let exercises: f64 = set.chosen(&options.only).map(|e| e.timeouts.total).sum();
     Duration::from_secs_f64(exercises * options.timeout_scale)
         + BUILD_TIMEOUT.mul_f64(options.timeout_scale)
         + CHILD_MARGIN

@@ -247,7 +247,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Peer(args) => peer(&args),
         Command::Explain(args) => {
             let set = args.exercises.load()?;
-            let exercise = find_exercise(&set, &args.exercise)?;
+            let exercise = set.find(&args.exercise)?;
             print_stdout(&crate::explain::explain(exercise));
             Ok(exit_code::ALL_PASSED)
         }
@@ -403,12 +403,7 @@ fn batch(args: &BatchArgs) -> Result<u8, Error> {
     };
     let (_, missing) = Environment::discover(&options.grade.sandbox)?;
     say_missing_protections(&missing);
-    if let Some(unknown) = options.grade.only.iter().find(|id| set.get(id).is_none()) {
-        return Err(Error::bad_input(format!(
-            "there is no exercise `{unknown}`; the exercises are: {}",
-            set.ids()
-        )));
-    }
+    set.select(&options.grade.only)?;
     let runtime = runtime()?;
     let outcome = runtime.block_on(crate::batch::run(&options, &set))?;
     runtime.shutdown_background();
@@ -422,13 +417,7 @@ fn batch(args: &BatchArgs) -> Result<u8, Error> {
 
 fn peer(args: &PeerArgs) -> Result<u8, Error> {
     let set = args.exercises.load()?;
-    let exercise = set.get(&args.exercise).ok_or_else(|| {
-        Error::bad_input(format!(
-            "there is no exercise `{}`; the exercises are: {}",
-            args.exercise,
-            set.ids()
-        ))
-    })?;
+    let exercise = set.find(&args.exercise)?;
     let options = PracticeOptions {
         seed: args.seed.unwrap_or_else(random_seed),
         timeout_scale: args.timeout_scale,
@@ -438,19 +427,6 @@ fn peer(args: &PeerArgs) -> Result<u8, Error> {
     let code = runtime.block_on(practice::practise(exercise, &options));
     runtime.shutdown_background();
     code
-}
-
-/// The exercise `id`, or bad input that lists the real ones.
-fn find_exercise<'a>(
-    set: &'a ExerciseSet,
-    id: &str,
-) -> Result<&'a crate::exercise::Exercise, Error> {
-    set.get(id).ok_or_else(|| {
-        Error::bad_input(format!(
-            "there is no exercise `{id}`; the exercises are: {}",
-            set.ids()
-        ))
-    })
 }
 
 fn merge(args: &MergeArgs) -> Result<u8, Error> {

@@ -91,6 +91,12 @@ impl Error {
     }
 }
 
+impl From<crate::exercise::UnknownExercise> for Error {
+    fn from(unknown: crate::exercise::UnknownExercise) -> Error {
+        Error::bad_input(unknown.to_string())
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

@@ -283,9 +283,7 @@ fn harness_error(
     reason: &str,
 ) -> SubmissionReport {
     let exercises: Vec<ExerciseResult> = set
-        .exercises
-        .iter()
-        .filter(|e| options.only.is_empty() || options.only.contains(&e.id))
+        .chosen(&options.only)
         .map(|e| ExerciseResult::new(&e.id, &e.title, e.points, Status::Error, reason))
         .collect();
     SubmissionReport {

@@ -164,12 +164,68 @@ impl ExerciseSet {
         self.exercises.iter().find(|e| e.id == id)
     }
 
+    /// The exercise called `id`, or an error that lists the real ones.
+    pub fn find(&self, id: &str) -> Result<&Exercise, UnknownExercise> {
+        self.get(id).ok_or_else(|| self.unknown(id))
+    }
+
+    /// The exercises named in `only`, in the file's order (all of them
+    /// when `only` is empty); an id that is not in the set is an error.
+    pub fn select<'a>(&'a self, only: &[String]) -> Result<Vec<&'a Exercise>, UnknownExercise> {
+        if let Some(id) = only.iter().find(|id| self.get(id).is_none()) {
+            return Err(self.unknown(id));
+        }
+        Ok(self
+            .exercises
+            .iter()
+            .filter(|e| is_chosen(only, e))
+            .collect())
+    }
+
+    /// The exercises named in `only` (all when it is empty), for callers
+    /// whose `only` was checked by [`ExerciseSet::select`] already.
+    pub fn chosen<'a>(&'a self, only: &'a [String]) -> impl Iterator<Item = &'a Exercise> + 'a {
+        self.exercises.iter().filter(move |e| is_chosen(only, e))
+    }
+
+    fn unknown(&self, id: &str) -> UnknownExercise {
+        UnknownExercise {
+            id: id.to_string(),
+            known: self.ids(),
+        }
+    }
+
     /// The ids, comma-separated, for error messages.
     pub fn ids(&self) -> String {
         let ids: Vec<&str> = self.exercises.iter().map(|e| e.id.as_str()).collect();
         ids.join(", ")
     }
 }
+
+/// Whether `--exercise` ids `only` choose `exercise` (none choose all).
+fn is_chosen(only: &[String], exercise: &Exercise) -> bool {
+    only.is_empty() || only.contains(&exercise.id)
+}
+
+/// An exercise id that is not in the set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownExercise {
+    id: String,
+    /// The set's ids, comma-separated.
+    known: String,
+}
+
+impl std::fmt::Display for UnknownExercise {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "there is no exercise `{}`; the exercises are: {}",
+            self.id, self.known
+        )
+    }
+}
+
+impl std::error::Error for UnknownExercise {}
 
 /// serde_json appends " at line L column C"; the message puts them first.
 fn strip_position(message: &str) -> String {
@@ -183,6 +239,32 @@ fn strip_position(message: &str) -> String {
 mod tests {
     use super::*;
     use crate::exercise::{Matcher, Role, Step};
+
+    #[test]
+    fn a_selection_keeps_the_files_order_and_an_unknown_id_lists_the_real_ones() {
+        let set = ExerciseSet::embedded().unwrap();
+        let only = ["server-1".to_string(), "client-2".to_string()];
+        let ids: Vec<&str> = set
+            .select(&only)
+            .unwrap()
+            .iter()
+            .map(|e| e.id.as_str())
+            .collect();
+        assert_eq!(ids, ["client-2", "server-1"]);
+        assert_eq!(set.select(&[]).unwrap().len(), 11);
+        let error = set
+            .select(&["client-9".to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(
+                "there is no exercise `client-9`; the exercises are: client-demo, client-1"
+            ),
+            "{error}"
+        );
+        assert_eq!(set.find("client-9").unwrap_err().to_string(), error);
+        assert_eq!(set.find("client-1").unwrap().id, "client-1");
+    }
 
     #[test]
     fn the_embedded_set_has_the_notebooks_eleven_exercises() {

@@ -7,7 +7,7 @@ mod load;
 mod numbers;
 mod values;
 
-pub use load::{EMBEDDED_SOURCE, ExerciseSet, LoadError};
+pub use load::{EMBEDDED_SOURCE, ExerciseSet, LoadError, UnknownExercise};
 pub use numbers::{MAX_POINTS, MAX_TIMEOUT_SECONDS};
 pub use values::{Rng, Values, ValuesError, exercise_seed};
 

@@ -109,7 +109,7 @@ pub async fn grade_submission(
         ))
         .with_source(e));
     }
-    let selected = select(set, &options.only)?;
+    let selected = set.select(&options.only)?;
     let manifest = Manifest::read(folder)
         .map_err(|e| Error::bad_input(format!("the submission's manifest is broken: {e}")))?;
     let owner = environment.protections.run_as;
@@ -238,21 +238,6 @@ fn report(
         grader_max_rss_kib: platform::peak_rss_kib(),
         exercises,
     }
-}
-
-/// The exercises named by `--exercise`, in the file's order; all if none.
-fn select<'a>(set: &'a ExerciseSet, only: &[String]) -> Result<Vec<&'a Exercise>, Error> {
-    if let Some(unknown) = only.iter().find(|id| set.get(id).is_none()) {
-        return Err(Error::bad_input(format!(
-            "there is no exercise `{unknown}`; the exercises are: {}",
-            set.ids()
-        )));
-    }
-    Ok(set
-        .exercises
-        .iter()
-        .filter(|e| only.is_empty() || only.contains(&e.id))
-        .collect())
 }
 
 /// Everything an exercise's task needs.
