@@ -6,7 +6,6 @@
 use crate::exercise::{Exercise, Step, Values};
 use crate::outcome::Status;
 use crate::peer::matching::matches;
-use crate::platform;
 
 /// What a failed exercise left to look at.
 #[derive(Debug)]
@@ -27,6 +26,16 @@ pub struct Evidence<'a> {
     pub stderr: &'a str,
     /// The exercise's port in this run.
     pub port: u16,
+    /// Who held the port when the program ran, when its error output says
+    /// the address was in use (see [`names_a_port_in_use`]): read by the
+    /// caller, so a hint is made from evidence alone, with no I/O.
+    pub port_holder: Option<&'a str>,
+}
+
+/// Whether a program's error output says its port was in use: then the
+/// caller looks up who holds it, for the hint.
+pub fn names_a_port_in_use(stderr: &str) -> bool {
+    stderr.contains("Address already in use") || stderr.contains("EADDRINUSE")
 }
 
 /// The hint for a failed exercise, if its mistake is recognised.
@@ -108,13 +117,11 @@ fn reply_not_printed(evidence: &Evidence) -> Option<String> {
 /// `Address already in use`: who holds the port, or TIME_WAIT from an
 /// earlier run, which SO_REUSEADDR fixes.
 fn address_in_use(evidence: &Evidence) -> Option<String> {
-    if !evidence.stderr.contains("Address already in use")
-        && !evidence.stderr.contains("EADDRINUSE")
-    {
+    if !names_a_port_in_use(evidence.stderr) {
         return None;
     }
     let port = evidence.port;
-    Some(match platform::port_holder(port) {
+    Some(match evidence.port_holder {
         Some(holder) => {
             format!("port {port} is taken by {holder}: stop that program and grade again")
         }
@@ -169,6 +176,7 @@ mod tests {
             stdout: "",
             stderr: "",
             port: exercise.port.unwrap_or(0),
+            port_holder: None,
         }
     }
 

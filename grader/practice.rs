@@ -182,6 +182,7 @@ async fn one_conversation(
                 stdout: "",
                 stderr: "",
                 port,
+                port_holder: None,
             });
             if let Some(hint) = hint {
                 say(&format!("  hint: {hint}"));

@@ -6,8 +6,10 @@
 use super::Context;
 use super::prepare::{Prepared, Setup};
 use crate::exercise::{Exercise, Role, Values};
+use crate::hints;
 use crate::outcome::{ExitInfo, TranscriptEntry};
 use crate::peer::{self, Connection, Conversation, Failure, FailureKind};
+use crate::platform;
 use crate::sandbox::Usage;
 use crate::student::{Finished, HeldSlot, MOST_EXTENSION, ProgramClock, Running};
 use std::path::Path;
@@ -36,6 +38,9 @@ pub(super) struct Evidence {
     pub values: Values,
     /// The exercise's port in this run.
     pub port: u16,
+    /// Who held the port, looked up when the program's error output says
+    /// it was in use.
+    pub port_holder: Option<String>,
     pub transcript: Vec<TranscriptEntry>,
 }
 
@@ -171,7 +176,11 @@ pub(super) async fn converse(
     } else {
         recorder.event(format!("the program exited ({})", finished.exit.describe()));
     }
+    let port_holder = hints::names_a_port_in_use(&finished.stderr)
+        .then(|| platform::port_holder(port))
+        .flatten();
     Ok(Evidence {
+        port_holder,
         outcome,
         exited_by_itself,
         finished,

@@ -47,6 +47,7 @@ pub(super) fn judge(exercise: &Exercise, evidence: &Evidence, memory_mib: u64) -
         stdout: &evidence.finished.stdout,
         stderr: &evidence.finished.stderr,
         port: evidence.port,
+        port_holder: evidence.port_holder.as_deref(),
     });
     Judgement {
         status,
@@ -245,6 +246,7 @@ mod tests {
             unaccepted: String::new(),
             values: Values::default(),
             port: 5678,
+            port_holder: None,
             transcript: Vec::new(),
         }
     }
@@ -375,6 +377,25 @@ mod tests {
         let mut passed = evidence(Ok(()), exited(Some(0), None), "");
         passed.unaccepted = "b'1\\n'".to_string();
         assert_eq!(judged(&passed).hint, None);
+    }
+
+    #[test]
+    fn who_held_a_port_in_use_comes_from_the_evidence() {
+        let failure = Failure::new(
+            FailureKind::Exited(exited(Some(1), None)),
+            "the program ended",
+        );
+        let stderr = "OSError: [Errno 98] Address already in use";
+        let mut held = evidence(Err(failure.clone()), exited(Some(1), None), stderr);
+        held.port_holder = Some("python3 old.py (pid 42)".to_string());
+        let hint = judged(&held).hint.unwrap_or_default();
+        assert!(
+            hint.contains("port 5678 is taken by python3 old.py (pid 42)"),
+            "{hint}"
+        );
+        // Nobody holds it now: the program's own earlier run, in TIME_WAIT.
+        let released = judged(&evidence(Err(failure), exited(Some(1), None), stderr));
+        assert!(released.hint.unwrap_or_default().contains("SO_REUSEADDR"));
     }
 
     #[cfg(unix)]
