@@ -142,14 +142,20 @@ fn plain_number(value: f64) -> String {
 
 /// The names the submission contract looks for (see `student::locate`).
 fn file_names(id: &str) -> String {
-    let underscored = id.replace('-', "_");
-    let python = if underscored == id {
-        format!("`{id}.py` (Python 3)")
-    } else {
-        format!("`{id}.py` or `{underscored}.py` (Python 3)")
-    };
-    let mut text =
-        format!("{python}, `{id}.sh` (bash), `{id}.js` (Node.js), or an executable `{id}`");
+    let underscored = crate::student::underscored(id);
+    let kinds: Vec<String> = crate::student::SCRIPT_KINDS
+        .iter()
+        .enumerate()
+        .map(|(i, (extension, interpreter))| {
+            let language = interpreter.language();
+            if i == 0 && underscored != id {
+                format!("`{id}.{extension}` or `{underscored}.{extension}` ({language})")
+            } else {
+                format!("`{id}.{extension}` ({language})")
+            }
+        })
+        .collect();
+    let mut text = format!("{}, or an executable `{id}`", kinds.join(", "));
     if underscored != id {
         text.push_str(" (`_` may replace `-` in every name)");
     }

@@ -245,13 +245,12 @@ fn section(exercise: &ExerciseResult, style: Style) -> Vec<String> {
 fn missing_line(missing: &[&ExerciseResult], style: Style) -> String {
     let ids: Vec<String> = missing.iter().map(|e| evidence::one_line(&e.id)).collect();
     let first = &ids[0];
-    let underscored = first.replace('-', "_");
     style.paint(
         ansi::DIM,
         &format!(
-            "missing: {} (no program found: name it after the exercise, such as {first}.py, \
-             {underscored}.py, {first}.sh, {first}.js or an executable {first})",
-            ids.join(", ")
+            "missing: {} (no program found: name it after the exercise, such as {} or an executable {first})",
+            ids.join(", "),
+            crate::student::example_names(first).join(", ")
         ),
     )
 }

@@ -154,6 +154,15 @@ pub enum Interpreter {
 }
 
 impl Interpreter {
+    /// The language, as the contract's description names it.
+    pub fn language(self) -> &'static str {
+        match self {
+            Interpreter::Python => "Python 3",
+            Interpreter::Bash => "bash",
+            Interpreter::Node => "Node.js",
+        }
+    }
+
     /// The command name students know it by.
     pub fn name(self) -> &'static str {
         match self {
@@ -303,12 +312,40 @@ pub enum Located {
     Missing(Vec<String>),
 }
 
-/// The kinds of script the contract knows, by extension.
-const SCRIPT_KINDS: &[(&str, Interpreter)] = &[
+/// The kinds of script the contract knows, by extension, in the order
+/// they are looked for; the first is the notebook's own (Python). Every
+/// description of the contract (`explain`, the terminal's missing line)
+/// is made from this table, so it cannot drift from what is looked for.
+pub const SCRIPT_KINDS: &[(&str, Interpreter)] = &[
     ("py", Interpreter::Python),
     ("sh", Interpreter::Bash),
     ("js", Interpreter::Node),
 ];
+
+/// The other spelling of an exercise's names the contract accepts:
+/// `client_1` for `client-1` (Python modules cannot hold a `-`).
+pub fn underscored(exercise_id: &str) -> String {
+    exercise_id.replace('-', "_")
+}
+
+/// Names of a program for `exercise_id`, for a message that shows what to
+/// call it: the first script kind under both spellings, then the other
+/// kinds (`client-5.py, client_5.py, client-5.sh, client-5.js`).
+pub fn example_names(exercise_id: &str) -> Vec<String> {
+    let (first, others) = SCRIPT_KINDS
+        .split_first()
+        .expect("the contract knows a script kind");
+    let mut names = vec![format!("{exercise_id}.{}", first.0)];
+    if underscored(exercise_id) != exercise_id {
+        names.push(format!("{}.{}", underscored(exercise_id), first.0));
+    }
+    names.extend(
+        others
+            .iter()
+            .map(|(extension, _)| format!("{exercise_id}.{extension}")),
+    );
+    names
+}
 
 /// Finds the program for `exercise_id` in `folder`. Paths in the command
 /// are relative to the folder, which is the program's working directory.
@@ -322,7 +359,7 @@ pub fn locate(folder: &Path, exercise_id: &str, manifest: Option<&Manifest>) -> 
             display: command.clone(),
         });
     }
-    let stems = [exercise_id.to_string(), exercise_id.replace('-', "_")];
+    let stems = [exercise_id.to_string(), underscored(exercise_id)];
     let mut tried = Vec::new();
     for stem in &stems {
         for (extension, interpreter) in SCRIPT_KINDS {
@@ -356,6 +393,26 @@ pub fn locate(folder: &Path, exercise_id: &str, manifest: Option<&Manifest>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_names_messages_suggest_are_names_that_are_looked_for() {
+        assert_eq!(
+            example_names("client-5"),
+            ["client-5.py", "client_5.py", "client-5.sh", "client-5.js"]
+        );
+        let empty = tempfile::tempdir().unwrap();
+        for id in ["client-5", "server-demo"] {
+            let Located::Missing(tried) = locate(empty.path(), id, None) else {
+                panic!("found a program in an empty folder");
+            };
+            for name in example_names(id) {
+                assert!(
+                    tried.contains(&name),
+                    "{name} is suggested but not looked for: {tried:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn finds_scripts_by_dash_or_underscore_name() {

@@ -13,7 +13,8 @@ mod workspace;
 pub use capture::{Capture, Progress};
 pub use copy::{CopyError, Limits, Skipped};
 pub use locate::{
-    Interpreter, Interpreters, Located, MANIFEST, Manifest, ManifestError, Program, locate,
+    Interpreter, Interpreters, Located, MANIFEST, Manifest, ManifestError, Program, SCRIPT_KINDS,
+    example_names, locate, underscored,
 };
 pub use process::{
     Finished, Launch, Observer, Running, START_ATTEMPTS, is_harness_start_failure, kill_all_running,
