@@ -293,7 +293,7 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
     let options = GradeOptions {
         seed: args.seed.unwrap_or_else(random_seed),
         timeout_scale: args.timeout_scale,
-        jobs: args
+        exercises_at_once: args
             .jobs
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
@@ -384,7 +384,7 @@ fn batch(args: &BatchArgs) -> Result<u8, Error> {
         out: args.out.clone(),
         // Wide, because admission by CPU pressure is what bounds the work
         // that runs; --jobs bounds what waits (memory, open files).
-        jobs: args.jobs.map_or(BATCH_JOBS_PER_CPU * cpus, usize::from),
+        submissions_at_once: args.jobs.map_or(BATCH_JOBS_PER_CPU * cpus, usize::from),
         shard: args.shard,
         grade: GradeOptions {
             seed: args.seed.unwrap_or_else(random_seed),
@@ -392,7 +392,7 @@ fn batch(args: &BatchArgs) -> Result<u8, Error> {
             // A submission's exercises mostly wait on deadlines: grade them
             // all at once, so a hanging submission costs its longest
             // exercise, not their sum; the batch's --jobs bounds the rest.
-            jobs: set.exercises.len(),
+            exercises_at_once: set.exercises.len(),
             only: args.exercise.clone(),
             start_slots: None,
             sandbox: args.sandbox.config(),

@@ -42,8 +42,9 @@ pub struct BatchOptions {
     pub dir: PathBuf,
     /// The output folder.
     pub out: PathBuf,
-    /// Submissions graded at once.
-    pub jobs: usize,
+    /// The most submissions graded at once (`batch --jobs`; admission
+    /// by CPU pressure decides how many of them really run).
+    pub submissions_at_once: usize,
     /// This run's part of the batch, if sharded.
     pub shard: Option<Shard>,
     /// Options for each submission; its seed is the batch's seed.
@@ -100,7 +101,7 @@ pub async fn run(options: &BatchOptions, set: &ExerciseSet) -> Result<BatchOutco
     // Without namespaces every submission uses the same fixed ports on the
     // same loopback: only one at a time can be graded fairly.
     let jobs = if isolation == Isolation::Namespaces {
-        options.jobs.max(1)
+        options.submissions_at_once.max(1)
     } else {
         1
     };

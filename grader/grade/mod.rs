@@ -47,8 +47,9 @@ pub struct GradeOptions {
     pub seed: u64,
     /// Multiplies every timeout (slow machines, debugging).
     pub timeout_scale: f64,
-    /// How many exercises run at once.
-    pub jobs: usize,
+    /// How many of the submission's exercises run at once (`grade
+    /// --jobs`; a batch's child grades them all at once).
+    pub exercises_at_once: usize,
     /// Exercise ids to grade; empty means all.
     pub only: Vec<String>,
     /// The start slots shared by a batch's graders (see `student::StartSlots`).
@@ -179,7 +180,7 @@ async fn grade_exercises(
         build_failure,
         folders: std::sync::Mutex::new(folders),
     });
-    let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
+    let permits = Arc::new(Semaphore::new(options.exercises_at_once.max(1)));
     // Exercises of an instructor's file may share a port: those take turns.
     let mut port_turns: HashMap<u16, Arc<Mutex<()>>> = HashMap::new();
     let mut tasks = Vec::new();
