@@ -158,7 +158,10 @@ fn child_args(
         "--timeout-scale".into(),
         options.timeout_scale.to_string().into(),
     ]);
-    args.extend(["--jobs".into(), options.exercises_at_once.max(1).to_string().into()]);
+    args.extend([
+        "--jobs".into(),
+        options.exercises_at_once.max(1).to_string().into(),
+    ]);
     for id in &options.only {
         args.extend(["--exercise".into(), id.into()]);
     }

@@ -87,7 +87,8 @@ pub(super) async fn converse(
     };
     recorder.event(format!("started `{command}`"));
     let mut observer = running.observer();
-    start_slot.started(observer.pid);
+    let program = observer.pid;
+    start_slot.started(program);
 
     let mut unaccepted = String::new();
     let unaccepted_text = &mut unaccepted;
@@ -110,15 +111,23 @@ pub(super) async fn converse(
                     )),
                 }
             }
-            Setup::Connecting(port) => loop {
-                // Asked again while the program's waits for a CPU have
-                // moved the deadline since the last attempt.
-                match peer::connect(port, start.now_due(), &mut observer).await {
-                    Err(failure) if failure.kind == FailureKind::Timeout && !start.has_passed() => {
+            Setup::Connecting(port) => {
+                let connected = async {
+                    loop {
+                        // Asked again while the program's waits for a CPU
+                        // have moved the deadline since the last attempt.
+                        match peer::connect(port, start.now_due(), &mut observer).await {
+                            Err(failure)
+                                if failure.kind == FailureKind::Timeout && !start.has_passed() => {}
+                            result => break result,
+                        }
                     }
-                    result => break result?,
+                };
+                tokio::select! {
+                    stream = connected => stream?,
+                    failure = peer::wrong_port(program, port) => return Err(failure),
                 }
-            },
+            }
         };
         start_slot.release();
         recorder.event(match exercise.role {

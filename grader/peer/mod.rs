@@ -56,9 +56,41 @@ impl ConnectBackoff {
 
 /// The ports the program listens on, when they are known and none is
 /// `port`.
-fn listening_elsewhere(observer: &Observer, port: u16) -> Option<Vec<u16>> {
-    let ports = crate::platform::listening_ports_of_session(observer.pid?)?;
+fn listening_elsewhere(pid: u32, port: u16) -> Option<Vec<u16>> {
+    let ports = crate::platform::listening_ports_of_session(pid)?;
     (!ports.is_empty() && !ports.contains(&port)).then_some(ports)
+}
+
+/// Watches the student's side while the grader tries to connect: a
+/// server that listens on another port would only show as a timeout, so
+/// the program's own sockets (the session of `pid`) are read now and
+/// then, and this resolves, with the failure to report, as soon as it
+/// listens elsewhere and not on `port`. Raced beside [`connect`]; without
+/// a program to watch it never resolves.
+pub async fn wrong_port(pid: Option<u32>, port: u16) -> Failure {
+    let Some(pid) = pid else {
+        return std::future::pending().await;
+    };
+    loop {
+        sleep(WRONG_PORT_CHECK_INTERVAL).await;
+        let Some(elsewhere) = listening_elsewhere(pid, port) else {
+            continue;
+        };
+        let list = elsewhere
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Failure {
+            kind: FailureKind::Mismatch,
+            message: format!(
+                "your server listens on port {list}, not on port {port}: use the exercise's port"
+            ),
+            expected: Some(format!("a server listening on port {port}")),
+            received: Some(format!("listening on port {list}")),
+            step: None,
+        };
+    }
 }
 
 /// The longest one connect attempt may take; a refusal on loopback is
@@ -245,7 +277,6 @@ pub async fn connect(
     observer: &mut Observer,
 ) -> Result<TcpStream, Failure> {
     let mut backoff = ConnectBackoff::new();
-    let mut ports_read = Instant::now();
     loop {
         if let Some(stream) = connect_once(port, |address| async move {
             timeout(CONNECT_ATTEMPT_TIMEOUT, TcpStream::connect(address))
@@ -256,29 +287,6 @@ pub async fn connect(
         .await
         {
             return Ok(stream);
-        }
-        // A server on another port would only show as a timeout: look at
-        // the program's own sockets now and then, and say so at once.
-        if ports_read.elapsed() >= WRONG_PORT_CHECK_INTERVAL
-            && let Some(elsewhere) = {
-                ports_read = Instant::now();
-                listening_elsewhere(observer, port)
-            }
-        {
-            let list = elsewhere
-                .iter()
-                .map(u16::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(Failure {
-                kind: FailureKind::Mismatch,
-                message: format!(
-                    "your server listens on port {list}, not on port {port}: use the exercise's port"
-                ),
-                expected: Some(format!("a server listening on port {port}")),
-                received: Some(format!("listening on port {list}")),
-                step: None,
-            });
         }
         let now = Instant::now();
         if now >= deadline {
