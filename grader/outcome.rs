@@ -217,6 +217,15 @@ pub struct SubmissionReport {
     /// programs print or send, it stays small.
     #[serde(default)]
     pub grader_max_rss_kib: Option<u64>,
+    /// CPU time of the grading process itself (user and system, ms):
+    /// sockgrade's own cost, beside `programs_cpu_ms`.
+    #[serde(default)]
+    pub grader_cpu_ms: Option<u64>,
+    /// CPU time of the processes the grader started and waited for (the
+    /// programs, a manifest's build, the one lookup of Python's own
+    /// executable), in ms.
+    #[serde(default)]
+    pub programs_cpu_ms: Option<u64>,
     /// One result per exercise, in the exercise file's order.
     pub exercises: Vec<ExerciseResult>,
 }

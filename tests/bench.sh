@@ -15,6 +15,9 @@
 #   3. reference-c, (a) as is, its manifest's `cc` build included, and
 #      (b) pre-built: the binary compiled once beforehand and a manifest
 #      without `build`. Target for (b): about 0.1 s (met when <= 0.15 s).
+#   Then sockgrade's own CPU beside its programs' for reference-python
+#   and the pre-built C (the `grader_cpu_ms` and `programs_cpu_ms` of one
+#   grade's JSON). Target: own <= 10% of the programs' for reference-python.
 #   4. batch: `sockgrade batch --seed 1` (the default --jobs: eight per
 #      CPU, with admission by CPU pressure) of 57 submissions, 19
 #      copies each of three kinds, all on the fixed ports: good
@@ -383,10 +386,32 @@ main_in_namespace() {
     table_row crash-at-start "< 1500 ms" "$(met "$crash" 1.5)"
     table_row "reference-c (with cc build)" "(none)" ""
     table_row "reference-c (pre-built)" "~100 ms (met if < 150)" "$(met "$cbuilt" 0.150)"
+    echo
+    echo "sockgrade's own CPU beside its programs' (one grade each; grader_cpu_ms and programs_cpu_ms of its JSON):"
+    cpu_split reference-python "$sg" "$subs/reference-python" "$tmp" "target: own <= 10% of the programs'"
+    cpu_split "reference-c (pre-built)" "$sg" "$tmp/reference-c-prebuilt" "$tmp" ""
     [[ "$BATCH" == 0 ]] || report_batch "$tmp" "$py"
     echo
     echo "$load_before"
     load_note after
+}
+
+# cpu_split NAME SG DIR TMP NOTE: one grade of DIR, and the CPU time its
+# report gives to sockgrade itself and to the processes it started.
+cpu_split() {
+    local name="$1" sg="$2" dir="$3" tmp="$4" note="$5"
+    "$sg" grade "$dir" --json "$tmp/cpu.json" >/dev/null 2>&1 || true
+    python3 - "$tmp/cpu.json" "$name" "$note" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+own, programs = r.get("grader_cpu_ms"), r.get("programs_cpu_ms")
+if own is None or programs is None:
+    print(f"  {sys.argv[2]}: not reported on this platform")
+else:
+    share = f"{100 * own / programs:.0f}%" if programs else "-"
+    print(f"  {sys.argv[2]:28} own {own:5d} ms, programs {programs:5d} ms: own = {share} of the programs'"
+          f" (wall {r['duration_ms']} ms) {sys.argv[3]}")
+EOF
 }
 
 # --- the batch benchmark ------------------------------------------------------

@@ -171,6 +171,9 @@ fn the_json_report_has_the_documented_fields() {
     assert_eq!(report["seed"], 7);
     assert_eq!(report["score"], 0.0);
     assert_eq!(report["max_score"], 1.0);
+    // A Python program ran: its start alone costs CPU, and so does the grade.
+    assert!(report["programs_cpu_ms"].as_u64().unwrap() > 0, "{report}");
+    assert!(report["grader_cpu_ms"].is_u64(), "{report}");
     let client_1 = exercise(&report, "client-1");
     for field in [
         "id",

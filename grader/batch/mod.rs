@@ -300,6 +300,8 @@ fn harness_error(
         max_score: exercises.iter().map(|e| e.max_score).sum(),
         duration_ms: 0,
         grader_max_rss_kib: None,
+        grader_cpu_ms: None,
+        programs_cpu_ms: None,
         exercises,
     }
 }

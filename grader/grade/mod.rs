@@ -224,6 +224,7 @@ fn report(
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| folder.display().to_string());
+    let cpu = platform::cpu_time_ms();
     SubmissionReport {
         schema_version: crate::outcome::SCHEMA_VERSION,
         tool: ToolInfo::default(),
@@ -237,6 +238,8 @@ fn report(
         max_score: exercises.iter().map(|e| e.max_score).sum(),
         duration_ms: started.elapsed().as_millis() as u64,
         grader_max_rss_kib: platform::peak_rss_kib(),
+        grader_cpu_ms: cpu.map(|(own, _)| own),
+        programs_cpu_ms: cpu.map(|(_, programs)| programs),
         exercises,
     }
 }

@@ -206,6 +206,29 @@ pub fn set_mode(path: &std::path::Path, mode: u32) -> std::io::Result<()> {
     }
 }
 
+/// CPU time (user and system, ms) of this process so far, and of the
+/// processes it started and waited for (its children and what they
+/// waited for): the grader's own work, and its programs'.
+pub fn cpu_time_ms() -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use nix::sys::resource::{UsageWho, getrusage};
+        let ms = |who| {
+            let usage = getrusage(who).ok()?;
+            let micros = |t: nix::sys::time::TimeVal| -> Option<u64> {
+                Some(
+                    u64::try_from(t.tv_sec()).ok()? * 1_000_000
+                        + u64::try_from(t.tv_usec()).ok()?,
+                )
+            };
+            Some((micros(usage.user_time())? + micros(usage.system_time())?) / 1000)
+        };
+        Some((ms(UsageWho::RUSAGE_SELF)?, ms(UsageWho::RUSAGE_CHILDREN)?))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
 /// The peak resident memory of this process so far, in KiB.
 pub fn peak_rss_kib() -> Option<u64> {
     #[cfg(unix)]

@@ -169,6 +169,8 @@ pub(crate) mod tests {
             exercises_source: "embedded".to_string(),
             isolation: "none".to_string(),
             grader_max_rss_kib: Some(4096),
+            grader_cpu_ms: Some(40),
+            programs_cpu_ms: Some(360),
             protections: vec!["rlimits: CPU time".to_string()],
             score: 1.0,
             max_score: 4.0,
