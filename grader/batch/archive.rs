@@ -475,20 +475,11 @@ fn write_file(
 /// Keeps the permission bits of a file (students ship executables), but
 /// never setuid, setgid or sticky, never writable by others, and always
 /// readable and writable by the grader.
-#[cfg(unix)]
 fn set_mode(target: &Path, mode: Option<u32>) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
     match mode {
-        Some(mode) => {
-            fs::set_permissions(target, fs::Permissions::from_mode((mode & 0o755) | 0o600))
-        }
+        Some(mode) => crate::platform::set_mode(target, (mode & 0o755) | 0o600),
         None => Ok(()),
     }
-}
-
-#[cfg(not(unix))]
-fn set_mode(_target: &Path, _mode: Option<u32>) -> io::Result<()> {
-    Ok(())
 }
 
 /// `into`, or the one folder that holds everything but macOS junk.
