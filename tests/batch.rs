@@ -485,7 +485,22 @@ fn a_batch_far_wider_than_the_cores_stays_fair() {
     let unfair: Vec<String> = names
         .iter()
         .filter(|name| results(out.path(), name)["score"] != 11.0)
-        .map(|name| format!("{name}: {:?}", statuses(out.path(), name)))
+        .map(|name| {
+            let report = results(out.path(), name);
+            let wrong: Vec<String> = report["exercises"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["status"] != "passed")
+                .map(|e| {
+                    format!(
+                        "{} {}: {} (transcript {})",
+                        e["id"], e["status"], e["message"], e["transcript"]
+                    )
+                })
+                .collect();
+            format!("{name}: {}", wrong.join("; "))
+        })
         .collect();
     assert!(
         unfair.is_empty(),

@@ -265,7 +265,7 @@ impl<'a> Conversation<'a> {
     async fn expect_output(&mut self, matcher: &Matcher, deadline: Instant) -> Result<(), Failure> {
         let mut stdout = self.observer.stdout.clone();
         loop {
-            let printed = stdout.text();
+            let (printed, closed) = stdout.snapshot();
             if matches(matcher, self.values, printed.trim(), true) {
                 return Ok(());
             }
@@ -283,7 +283,7 @@ impl<'a> Conversation<'a> {
                     escape_bytes(printed.as_bytes())
                 }),
             };
-            if stdout.progress().closed {
+            if closed {
                 return Err(failure(
                     FailureKind::Mismatch,
                     "the program ended without printing the reply it received".to_string(),
