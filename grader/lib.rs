@@ -31,6 +31,7 @@
 //! - [`text`]: making untrusted bytes safe to show.
 //! - [`error`]: harness errors and exit codes; [`cli`]: the command line.
 
+pub mod backoff;
 pub mod batch;
 pub mod child;
 pub mod cli;

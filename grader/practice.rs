@@ -106,7 +106,7 @@ async fn one_conversation(
     let wait_until = Instant::now() + WAIT_FOR_STUDENT;
     let stream = match listening {
         Some(listening) => listening.accept(wait_until, &mut observer).await,
-        None => peer::connect(port, wait_until, &mut observer).await,
+        None => peer::connect(port, || wait_until, &mut observer).await,
     };
     let stream = match stream {
         Ok(stream) => stream,

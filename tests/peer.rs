@@ -367,9 +367,8 @@ async fn no_time_wait_is_left_on_the_students_port_whoever_closes_first() {
             }
         });
         let mut observer = Observer::detached();
-        let stream = peer::connect(port, Instant::now() + Duration::from_secs(5), &mut observer)
-            .await
-            .unwrap();
+        let until = Instant::now() + Duration::from_secs(5);
+        let stream = peer::connect(port, || until, &mut observer).await.unwrap();
         assert_eq!(play(&exercise, stream).await, Ok(()), "{case}");
         server.await.unwrap();
         rebind_without_reuseaddr(port)
@@ -389,13 +388,10 @@ async fn connect_polling_finds_a_server_that_starts_late() {
         let (mut conn, _) = listener.accept().await.unwrap();
         conn.write_all(b"hello\n").await.unwrap();
     });
-    let stream = peer::connect(
-        port,
-        Instant::now() + Duration::from_secs(5),
-        &mut Observer::detached(),
-    )
-    .await
-    .unwrap();
+    let until = Instant::now() + Duration::from_secs(5);
+    let stream = peer::connect(port, || until, &mut Observer::detached())
+        .await
+        .unwrap();
     let exercise = exercise(
         "server",
         port,

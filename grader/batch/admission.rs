@@ -45,13 +45,13 @@ impl Admission {
         {
             return false;
         }
-        match self.pressure() {
-            Some(pressure) => pressure < MOST_PRESSURE,
+        let Some(total) = crate::platform::cpu_pressure_total() else {
             // No counter: --jobs alone decides.
-            None if crate::platform::cpu_pressure_total().is_none() => true,
-            // Not a full window yet.
-            None => false,
-        }
+            return true;
+        };
+        // Until a whole window is measured, no room.
+        self.record(Instant::now(), total)
+            .is_some_and(|pressure| pressure < MOST_PRESSURE)
     }
 
     /// Records that a submission was started.
@@ -59,15 +59,9 @@ impl Admission {
         self.last_admitted = Some(Instant::now());
     }
 
-    /// The pressure over the last window, 0 to 1: None until a reading a
-    /// whole window old exists (or where the kernel does not say).
-    fn pressure(&mut self) -> Option<f64> {
-        let total = crate::platform::cpu_pressure_total()?;
-        self.record(Instant::now(), total)
-    }
-
     /// Adds a reading of the counter (`total` µs of waiting at `now`) and
-    /// returns the pressure over the window that ends with it.
+    /// returns the pressure over the window that ends with it, 0 to 1:
+    /// None until a reading a whole window old exists.
     fn record(&mut self, now: Instant, total: u64) -> Option<f64> {
         // Keep one reading at least a window old: the figure spans it.
         while self.readings.len() > 1 && now.duration_since(self.readings[1].0) >= PRESSURE_WINDOW {

@@ -175,17 +175,18 @@ impl ExerciseSet {
         if let Some(id) = only.iter().find(|id| self.get(id).is_none()) {
             return Err(self.unknown(id));
         }
-        Ok(self
-            .exercises
-            .iter()
-            .filter(|e| is_chosen(only, e))
-            .collect())
+        Ok(self.chosen(only).collect())
     }
 
     /// The exercises named in `only` (all when it is empty), for callers
     /// whose `only` was checked by [`ExerciseSet::select`] already.
-    pub fn chosen<'a>(&'a self, only: &'a [String]) -> impl Iterator<Item = &'a Exercise> + 'a {
-        self.exercises.iter().filter(move |e| is_chosen(only, e))
+    pub fn chosen<'a, 'b>(&'a self, only: &'b [String]) -> impl Iterator<Item = &'a Exercise> + 'b
+    where
+        'a: 'b,
+    {
+        self.exercises
+            .iter()
+            .filter(move |e| only.is_empty() || only.contains(&e.id))
     }
 
     fn unknown(&self, id: &str) -> UnknownExercise {
@@ -200,11 +201,6 @@ impl ExerciseSet {
         let ids: Vec<&str> = self.exercises.iter().map(|e| e.id.as_str()).collect();
         ids.join(", ")
     }
-}
-
-/// Whether `--exercise` ids `only` choose `exercise` (none choose all).
-fn is_chosen(only: &[String], exercise: &Exercise) -> bool {
-    only.is_empty() || only.contains(&exercise.id)
 }
 
 /// An exercise id that is not in the set.

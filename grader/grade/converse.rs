@@ -111,23 +111,10 @@ pub(super) async fn converse(
                     )),
                 }
             }
-            Setup::Connecting(port) => {
-                let connected = async {
-                    loop {
-                        // Asked again while the program's waits for a CPU
-                        // have moved the deadline since the last attempt.
-                        match peer::connect(port, start.now_due(), &mut observer).await {
-                            Err(failure)
-                                if failure.kind == FailureKind::Timeout && !start.has_passed() => {}
-                            result => break result,
-                        }
-                    }
-                };
-                tokio::select! {
-                    stream = connected => stream?,
-                    failure = peer::wrong_port(program, port) => return Err(failure),
-                }
-            }
+            Setup::Connecting(port) => tokio::select! {
+                stream = peer::connect(port, || start.now_due(), &mut observer) => stream?,
+                failure = peer::wrong_port(program, port) => return Err(failure),
+            },
         };
         start_slot.release();
         recorder.event(match exercise.role {

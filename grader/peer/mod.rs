@@ -10,6 +10,7 @@ pub mod matching;
 pub use connection::{Connection, ReadEvent};
 pub use conversation::Conversation;
 
+use crate::backoff::Backoff;
 use crate::outcome::ExitInfo;
 use crate::student::Observer;
 use std::io;
@@ -19,7 +20,7 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 
 /// The first pause between two tries of a student's server while it
-/// starts; each next pause is half as long again, up to
+/// starts (see [`Backoff`]); the pauses grow up to
 /// [`CONNECT_POLL_LONGEST`]. A server that listens within a few dozen
 /// milliseconds (most do) is reached within a few milliseconds of it, and
 /// one that never listens costs about twenty tries a second, not 250:
@@ -30,29 +31,6 @@ const CONNECT_POLL_FIRST: Duration = Duration::from_millis(4);
 const CONNECT_POLL_LONGEST: Duration = Duration::from_millis(50);
 /// How often the program's listening sockets are read while it is tried.
 const WRONG_PORT_CHECK_INTERVAL: Duration = Duration::from_millis(100);
-
-/// The pauses between connect tries: growing from [`CONNECT_POLL_FIRST`]
-/// to [`CONNECT_POLL_LONGEST`], and never past the deadline, so the last
-/// try is made when it passes.
-#[derive(Debug)]
-struct ConnectBackoff {
-    next: Duration,
-}
-
-impl ConnectBackoff {
-    fn new() -> Self {
-        Self {
-            next: CONNECT_POLL_FIRST,
-        }
-    }
-
-    /// How long to wait before the next try, `left` before the deadline.
-    fn pause(&mut self, left: Duration) -> Duration {
-        let pause = self.next.min(left);
-        self.next = (self.next * 3 / 2).min(CONNECT_POLL_LONGEST);
-        pause
-    }
-}
 
 /// The ports the program listens on, when they are known and none is
 /// `port`.
@@ -266,17 +244,20 @@ fn listening_on_ipv6(port: u16) -> bool {
 }
 
 /// Connects to the student's server on `port`, trying at growing
-/// intervals (a few milliseconds at first, see [`ConnectBackoff`]) until
+/// intervals (a few milliseconds at first, see [`Backoff`]) until
 /// it accepts, the program exits, or `deadline` passes (with a last try
-/// then).
+/// then). `deadline` is asked again when it seems to have passed: the
+/// program's clock may have moved it meanwhile (its waits for a CPU are
+/// given back), and the tries go on at the pace they had reached.
 /// The first connection that succeeds is the conversation: a notebook
 /// server accepts exactly once, so there is never a probe.
 pub async fn connect(
     port: u16,
-    deadline: Instant,
+    deadline: impl Fn() -> Instant,
     observer: &mut Observer,
 ) -> Result<TcpStream, Failure> {
-    let mut backoff = ConnectBackoff::new();
+    let mut due = deadline();
+    let mut backoff = Backoff::new(CONNECT_POLL_FIRST, CONNECT_POLL_LONGEST);
     loop {
         if let Some(stream) = connect_once(port, |address| async move {
             timeout(CONNECT_ATTEMPT_TIMEOUT, TcpStream::connect(address))
@@ -289,7 +270,10 @@ pub async fn connect(
             return Ok(stream);
         }
         let now = Instant::now();
-        if now >= deadline {
+        if now >= due {
+            due = deadline();
+        }
+        if now >= due {
             return Err(Failure::new(
                 FailureKind::Timeout,
                 format!(
@@ -298,7 +282,7 @@ pub async fn connect(
             ));
         }
         tokio::select! {
-            () = sleep(backoff.pause(deadline - now)) => {}
+            () = sleep(backoff.pause(due - now)) => {}
             exit = observer.wait_exit() => {
                 return Err(Failure::new(
                     FailureKind::Exited(exit.clone()),
@@ -312,34 +296,6 @@ pub async fn connect(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn connect_tries_come_quickly_at_first_then_settle_and_the_last_falls_on_the_deadline() {
-        let mut backoff = ConnectBackoff::new();
-        let plenty = Duration::from_secs(10);
-        let pauses: Vec<Duration> = (0..12).map(|_| backoff.pause(plenty)).collect();
-        assert_eq!(pauses[0], CONNECT_POLL_FIRST);
-        assert!(
-            pauses.windows(2).all(|pair| pair[0] <= pair[1]),
-            "{pauses:?}"
-        );
-        assert_eq!(pauses[11], CONNECT_POLL_LONGEST, "{pauses:?}");
-        // Within the first 100 ms (a slow server's start) still several tries.
-        let mut elapsed = Duration::ZERO;
-        let early = pauses
-            .iter()
-            .take_while(|pause| {
-                elapsed += **pause;
-                elapsed <= Duration::from_millis(100)
-            })
-            .count();
-        assert!(early >= 5, "{pauses:?}");
-        // Never a pause past the deadline: the last try is made at it.
-        assert_eq!(
-            backoff.pause(Duration::from_millis(7)),
-            Duration::from_millis(7)
-        );
-    }
     use socket2::{Domain, Socket, Type};
 
     #[tokio::test]

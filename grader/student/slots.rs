@@ -9,14 +9,15 @@
 //! the batch creates: the kernel releases it when its holder exits, so a
 //! grader that dies can never leak a slot.
 
+use crate::backoff::Backoff;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
 
-/// The first pause before a full set of slots is tried again; each next
-/// pause is half as long again, up to [`RETRY_LONGEST`]. A whole batch's
+/// The first pause before a full set of slots is tried again (see
+/// [`Backoff`]); the pauses grow up to [`RETRY_LONGEST`]. A whole batch's
 /// exercises may be waiting at once: trying every 5 ms, each opening and
 /// locking every slot file, cost more CPU than the starts it spaced out.
 const RETRY_FIRST: Duration = Duration::from_millis(5);
@@ -82,16 +83,16 @@ impl StartSlots {
     /// `None`, and the program starts without one).
     pub async fn acquire(&self) -> Option<Slot> {
         let give_up = Instant::now() + MAX_WAIT;
-        let mut pause = RETRY_FIRST;
+        let mut backoff = Backoff::new(RETRY_FIRST, RETRY_LONGEST);
         loop {
             if let Some(slot) = self.try_acquire() {
                 return Some(slot);
             }
-            if Instant::now() >= give_up {
+            let now = Instant::now();
+            if now >= give_up {
                 return None;
             }
-            sleep(pause).await;
-            pause = (pause * 3 / 2).min(RETRY_LONGEST);
+            sleep(backoff.pause(give_up - now)).await;
         }
     }
 
