@@ -4,7 +4,7 @@
 //! as well as the notebook's, and the words cannot drift from the grading.
 
 use crate::exercise::{Exercise, HttpExchange, Matcher, Role, Step, ValueSpec};
-use crate::grade::HOST;
+use crate::peer::HOST;
 use crate::text::escape_bytes;
 use std::collections::{HashMap, HashSet};
 

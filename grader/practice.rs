@@ -4,19 +4,18 @@
 //! in the notebook, played by the grader itself.
 
 use crate::error::{Error, exit_code};
-use crate::exercise::{Exercise, Role, Step, Values, exercise_seed};
-use crate::grade::{HOST, builtin_values, listen_for_client};
+use crate::exercise::{Exercise, Role, Step};
+use crate::grade::conversation_verdict;
 use crate::hints;
-use crate::outcome::{Direction, Status, TranscriptEntry};
+use crate::outcome::{Direction, TranscriptEntry};
 use crate::peer::matching::describe;
-use crate::peer::{self, Connection, Conversation};
+use crate::peer::side::{self, Conversed, HOST, Runner, Side};
 use crate::platform;
-use crate::student::Observer;
+use crate::student::{Observer, ProgramClock};
 use crate::transcript::Recorder;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::{Instant, timeout};
 
 /// How long practice waits for the student to start their program.
 const WAIT_FOR_STUDENT: Duration = Duration::from_secs(600);
@@ -38,7 +37,8 @@ pub async fn practise(exercise: &Exercise, options: &PracticeOptions) -> Result<
     let mut round = 0;
     loop {
         round += 1;
-        let seed = exercise_seed(options.seed.wrapping_add(round - 1), &exercise.id);
+        // Each round its own values, replayable from the seed.
+        let seed = options.seed.wrapping_add(round - 1);
         let passed = tokio::select! {
             passed = one_conversation(exercise, options, seed) => passed?,
             () = platform::stop_requested() => {
@@ -62,29 +62,20 @@ async fn one_conversation(
     options: &PracticeOptions,
     seed: u64,
 ) -> Result<bool, Error> {
-    let deadlines = exercise.timeouts.scaled(options.timeout_scale);
-    let listening = match exercise.role {
-        Role::Client => Some(listen_for_client(exercise).map_err(Error::bad_input)?),
-        Role::Server => None,
-    };
-
-    let port = match (&listening, exercise.port) {
-        (Some(listening), _) => listening.port(),
-        (None, Some(port)) => port,
-        (None, None) => {
-            return Err(Error::bad_input(format!(
-                "{} has no port to connect to",
-                exercise.id
-            )));
-        }
-    };
-    let builtins = builtin_values(port, &platform::hostname());
-    let mut values = Values::resolve(&exercise.values, seed, &builtins).map_err(|e| {
-        Error::bad_input(format!("the exercise's values cannot be computed: {}", e.0))
-    })?;
+    // The same side as a grade's, except that the student's server may
+    // already be listening: a person started it.
+    let side = Side::prepare(
+        exercise,
+        Runner::Person,
+        seed,
+        &platform::hostname(),
+        options.timeout_scale,
+    )
+    .map_err(Error::bad_input)?;
+    let port = side.port();
     match exercise.role {
         Role::Client => {
-            let args: Vec<String> = exercise.args.iter().map(|a| values.fill(a)).collect();
+            let args = side.args(exercise);
             let with_args = if args.is_empty() {
                 String::new()
             } else {
@@ -101,46 +92,38 @@ async fn one_conversation(
         )),
     }
 
+    let Side {
+        setup,
+        mut values,
+        deadlines,
+    } = side;
     let recorder = Recorder::narrated(Arc::new(narrate));
     let mut observer = Observer::detached();
-    let wait_until = Instant::now() + WAIT_FOR_STUDENT;
-    let stream = match listening {
-        Some(listening) => listening.accept(wait_until, &mut observer).await,
-        None => peer::connect(port, || wait_until, &mut observer).await,
-    };
-    let stream = match stream {
+    // A person's program runs on the wall clock: it is not ours to measure.
+    let start = ProgramClock::wall().deadline(WAIT_FOR_STUDENT);
+    let stream = match side::meet(setup, &start, &mut observer).await {
         Ok(stream) => stream,
         Err(failure) => {
             say(&format!("✗ {}", failure.message));
             return Ok(false);
         }
     };
-    recorder.event("connected");
-    let connection = Connection::new(stream, recorder.clone());
-    if exercise.role == Role::Server
-        && let Some(ip) = connection.local_ip()
-    {
-        values.set("client-ip", ip.to_string());
-    }
     // Nobody here sees the program's output or exit: those steps become
     // reminders instead of checks.
     let mut practised = exercise.clone();
     practised
         .steps
         .retain(|step| !matches!(step, Step::ExpectOutput(_) | Step::ExpectExit(_)));
-    let (outcome, connection) =
-        Conversation::new(&practised, &values, deadlines, connection, observer)
-            .play()
-            .await;
-    let unaccepted = String::from_utf8_lossy(connection.buffered()).into_owned();
-    let graceful = if outcome.is_ok() {
-        deadlines.exit_grace
-    } else {
-        Duration::ZERO
-    };
-    let _ = timeout(
-        graceful + Duration::from_secs(1),
-        connection.finish(graceful),
+    let Conversed {
+        outcome,
+        unaccepted,
+    } = side::converse(
+        &practised,
+        &mut values,
+        deadlines,
+        stream,
+        &recorder,
+        observer,
     )
     .await;
 
@@ -158,38 +141,32 @@ async fn one_conversation(
             _ => {}
         }
     }
-    match outcome {
-        Ok(()) => {
-            say("✓ passed: the conversation went as the exercise requires");
-            Ok(true)
-        }
-        Err(failure) => {
-            say(&format!("✗ {}", failure.message));
-            if let Some(expected) = &failure.expected {
-                say(&format!("  expected: {expected}"));
-            }
-            let status = if failure.kind == peer::FailureKind::Timeout {
-                Status::Timeout
-            } else {
-                Status::Failed
-            };
-            let hint = hints::hint(&hints::Evidence {
-                exercise: &practised,
-                values: &values,
-                status,
-                failed_step: failure.step,
-                received: &unaccepted,
-                stdout: "",
-                stderr: "",
-                port,
-                port_holder: None,
-            });
-            if let Some(hint) = hint {
-                say(&format!("  hint: {hint}"));
-            }
-            Ok(false)
-        }
+    let Err(failure) = outcome else {
+        say("✓ passed: the conversation went as the exercise requires");
+        return Ok(true);
+    };
+    // The verdict a grade would give, from what a person's run shows:
+    // the conversation only (no exit status, no output).
+    let (status, message) = conversation_verdict(Some(&failure), None, "");
+    say(&format!("✗ {message}"));
+    if let Some(expected) = &failure.expected {
+        say(&format!("  expected: {expected}"));
     }
+    let hint = hints::hint(&hints::Evidence {
+        exercise: &practised,
+        values: &values,
+        status,
+        failed_step: failure.step,
+        received: &unaccepted,
+        stdout: "",
+        stderr: "",
+        port,
+        port_holder: None,
+    });
+    if let Some(hint) = hint {
+        say(&format!("  hint: {hint}"));
+    }
+    Ok(false)
 }
 
 /// Prints one transcript entry as it happens.

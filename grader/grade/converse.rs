@@ -4,17 +4,18 @@
 //! nothing here decides a verdict.
 
 use super::Context;
-use super::prepare::{Prepared, Setup};
-use crate::exercise::{Exercise, Role, Values};
+use super::prepare::Prepared;
+use crate::exercise::{Exercise, Values};
 use crate::hints;
 use crate::outcome::{ExitInfo, TranscriptEntry};
-use crate::peer::{self, Connection, Conversation, Failure, FailureKind};
+use crate::peer::side::{self, Conversed, Side};
+use crate::peer::{Failure, FailureKind};
 use crate::platform;
 use crate::sandbox::Usage;
-use crate::student::{Finished, HeldSlot, MOST_EXTENSION, ProgramClock, Running};
+use crate::student::{Finished, HeldSlot, ProgramClock, Running};
 use std::path::Path;
 use std::time::Duration;
-use tokio::time::{Instant, timeout};
+use tokio::time::timeout;
 
 /// After the connection closed, how long to wait for the program's exit
 /// status, to tell a crash from a clean close.
@@ -60,9 +61,11 @@ pub(super) async fn converse(
 ) -> Result<Evidence, StartFailure> {
     let Prepared {
         recorder,
-        deadlines,
-        setup,
-        mut values,
+        side: Side {
+            setup,
+            mut values,
+            deadlines,
+        },
         command,
         confinement,
         launch,
@@ -92,6 +95,7 @@ pub(super) async fn converse(
 
     let mut unaccepted = String::new();
     let unaccepted_text = &mut unaccepted;
+    let values_here = &mut values;
     // The start and whole-exercise deadlines run on the program's own
     // time: waits for a CPU are given back (bounded), see ProgramClock.
     let clock = observer
@@ -100,48 +104,21 @@ pub(super) async fn converse(
     let total = clock.deadline(deadlines.total);
     let conversation = async {
         let start = clock.deadline(deadlines.start);
-        let stream = match setup {
-            Setup::Listening(listening) => {
-                let latest = Instant::now() + deadlines.start * MOST_EXTENSION;
-                tokio::select! {
-                    stream = listening.accept(latest, &mut observer) => stream?,
-                    () = start.reached() => return Err(Failure::new(
-                        FailureKind::Timeout,
-                        format!("the program did not connect to port {port} in time"),
-                    )),
-                }
-            }
-            Setup::Connecting(port) => tokio::select! {
-                stream = peer::connect(port, || start.now_due(), &mut observer) => stream?,
-                failure = peer::wrong_port(program, port) => return Err(failure),
-            },
-        };
+        let stream = side::meet(setup, &start, &mut observer).await?;
         start_slot.release();
-        recorder.event(match exercise.role {
-            Role::Client => "the program connected",
-            Role::Server => "connected to the program",
-        });
-        let connection = Connection::new(stream, recorder.clone());
-        if exercise.role == Role::Server
-            && let Some(ip) = connection.local_ip()
-        {
-            values.set("client-ip", ip.to_string());
-        }
-        let (outcome, connection) =
-            Conversation::new(exercise, &values, deadlines, connection, observer.clone())
-                .play()
-                .await;
-        // What the program sent and the grader did not accept: the
-        // evidence hints are read from.
-        *unaccepted_text = String::from_utf8_lossy(connection.buffered()).into_owned();
-        // After a failure the program is ended next: no need to let it
-        // read to the end first.
-        let grace = if outcome.is_ok() {
-            deadlines.exit_grace
-        } else {
-            Duration::ZERO
-        };
-        connection.finish(grace).await;
+        let Conversed {
+            outcome,
+            unaccepted,
+        } = side::converse(
+            exercise,
+            values_here,
+            deadlines,
+            stream,
+            &recorder,
+            observer.clone(),
+        )
+        .await;
+        *unaccepted_text = unaccepted;
         outcome
     };
     let outcome = tokio::select! {

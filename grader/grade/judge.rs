@@ -117,7 +117,7 @@ pub(super) fn start_failure(
 
 /// The verdict and message from how the conversation and the program
 /// ended; `stderr` is what the program wrote there.
-fn conversation_verdict(
+pub fn conversation_verdict(
     failure: Option<&Failure>,
     exited: Option<&ExitInfo>,
     stderr: &str,

@@ -19,7 +19,6 @@ use crate::exercise::{Exercise, ExerciseSet};
 use crate::outcome::{
     ExerciseResult, ExitInfo, Status, SubmissionReport, ToolInfo, TranscriptEntry,
 };
-use crate::peer::Listening;
 use crate::platform;
 use crate::sandbox::{Confinement, Isolation, Protections, SandboxConfig};
 use crate::student::{
@@ -27,6 +26,7 @@ use crate::student::{
     StartSlots, Workspace, locate,
 };
 use converse::converse;
+pub use judge::conversation_verdict;
 use prepare::prepare;
 use std::collections::HashMap;
 use std::path::Path;
@@ -35,8 +35,6 @@ use std::time::Duration;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::{Instant, timeout};
 
-/// The host students connect to and listen on.
-pub const HOST: &str = "127.0.0.1";
 /// Longest a manifest's build command may run (before `--timeout-scale`).
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -549,25 +547,4 @@ fn toolchain_env() -> Vec<(String, String)> {
             Some((name.to_string(), value.display().to_string()))
         })
         .collect()
-}
-
-/// Listens for the student's client on the exercise's port (any free one
-/// when it has none); the error names what holds the port.
-pub fn listen_for_client(exercise: &Exercise) -> Result<Listening, String> {
-    let port = exercise.port.unwrap_or(0);
-    Listening::bind(port).map_err(|e| {
-        let holder = platform::port_holder(port).map(|h| format!(" by {h}")).unwrap_or_default();
-        format!("the grader cannot listen on port {port} ({e}): it is in use{holder}; stop that program and try again")
-    })
-}
-
-/// The values the grader fills in itself, for a conversation on `port`.
-pub fn builtin_values(port: u16, hostname: &str) -> [(&'static str, String); 4] {
-    [
-        ("host", HOST.to_string()),
-        ("port", port.to_string()),
-        ("hostname", hostname.to_string()),
-        // The grader connects from loopback; corrected once connected.
-        ("client-ip", HOST.to_string()),
-    ]
 }

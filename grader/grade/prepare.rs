@@ -4,40 +4,19 @@
 //! here is the grader's or the machine's, never the program's: it becomes
 //! an `error` verdict.
 
-use super::{Context, HOST, listen_for_client, private_env};
-use crate::exercise::{Deadlines, Exercise, Role, Values, exercise_seed};
-use crate::peer::{self, Listening};
-use crate::platform;
+use super::{Context, private_env};
+use crate::exercise::Exercise;
+use crate::peer::{HOST, Runner, Side};
 use crate::sandbox::Confinement;
 use crate::student::{Launch, Program, Skipped};
 use crate::transcript::Recorder;
-
-/// Where the grader stands before the program starts.
-pub(super) enum Setup {
-    /// Listening for the student's client.
-    Listening(Listening),
-    /// The student's server will be on this port.
-    Connecting(u16),
-}
-
-impl Setup {
-    /// The exercise's port in this run.
-    pub(super) fn port(&self) -> u16 {
-        match self {
-            Setup::Listening(listening) => listening.port(),
-            Setup::Connecting(port) => *port,
-        }
-    }
-}
 
 /// An exercise ready to run.
 pub(super) struct Prepared {
     /// The transcript, already holding what the run should know first.
     pub recorder: Recorder,
-    pub deadlines: Deadlines,
-    pub setup: Setup,
-    /// The exercise's values in this run.
-    pub values: Values,
+    /// The grader's side, ready for the program.
+    pub side: Side,
     /// The command as the student would type it.
     pub command: String,
     /// Whether an interpreter runs the program (a start failure may be
@@ -76,18 +55,16 @@ pub(super) async fn prepare(
     if let Some(note) = skipped_note(context.workspace.skipped()) {
         recorder.event(note);
     }
-    let deadlines = exercise.timeouts.scaled(context.options.timeout_scale);
-    let setup = prepare_peer(exercise).map_err(|message| NotPrepared::new(message, None))?;
-    let port = setup.port();
-    let builtins = super::builtin_values(port, &context.environment.hostname);
-    let seed = exercise_seed(context.options.seed, &exercise.id);
-    let values = Values::resolve(&exercise.values, seed, &builtins).map_err(|e| {
-        NotPrepared::new(
-            format!("the exercise's values cannot be computed: {}", e.0),
-            None,
-        )
-    })?;
-    let args: Vec<String> = exercise.args.iter().map(|a| values.fill(a)).collect();
+    let side = Side::prepare(
+        exercise,
+        Runner::Grader,
+        context.options.seed,
+        &context.environment.hostname,
+        context.options.timeout_scale,
+    )
+    .map_err(|message| NotPrepared::new(message, None))?;
+    let port = side.port();
+    let args = side.args(exercise);
     let mut command = program.display.clone();
     for arg in &args {
         command.push(' ');
@@ -111,7 +88,7 @@ pub(super) async fn prepare(
         }
     };
     // CPU time: the whole exercise's wall time, plus a second.
-    let cpu_seconds = deadlines.total.as_secs() + 1;
+    let cpu_seconds = side.deadlines.total.as_secs() + 1;
     let confinement = Confinement::prepare(
         &context.environment.protections,
         &folders.work,
@@ -147,38 +124,13 @@ pub(super) async fn prepare(
     };
     Ok(Prepared {
         recorder,
-        deadlines,
-        setup,
-        values,
+        side,
         interpreted: program.interpreter.is_some(),
         confinement,
         private_path: folders.work.display().to_string(),
         launch,
         command,
     })
-}
-
-/// Binds the grader's listener, or checks the student's port is free.
-fn prepare_peer(exercise: &Exercise) -> Result<Setup, String> {
-    match (exercise.role, exercise.port) {
-        (Role::Client, _) => listen_for_client(exercise).map(Setup::Listening),
-        (Role::Server, Some(port)) => {
-            if peer::port_is_free(port) {
-                Ok(Setup::Connecting(port))
-            } else {
-                let holder = platform::port_holder(port)
-                    .map(|h| format!(" by {h}"))
-                    .unwrap_or_else(|| " by another program".to_string());
-                Err(format!(
-                    "port {port} is already in use{holder}, before your server started: stop that program \
-                     (an earlier run left open?) and grade again"
-                ))
-            }
-        }
-        (Role::Server, None) => {
-            Err("the exercise has no port (the exercise file is invalid)".to_string())
-        }
-    }
 }
 
 /// How many entries that were not copied a transcript names.

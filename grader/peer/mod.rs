@@ -1,14 +1,17 @@
 //! The grader's side of one conversation: setting up the connection (a
 //! listener for a client exercise, connect polling for a server exercise),
-//! then the step interpreter. [`Connection`] owns the bytes; the
+//! then the step interpreter; [`side`] puts them together for `grade` and
+//! `sockgrade peer` alike. [`Connection`] owns the bytes; the
 //! [`conversation`] interprets steps and never touches sockets.
 
 mod connection;
 pub mod conversation;
 pub mod matching;
+pub mod side;
 
 pub use connection::{Connection, ReadEvent};
 pub use conversation::Conversation;
+pub use side::{HOST, Runner, Setup, Side};
 
 use crate::backoff::Backoff;
 use crate::outcome::ExitInfo;

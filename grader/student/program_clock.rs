@@ -102,6 +102,11 @@ impl Deadline {
         (self.due + *owed).min(self.latest)
     }
 
+    /// When it passes at the latest, however long the program waits.
+    pub fn latest(&self) -> Instant {
+        self.latest
+    }
+
     /// Whether it has passed.
     pub fn has_passed(&self) -> bool {
         Instant::now() >= self.now_due()

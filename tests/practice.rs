@@ -1,0 +1,132 @@
+//! `sockgrade peer`, as a student practises with it: the grader's side
+//! played live on the notebook's port while the student runs their own
+//! program by hand. Each test runs in a private network namespace, so the
+//! notebook's fixed ports never meet another test's.
+
+mod common;
+
+use common::{in_namespace, namespace_unavailable, strict, submission, text};
+
+/// Runs `sockgrade peer ARGS` in the background, waits for it to say it is
+/// ready, runs `student` (a shell command), and prints the peer's exit
+/// code and its narration.
+fn practise(peer_args: &str, student: &str) -> String {
+    let script = format!(
+        r#"
+        "$SOCKGRADE" peer {peer_args} --timeout-scale 1 > peer.out 2>&1 &
+        peer=$!
+        tries=0
+        until grep -q -e 'now run your client' -e 'start it now' peer.out; do
+            tries=$((tries + 1)); [ $tries -gt 400 ] && break; sleep 0.05
+        done
+        {student}
+        wait $peer
+        echo "peer exit $?"
+        cat peer.out
+        "#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let output = in_namespace(&format!("cd {} || exit 9\n{script}", dir.path().display()));
+    format!("{}{}", text(&output.stdout), text(&output.stderr))
+}
+
+fn skip() -> bool {
+    if let Some(why) = namespace_unavailable() {
+        assert!(!strict(), "no namespace here: {why}");
+        eprintln!("skipped: {why}");
+        return true;
+    }
+    false
+}
+
+fn program(name: &str) -> String {
+    submission("reference-python")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn a_right_client_passes_and_the_conversation_is_narrated() {
+    if skip() {
+        return;
+    }
+    let said = practise(
+        "client-1 --seed 1",
+        &format!("python3 {} > /dev/null", program("client-1.py")),
+    );
+    assert!(said.contains("peer exit 0"), "{said}");
+    assert!(said.contains("listening on 127.0.0.1 port 5555"), "{said}");
+    assert!(said.contains("← How do you do?"), "{said}");
+    assert!(said.contains("✓ passed"), "{said}");
+}
+
+#[test]
+fn a_wrong_client_fails_with_what_was_expected_and_the_exercises_hint() {
+    if skip() {
+        return;
+    }
+    // Sends the word once after `doubled:`, a mistake client-4's
+    // exercise data has a hint for.
+    let wrong = r#"python3 -c "
+import socket
+s = socket.create_connection(('127.0.0.1', 8765))
+word = s.recv(1024).decode().strip()
+s.sendall(('doubled:' + word + '\n').encode())
+s.close()
+""#;
+    let said = practise("client-4 --seed 1", wrong);
+    assert!(said.contains("peer exit 1"), "{said}");
+    assert!(said.contains("✗ "), "{said}");
+    assert!(said.contains("expected: `doubled:"), "{said}");
+    assert!(
+        said.contains("hint: the word must come twice after `doubled:`"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_server_the_student_started_first_is_reached() {
+    if skip() {
+        return;
+    }
+    // A person may start their server before the grader: unlike a grade,
+    // where a listener already there is a stale program, practice talks
+    // to it.
+    let student = format!(
+        r#"python3 {server} > server.out 2>&1 &
+        until ss -ltn | grep -q ':7890 '; do sleep 0.05; done
+        "#,
+        server = program("server-1.py")
+    );
+    let script_first = format!(
+        r#"
+        {student}
+        "$SOCKGRADE" peer server-1 --seed 1 --timeout-scale 1 > peer.out 2>&1
+        echo "peer exit $?"
+        cat peer.out
+        "#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let output = in_namespace(&format!(
+        "cd {} || exit 9\n{script_first}",
+        dir.path().display()
+    ));
+    let said = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    assert!(said.contains("peer exit 0"), "{said}");
+    assert!(said.contains("✓ passed"), "{said}");
+}
+
+#[test]
+fn a_server_started_after_the_grader_is_waited_for() {
+    if skip() {
+        return;
+    }
+    let said = practise(
+        "server-3 --seed 4",
+        &format!("python3 {} > /dev/null 2>&1", program("server-3.py")),
+    );
+    assert!(said.contains("peer exit 0"), "{said}");
+    assert!(said.contains("connected to the program"), "{said}");
+    assert!(said.contains("✓ passed"), "{said}");
+}
