@@ -1,19 +1,18 @@
 //! The command line: arguments (clap), what each command does, and where
 //! its outputs go. This is the one place that decides file or stdout.
 
-use crate::batch::{BatchOptions, Shard, output};
+use crate::batch::{BatchOptions, Shard};
 use crate::child::{self, ChildFailure};
 use crate::error::{Error, exit_code};
-use crate::exercise::{EMBEDDED_SOURCE, ExerciseSet, LoadError};
+use crate::exercise::{ExerciseSet, LoadError};
 use crate::grade::{Environment, GradeOptions, grade_submission};
 use crate::outcome::SubmissionReport;
 use crate::platform;
 use crate::practice::{self, PracticeOptions};
 use crate::report;
-use crate::report::summary::Summary;
 use crate::sandbox::{self, Isolation, IsolationRequest, SandboxConfig};
 use crate::student::{self, StartSlots};
-use crate::text::escape_bytes;
+use crate::summary::Summary;
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -258,28 +257,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
 
 fn list(args: &ListArgs) -> Result<u8, Error> {
     let set = args.exercises.load()?;
-    let mut out = String::new();
-    out.push_str(&format!(
-        "{:<14} {:<7} {:<7} {:>6}  {}\n",
-        "id", "role", "port", "points", "title"
-    ));
-    for exercise in &set.exercises {
-        let port = exercise
-            .port
-            .map_or_else(|| "any".to_string(), |p| p.to_string());
-        out.push_str(&format!(
-            "{:<14} {:<7} {:<7} {:>6}  {}\n",
-            exercise.id,
-            exercise.role.as_str(),
-            port,
-            exercise.points,
-            exercise.title
-        ));
-    }
-    if set.source != EMBEDDED_SOURCE {
-        out.push_str(&format!("(from {})\n", set.source));
-    }
-    print_stdout(&out);
+    print_stdout(&report::listing::render(&set));
     Ok(exit_code::ALL_PASSED)
 }
 
@@ -430,53 +408,9 @@ fn peer(args: &PeerArgs) -> Result<u8, Error> {
 }
 
 fn merge(args: &MergeArgs) -> Result<u8, Error> {
-    let mut reports: Vec<SubmissionReport> = Vec::new();
-    let mut skipped = Vec::new();
-    for input in &args.inputs {
-        let (found, their_skipped) = output::read_all(input).map_err(|e| match e {
-            output::ReadError::Io(source) => Error::bad_input(format!(
-                "cannot read the batch output {}: check the path",
-                input.display()
-            ))
-            .with_source(source),
-            misplaced => Error::bad_input(misplaced.to_string()),
-        })?;
-        if found.is_empty() {
-            return Err(Error::bad_input(format!(
-                "{} holds no graded submission (no */results.json): is it a batch output folder?",
-                input.display()
-            )));
-        }
-        for report in found {
-            if reports.iter().any(|r| r.submission == report.submission) {
-                return Err(Error::bad_input(format!(
-                    "submission `{}` is in more than one input: the shards overlap",
-                    escape_bytes(report.submission.as_bytes())
-                )));
-            }
-            reports.push(report);
-        }
-        for entry in their_skipped {
-            if !skipped.contains(&entry) {
-                skipped.push(entry);
-            }
-        }
-    }
-    reports.sort_by(|a, b| a.submission.cmp(&b.submission));
-    let write_error = |e: std::io::Error| {
-        Error::bad_input(format!(
-            "cannot write to {}: check that it is writable",
-            args.out.display()
-        ))
-        .with_source(e)
-    };
-    std::fs::create_dir_all(&args.out).map_err(write_error)?;
-    for report in &reports {
-        output::write_submission(&args.out, report).map_err(write_error)?;
-    }
-    let summary = output::write_aggregates(&args.out, &reports, &skipped).map_err(write_error)?;
-    print_batch_end(&summary, &args.out);
-    Ok(batch_exit_code(&reports))
+    let merged = crate::batch::merge(&args.inputs, &args.out)?;
+    print_batch_end(&merged.summary, &args.out);
+    Ok(batch_exit_code(&merged.reports))
 }
 
 /// Says once, plainly, which protections this machine cannot give.

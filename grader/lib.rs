@@ -17,6 +17,7 @@
 //!   evidence), judge (the verdict, a pure function of the evidence).
 //! - [`batch`]: many submissions (folders, archives), sharded, in child
 //!   graders; the gradebook, summary and merge of shard outputs.
+//! - [`summary`]: a batch's summary as a value, computed from its reports.
 //! - [`hints`]: feedback that names a recognised mistake.
 //! - [`explain`]: what the grader does and accepts for one exercise, in words.
 //! - [`outcome`]: the result values every reporter reads.
@@ -47,5 +48,6 @@ pub mod practice;
 pub mod report;
 pub mod sandbox;
 pub mod student;
+pub mod summary;
 pub mod text;
 pub mod transcript;

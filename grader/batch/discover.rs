@@ -4,7 +4,7 @@
 //! deterministic part of them.
 
 use super::archive::{ArchiveKind, submission_name};
-use crate::report::summary::Skipped;
+use crate::summary::Skipped;
 use std::path::{Path, PathBuf};
 
 /// Where a submission's files are.

@@ -7,12 +7,14 @@
 mod admission;
 mod archive;
 mod discover;
+mod merge;
 pub mod output;
 mod progress;
 mod tar_guard;
 mod zip_directory;
 
 pub use discover::{Shard, Source, Submission, discover};
+pub use merge::{Merged, merge};
 
 use crate::child::{self, ChildFailure};
 use crate::error::Error;
@@ -20,9 +22,9 @@ use crate::exercise::{ExerciseSet, exercise_seed};
 use crate::grade::GradeOptions;
 use crate::outcome::{ExerciseResult, SCHEMA_VERSION, Status, SubmissionReport, ToolInfo};
 use crate::platform;
-use crate::report::summary::Summary;
 use crate::sandbox::{self, Isolation, IsolationRequest};
 use crate::student::StartSlots;
+use crate::summary::Summary;
 use crate::text::escape_bytes;
 use admission::{ADMISSION_SPACING, Admission};
 use progress::Progress;

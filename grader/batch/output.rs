@@ -10,8 +10,8 @@
 //! the gradebook, and no two names share a folder.
 
 use crate::outcome::SubmissionReport;
-use crate::report::summary::{self, Skipped, Summary};
 use crate::report::{self, write_atomically};
+use crate::summary::{self, Skipped, Summary};
 use crate::text::escape_bytes;
 use std::fmt;
 use std::io;
@@ -145,7 +145,7 @@ pub fn write_aggregates(
 ) -> io::Result<Summary> {
     let summary = summary::summarize(reports, skipped);
     write_atomically(&out.join(GRADEBOOK), &report::csv::render(reports))?;
-    write_atomically(&out.join(SUMMARY), &summary::render_json(&summary))?;
+    write_atomically(&out.join(SUMMARY), &crate::report::json::pretty(&summary))?;
     write_atomically(&out.join(JUNIT), &report::junit::render(reports))?;
     Ok(summary)
 }

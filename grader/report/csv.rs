@@ -3,8 +3,8 @@
 //! names come from student folder names, so no cell may start a formula.
 
 use super::evidence::points;
-use super::summary::{exercise_ids, sorted};
 use crate::outcome::SubmissionReport;
+use crate::summary::{exercise_ids, sorted};
 
 /// The first columns, before one column per exercise id.
 const FIXED_COLUMNS: [&str; 3] = ["submission", "score", "max_score"];

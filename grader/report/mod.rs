@@ -9,6 +9,7 @@ pub(crate) mod evidence;
 pub mod gradescope;
 pub mod json;
 pub mod junit;
+pub mod listing;
 pub mod summary;
 pub mod terminal;
 
