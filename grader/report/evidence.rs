@@ -142,10 +142,38 @@ pub(crate) fn status_counts(report: &SubmissionReport) -> String {
     counts.join(", ")
 }
 
+/// One labelled fact about an exercise that did not pass.
+pub(super) struct Fact {
+    /// `hint`, `command`, `expected` or `received`.
+    pub label: &'static str,
+    /// The text, on one line, control-free.
+    pub text: String,
+}
+
+/// The labelled facts of an exercise that did not pass, in the one order
+/// every format shows them: the hint first (the likely fix), then the
+/// command, what was expected and what came instead.
+pub(super) fn facts(exercise: &ExerciseResult) -> Vec<Fact> {
+    [
+        ("hint", &exercise.hint),
+        ("command", &exercise.command),
+        ("expected", &exercise.expected),
+        ("received", &exercise.received),
+    ]
+    .into_iter()
+    .filter_map(|(label, text)| {
+        Some(Fact {
+            label,
+            text: one_line(text.as_deref()?),
+        })
+    })
+    .collect()
+}
+
 /// `lead`, then the evidence of an exercise that did not pass as
-/// paragraphs, the way the terminal shows it: command, expected and
-/// received, the hint, the end of the transcript, the tail of its output
-/// (stderr, where a crash explains itself; stdout when it is all there is).
+/// paragraphs, in the terminal's order: the [`facts`], the end of the
+/// transcript, the tail of its output (stderr, where a crash explains
+/// itself; stdout when it is all there is).
 pub fn with_evidence(
     lead: String,
     exercise: &ExerciseResult,
@@ -153,19 +181,10 @@ pub fn with_evidence(
     max_output: usize,
 ) -> String {
     let mut text = lead;
-    let mut paragraph = Vec::new();
-    if let Some(command) = &exercise.command {
-        paragraph.push(format!("command:  {}", one_line(command)));
-    }
-    if let Some(expected) = &exercise.expected {
-        paragraph.push(format!("expected: {}", one_line(expected)));
-    }
-    if let Some(received) = &exercise.received {
-        paragraph.push(format!("received: {}", one_line(received)));
-    }
-    if let Some(hint) = &exercise.hint {
-        paragraph.push(format!("hint:     {}", one_line(hint)));
-    }
+    let paragraph: Vec<String> = facts(exercise)
+        .into_iter()
+        .map(|fact| format!("{:<10}{}", format!("{}:", fact.label), fact.text))
+        .collect();
     push_paragraph(&mut text, &paragraph);
 
     let (skipped, kept) = last_entries(&exercise.transcript, max_transcript);

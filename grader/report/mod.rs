@@ -181,6 +181,33 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn every_format_lays_out_the_evidence_in_the_same_order() {
+        let mut report = sample_report();
+        // Its message has a `hint:` line of its own: only the field counts.
+        report.exercises[1].message = "expected the reply to be printed".to_string();
+        report.exercises[1].hint = Some("print the reply".to_string());
+        let terminal = terminal::render(&report, terminal::Style { color: false });
+        let junit = String::from_utf8(junit::render(std::slice::from_ref(&report))).unwrap();
+        let gradescope = String::from_utf8(gradescope::render(&report)).unwrap();
+        for (format, text) in [
+            ("terminal", terminal),
+            ("junit", junit),
+            ("gradescope", gradescope),
+        ] {
+            let at = |label: &str| {
+                text.find(&format!("{label}: "))
+                    .or_else(|| text.find(&format!("{label}:  ")))
+                    .unwrap_or_else(|| panic!("{format} has no `{label}`: {text}"))
+            };
+            let order = [at("hint"), at("command"), at("expected"), at("received")];
+            assert!(
+                order.windows(2).all(|pair| pair[0] < pair[1]),
+                "{format}: hint, command, expected, received out of order: {text}"
+            );
+        }
+    }
+
+    #[test]
     fn writes_a_file_atomically_over_an_old_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.json");

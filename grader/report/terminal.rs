@@ -171,8 +171,8 @@ fn table(exercises: &[ExerciseResult], style: Style) -> Vec<String> {
         .collect()
 }
 
-/// What went wrong in one exercise, with the evidence: message, command,
-/// expected and received, transcript, output tail.
+/// What went wrong in one exercise, with the evidence: message, the
+/// hint, command, expected and received, transcript, output tail.
 fn section(exercise: &ExerciseResult, style: Style) -> Vec<String> {
     let mut lines = vec![format!(
         "{} {} · {}",
@@ -186,33 +186,14 @@ fn section(exercise: &ExerciseResult, style: Style) -> Vec<String> {
             .map(|line| format!("  {line}")),
     );
     let label = |name: &str| style.paint(ansi::DIM, name);
-    if let Some(hint) = &exercise.hint {
-        lines.push(format!(
-            "  {} {}",
-            style.paint(ansi::YELLOW, "hint:"),
-            evidence::one_line(hint)
-        ));
-    }
-    if let Some(command) = &exercise.command {
-        lines.push(format!(
-            "  {}  {}",
-            label("command:"),
-            evidence::one_line(command)
-        ));
-    }
-    if let Some(expected) = &exercise.expected {
-        lines.push(format!(
-            "  {} {}",
-            label("expected:"),
-            evidence::one_line(expected)
-        ));
-    }
-    if let Some(received) = &exercise.received {
-        lines.push(format!(
-            "  {} {}",
-            label("received:"),
-            evidence::one_line(received)
-        ));
+    for fact in evidence::facts(exercise) {
+        let name = format!("{}:", fact.label);
+        lines.push(if fact.label == "hint" {
+            format!("  {} {}", style.paint(ansi::YELLOW, &name), fact.text)
+        } else {
+            // Padded so that the values line up under one another.
+            format!("  {} {}", label(&format!("{name:<9}")), fact.text)
+        });
     }
     if !exercise.transcript.is_empty() {
         lines.push(format!("  {}", label("transcript:")));
