@@ -3,7 +3,10 @@
 //! from the exercise data, so an instructor's own exercise file is explained
 //! as well as the notebook's, and the words cannot drift from the grading.
 
-use crate::exercise::{Exercise, HttpExchange, Matcher, Role, Step, ValueSpec};
+use crate::exercise::template::{self, Piece};
+use crate::exercise::{
+    Builtin, Exercise, HttpExchange, Matcher, Origin, RandomKind, Role, Step, ValueSpec,
+};
 use crate::peer::HOST;
 use crate::text::escape_bytes;
 use std::collections::{HashMap, HashSet};
@@ -112,11 +115,11 @@ fn arguments(args: &[String]) -> String {
     let shown: Vec<String> = args
         .iter()
         .map(|arg| {
-            segments(arg)
+            template::pieces(arg)
                 .iter()
                 .map(|segment| match segment {
-                    Segment::Literal(text) => text.to_string(),
-                    Segment::Value(name) => stand_in(name),
+                    Piece::Literal(text) => text.to_string(),
+                    Piece::Value(name) => stand_in(name),
                 })
                 .collect()
         })
@@ -290,24 +293,24 @@ struct Describer<'a> {
     /// place among that kind, in the order the conversation first uses them.
     ordinals: HashMap<String, usize>,
     /// How many random values there are of each kind.
-    kind_counts: HashMap<&'static str, usize>,
+    kind_counts: HashMap<RandomKind, usize>,
 }
 
 impl<'a> Describer<'a> {
     fn new(exercise: &'a Exercise) -> Describer<'a> {
-        let mut kind_counts: HashMap<&'static str, usize> = HashMap::new();
+        let mut kind_counts: HashMap<RandomKind, usize> = HashMap::new();
         for spec in exercise.values.values() {
             if let Some(kind) = random_kind(spec) {
                 *kind_counts.entry(kind).or_default() += 1;
             }
         }
-        let mut seen: HashMap<&'static str, usize> = HashMap::new();
+        let mut seen: HashMap<RandomKind, usize> = HashMap::new();
         let mut ordinals = HashMap::new();
         for name in random_values_in_order(exercise) {
             let Some(kind) = exercise.values.get(&name).and_then(random_kind) else {
                 continue;
             };
-            if kind_counts[kind] > 1 {
+            if kind_counts[&kind] > 1 {
                 let place = seen.entry(kind).or_default();
                 *place += 1;
                 ordinals.insert(name, *place);
@@ -471,8 +474,8 @@ impl<'a> Describer<'a> {
     /// The number a `number` matcher looks for; with `examples`, the forms
     /// that count.
     fn number(&mut self, template: &str, examples: bool) -> String {
-        let parts = segments(template.trim());
-        if let [Segment::Literal(literal)] = parts.as_slice() {
+        let parts = template::pieces(template.trim());
+        if let [Piece::Literal(literal)] = parts.as_slice() {
             let literal = escape_bytes(literal.as_bytes());
             if !examples {
                 return format!("the number `{literal}`");
@@ -492,7 +495,7 @@ impl<'a> Describer<'a> {
             return what;
         }
         let sentence = match parts.as_slice() {
-            [Segment::Value(name)] => match self.exercise.values.get(*name) {
+            [Piece::Value(name)] => match self.exercise.values.get(*name) {
                 Some(ValueSpec::Sum(_)) => "The sum is 42",
                 Some(ValueSpec::LetterCount(_)) => "It has 42 letters",
                 _ => "The answer is 42",
@@ -507,10 +510,10 @@ impl<'a> Describer<'a> {
     fn regex(&mut self, pattern: &str) -> String {
         let mut shown = String::new();
         let mut names: Vec<&str> = Vec::new();
-        for segment in segments(pattern) {
+        for segment in template::pieces(pattern) {
             match segment {
-                Segment::Literal(text) => shown.push_str(text),
-                Segment::Value(name) => {
+                Piece::Literal(text) => shown.push_str(text),
+                Piece::Value(name) => {
                     shown.push_str(&stand_in(name));
                     if !names.contains(&name) {
                         names.push(name);
@@ -534,7 +537,7 @@ impl<'a> Describer<'a> {
     /// A template in words: literals quoted, values described, repeats
     /// counted (`doubled:` followed by the word twice).
     fn text(&mut self, template: &str, depth: usize) -> String {
-        let parts = segments(template.trim());
+        let parts = template::pieces(template.trim());
         if parts.is_empty() {
             return "nothing (an empty message)".to_string();
         }
@@ -542,16 +545,16 @@ impl<'a> Describer<'a> {
         let mut index = 0;
         while index < parts.len() {
             match parts[index] {
-                Segment::Literal(text) => {
+                Piece::Literal(text) => {
                     if !text.trim().is_empty() {
                         described.push(format!("`{}`", escape_bytes(text.trim().as_bytes())));
                     }
                     index += 1;
                 }
-                Segment::Value(name) => {
+                Piece::Value(name) => {
                     let repeats = parts[index..]
                         .iter()
-                        .take_while(|s| **s == Segment::Value(name))
+                        .take_while(|s| **s == Piece::Value(name))
                         .count();
                     let value = self.value(name, depth + 1);
                     described.push(match repeats {
@@ -583,8 +586,8 @@ impl<'a> Describer<'a> {
         if let Some(kind) = random_kind(spec) {
             let ordinal = self.ordinals.get(name).copied();
             let reference = match ordinal {
-                Some(place) => format!("the {} {kind}", ordinal_word(place)),
-                None => format!("the {kind}"),
+                Some(place) => format!("the {} {}", ordinal_word(place), kind.noun()),
+                None => format!("the {}", kind.noun()),
             };
             if !self.introduced.insert(name.to_string()) {
                 return reference;
@@ -627,11 +630,15 @@ impl<'a> Describer<'a> {
 
     fn sum(&mut self, items: &[String], depth: usize) -> String {
         // "the sum of the two numbers" when it adds up every random number.
-        let numbers = self.kind_counts.get("number").copied().unwrap_or(0);
+        let numbers = self
+            .kind_counts
+            .get(&RandomKind::Number)
+            .copied()
+            .unwrap_or(0);
         let mut named: Vec<&str> = items
             .iter()
-            .filter_map(|item| match segments(item.trim()).as_slice() {
-                [Segment::Value(name)] => Some(*name),
+            .filter_map(|item| match template::pieces(item.trim()).as_slice() {
+                [Piece::Value(name)] => Some(*name),
                 _ => None,
             })
             .filter(|name| {
@@ -654,35 +661,31 @@ impl<'a> Describer<'a> {
     }
 
     fn builtin(&self, name: &str) -> String {
-        match name {
-            "host" => format!("the host address (`{HOST}`)"),
-            "port" => match self.exercise.port {
+        let Some(builtin) = Builtin::named(name) else {
+            return format!("the value `{name}`");
+        };
+        match builtin {
+            Builtin::Host => format!("the host address (`{HOST}`)"),
+            Builtin::Port => match self.exercise.port {
                 Some(port) => format!("the port number (`{port}`)"),
                 None => "the port number your program was given".to_string(),
             },
-            "hostname" => {
+            Builtin::Hostname => {
                 "the machine's host name (what the `hostname` command prints)".to_string()
             }
-            "client-ip" => match self.exercise.role {
+            Builtin::ClientIp => match self.exercise.role {
                 Role::Server => format!("the IP address the grader connects from (`{HOST}`)"),
                 Role::Client => format!("your client's IP address (`{HOST}`)"),
             },
-            other => format!("the value `{other}`"),
         }
     }
 }
 
-/// The noun of a random value's kind, or `None` for a derived value.
-fn random_kind(spec: &ValueSpec) -> Option<&'static str> {
-    match spec {
-        ValueSpec::RandomWord => Some("word"),
-        ValueSpec::RandomPhrase => Some("phrase"),
-        ValueSpec::RandomNumber { .. } => Some("number"),
-        ValueSpec::RandomToken => Some("token"),
-        ValueSpec::Format(_)
-        | ValueSpec::LetterCount(_)
-        | ValueSpec::Length(_)
-        | ValueSpec::Sum(_) => None,
+/// A random value's kind, or `None` for a derived value.
+fn random_kind(spec: &ValueSpec) -> Option<RandomKind> {
+    match spec.origin() {
+        Origin::Drawn(kind) => Some(kind),
+        Origin::Derived(_) => None,
     }
 }
 
@@ -698,8 +701,8 @@ fn random_values_in_order(exercise: &Exercise) -> Vec<String> {
                 order.push(name.to_string());
             }
         } else if depth < MAX_DEPTH {
-            for text in value_texts(spec) {
-                for inner in placeholder_names(text) {
+            for text in spec.texts() {
+                for inner in template::names(text) {
                     visit(exercise, inner, order, depth + 1);
                 }
             }
@@ -707,8 +710,8 @@ fn random_values_in_order(exercise: &Exercise) -> Vec<String> {
     }
     let mut order = Vec::new();
     for step in &exercise.steps {
-        for text in step_texts(step) {
-            for name in placeholder_names(text) {
+        for text in Step::texts(step) {
+            for name in template::names(text) {
                 visit(exercise, name, &mut order, 0);
             }
         }
@@ -717,95 +720,6 @@ fn random_values_in_order(exercise: &Exercise) -> Vec<String> {
         visit(exercise, name, &mut order, 0);
     }
     order
-}
-
-fn value_texts(spec: &ValueSpec) -> Vec<&str> {
-    match spec {
-        ValueSpec::Format(text) | ValueSpec::LetterCount(text) | ValueSpec::Length(text) => {
-            vec![text]
-        }
-        ValueSpec::Sum(items) => items.iter().map(String::as_str).collect(),
-        ValueSpec::RandomWord
-        | ValueSpec::RandomPhrase
-        | ValueSpec::RandomNumber { .. }
-        | ValueSpec::RandomToken => Vec::new(),
-    }
-}
-
-/// The texts of a step that may hold placeholders, in reading order.
-fn step_texts(step: &Step) -> Vec<&str> {
-    match step {
-        Step::Send(text) => vec![text],
-        Step::HttpExchange(http) => vec![&http.request_line, &http.body],
-        step => step.matcher().map(matcher_texts).unwrap_or_default(),
-    }
-}
-
-fn matcher_texts(matcher: &Matcher) -> Vec<&str> {
-    match matcher {
-        Matcher::Exact(t) | Matcher::Contains(t) | Matcher::Regex(t) | Matcher::Number(t) => {
-            vec![t]
-        }
-        Matcher::AnyText => Vec::new(),
-        Matcher::AllOf(all) | Matcher::AnyOf(all) => all.iter().flat_map(matcher_texts).collect(),
-        Matcher::Not(inner) => matcher_texts(inner),
-    }
-}
-
-/// A piece of a template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Segment<'t> {
-    /// Text taken as it is.
-    Literal(&'t str),
-    /// A `{name}` placeholder.
-    Value(&'t str),
-}
-
-/// Splits a template into literals and `{name}` placeholders. A name starts
-/// with a letter, as the exercise loader requires, so regex repetitions
-/// such as `{2,3}` stay literal.
-fn segments(text: &str) -> Vec<Segment<'_>> {
-    let mut parts = Vec::new();
-    let mut literal_from = 0;
-    let mut search_from = 0;
-    while let Some(offset) = text[search_from..].find('{') {
-        let open = search_from + offset;
-        let after = &text[open + 1..];
-        let name = after
-            .find('}')
-            .map(|close| &after[..close])
-            .filter(|name| is_name(name));
-        match name {
-            Some(name) => {
-                if literal_from < open {
-                    parts.push(Segment::Literal(&text[literal_from..open]));
-                }
-                parts.push(Segment::Value(name));
-                literal_from = open + name.len() + 2;
-                search_from = literal_from;
-            }
-            None => search_from = open + 1,
-        }
-    }
-    if literal_from < text.len() {
-        parts.push(Segment::Literal(&text[literal_from..]));
-    }
-    parts
-}
-
-fn placeholder_names(text: &str) -> impl Iterator<Item = &str> {
-    segments(text)
-        .into_iter()
-        .filter_map(|segment| match segment {
-            Segment::Value(name) => Some(name),
-            Segment::Literal(_) => None,
-        })
-}
-
-fn is_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// `a`, `a and b`, `a, b and c`.
@@ -903,10 +817,10 @@ mod tests {
         exercise
             .steps
             .iter()
-            .flat_map(step_texts)
-            .flat_map(|text| segments(text.trim()))
+            .flat_map(Step::texts)
+            .flat_map(|text| template::pieces(text.trim()))
             .filter_map(|segment| match segment {
-                Segment::Literal(text) if !text.trim().is_empty() => Some(text.trim().to_string()),
+                Piece::Literal(text) if !text.trim().is_empty() => Some(text.trim().to_string()),
                 _ => None,
             })
             .collect()
@@ -946,7 +860,7 @@ mod tests {
                 );
             }
             assert_eq!(
-                placeholder_names(&text).collect::<Vec<_>>(),
+                template::names(&text).collect::<Vec<_>>(),
                 Vec::<&str>::new(),
                 "{id}:\n{text}"
             );
@@ -1119,18 +1033,5 @@ mod tests {
         let wrapped = wrap(&long, "", "  ");
         assert!(wrapped.contains("`a b c d e f`"), "{wrapped}");
         assert!(wrapped.lines().all(|line| line.chars().count() <= WIDTH));
-    }
-
-    #[test]
-    fn segments_split_placeholders_but_not_regex_repetitions() {
-        assert_eq!(
-            segments("a{2,3}{word}{word}b"),
-            [
-                Segment::Literal("a{2,3}"),
-                Segment::Value("word"),
-                Segment::Value("word"),
-                Segment::Literal("b")
-            ]
-        );
     }
 }

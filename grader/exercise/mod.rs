@@ -5,11 +5,12 @@
 
 mod load;
 mod numbers;
+pub mod template;
 mod values;
 
 pub use load::{EMBEDDED_SOURCE, ExerciseSet, LoadError, UnknownExercise};
 pub use numbers::{MAX_POINTS, MAX_TIMEOUT_SECONDS};
-pub use values::{Rng, Values, ValuesError, exercise_seed};
+pub use values::{Builtin, Rng, Values, ValuesError, exercise_seed};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -185,6 +186,43 @@ pub enum ValueSpec {
     Sum(Vec<String>),
 }
 
+/// The kinds of random value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RandomKind {
+    Word,
+    Phrase,
+    Number,
+    Token,
+}
+
+impl RandomKind {
+    /// The noun a student reads for it: `the word`, `the second number`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            RandomKind::Word => "word",
+            RandomKind::Phrase => "phrase",
+            RandomKind::Number => "number",
+            RandomKind::Token => "token",
+        }
+    }
+}
+
+/// How a derived value is made from the texts it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Derivation<'a> {
+    Format(&'a str),
+    LetterCount(&'a str),
+    Length(&'a str),
+    Sum(&'a [String]),
+}
+
+/// Where a value comes from: drawn at random, or derived from others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin<'a> {
+    Drawn(RandomKind),
+    Derived(Derivation<'a>),
+}
+
 /// One step of the conversation, from the grader's side.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -315,17 +353,16 @@ impl Exercise {
                 complain(place, problem);
             }
         }
-        let known =
-            |name: &str| values::BUILTIN_NAMES.contains(&name) || self.values.contains_key(name);
+        let known = |name: &str| Builtin::named(name).is_some() || self.values.contains_key(name);
         for (place, text) in &texts {
-            for name in values::placeholders(text).filter(|name| !known(name)) {
+            for name in template::names(text).filter(|name| !known(name)) {
                 complain(
                     place.clone(),
                     format!("`{{{name}}}` names no value; define it under `values`"),
                 );
             }
         }
-        for name in self.values.keys().filter(|name| !values::is_name(name)) {
+        for name in self.values.keys().filter(|name| !template::is_name(name)) {
             complain(
                 here(&format!("value `{name}`")),
                 "value names start with a letter and use letters, digits, `-` and `_` only"
@@ -347,8 +384,7 @@ impl Exercise {
                 // Only where the growth starts: a text over the limit whose
                 // every input is within it.
                 for (place, text) in texts {
-                    let inputs_fit =
-                        values::placeholders(text).all(|p| most(p).unwrap_or(0) <= max);
+                    let inputs_fit = template::names(text).all(|p| most(p).unwrap_or(0) <= max);
                     if inputs_fit && values::expanded_len(text, most) > max {
                         complain(
                             place,
@@ -365,14 +401,28 @@ impl Exercise {
 }
 
 impl ValueSpec {
-    /// The texts that may hold placeholders.
-    fn texts(&self) -> Vec<&str> {
+    /// Where the value comes from.
+    pub fn origin(&self) -> Origin<'_> {
         match self {
-            ValueSpec::Format(text) | ValueSpec::LetterCount(text) | ValueSpec::Length(text) => {
-                vec![text]
-            }
-            ValueSpec::Sum(items) => items.iter().map(String::as_str).collect(),
-            _ => Vec::new(),
+            ValueSpec::RandomWord => Origin::Drawn(RandomKind::Word),
+            ValueSpec::RandomPhrase => Origin::Drawn(RandomKind::Phrase),
+            ValueSpec::RandomNumber { .. } => Origin::Drawn(RandomKind::Number),
+            ValueSpec::RandomToken => Origin::Drawn(RandomKind::Token),
+            ValueSpec::Format(text) => Origin::Derived(Derivation::Format(text)),
+            ValueSpec::LetterCount(text) => Origin::Derived(Derivation::LetterCount(text)),
+            ValueSpec::Length(text) => Origin::Derived(Derivation::Length(text)),
+            ValueSpec::Sum(items) => Origin::Derived(Derivation::Sum(items)),
+        }
+    }
+
+    /// The texts a derived value is made from; none for a random one.
+    pub fn texts(&self) -> Vec<&str> {
+        match self.origin() {
+            Origin::Drawn(_) => Vec::new(),
+            Origin::Derived(
+                Derivation::Format(text) | Derivation::LetterCount(text) | Derivation::Length(text),
+            ) => vec![text],
+            Origin::Derived(Derivation::Sum(items)) => items.iter().map(String::as_str).collect(),
         }
     }
 }
@@ -386,8 +436,8 @@ impl Step {
         }
     }
 
-    /// The texts that may hold placeholders.
-    fn texts(&self) -> Vec<&str> {
+    /// The texts that may hold placeholders, in reading order.
+    pub fn texts(&self) -> Vec<&str> {
         match self {
             Step::Send(text) => vec![text],
             Step::HttpExchange(http) => vec![&http.request_line, &http.body],
@@ -397,7 +447,8 @@ impl Step {
 }
 
 impl Matcher {
-    fn texts(&self) -> Vec<&str> {
+    /// The texts that may hold placeholders, in reading order.
+    pub fn texts(&self) -> Vec<&str> {
         match self {
             Matcher::Exact(t) | Matcher::Contains(t) | Matcher::Regex(t) | Matcher::Number(t) => {
                 vec![t]
@@ -415,7 +466,7 @@ impl Matcher {
             Matcher::Regex(pattern) => {
                 // Placeholders are filled with escaped text at run time; any
                 // literal stands in for them here.
-                let sample = values::placeholders(pattern).fold(pattern.clone(), |p, name| {
+                let sample = template::names(pattern).fold(pattern.clone(), |p, name| {
                     p.replace(&format!("{{{name}}}"), "x")
                 });
                 regex::Regex::new(&sample)

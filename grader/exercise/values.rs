@@ -2,11 +2,47 @@
 //! ones computed from them, and the built-ins (`{host}`, `{port}`,
 //! `{hostname}`, `{client-ip}`), filled into `{name}` placeholders.
 
-use super::ValueSpec;
+use super::template::{self, Piece};
+use super::{Derivation, Origin, ValueSpec};
 use std::collections::{BTreeMap, HashMap};
 
-/// Names the grader fills in itself.
-pub const BUILTIN_NAMES: &[&str] = &["host", "port", "hostname", "client-ip"];
+/// The values the grader fills in itself, whatever the exercise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    /// `{host}`: the address students connect to and listen on.
+    Host,
+    /// `{port}`: the exercise's port in this run.
+    Port,
+    /// `{hostname}`: the machine's host name.
+    Hostname,
+    /// `{client-ip}`: the address the client connects from.
+    ClientIp,
+}
+
+impl Builtin {
+    /// Every built-in.
+    pub const ALL: [Builtin; 4] = [
+        Builtin::Host,
+        Builtin::Port,
+        Builtin::Hostname,
+        Builtin::ClientIp,
+    ];
+
+    /// Its placeholder name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::Host => "host",
+            Builtin::Port => "port",
+            Builtin::Hostname => "hostname",
+            Builtin::ClientIp => "client-ip",
+        }
+    }
+
+    /// The built-in called `name`, if one is.
+    pub fn named(name: &str) -> Option<Builtin> {
+        Builtin::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
 
 /// Words for `random-word` and `random-phrase`: common, unambiguous, and
 /// lowercase ASCII, so that no student's text handling can trip on them.
@@ -75,24 +111,6 @@ const MAX_BUILTIN_CHARS: usize = 255;
 /// What a count or a sum may be at most: the digits of an `i128`, signed.
 const MAX_NUMBER_CHARS: usize = 40;
 
-/// Whether `name` can be a placeholder: a letter, then letters, digits,
-/// `-` and `_`. Value names must be, so that every `{name}` that
-/// [`Values::fill`] replaces is one that validation has seen.
-pub fn is_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-/// The placeholder names in `text`: `{name}` where the name starts with a
-/// letter, so regex repetitions such as `{2,3}` are left alone.
-pub fn placeholders(text: &str) -> impl Iterator<Item = &str> {
-    text.split('{').skip(1).filter_map(|rest| {
-        let name = rest.split_once('}')?.0;
-        is_name(name).then_some(name)
-    })
-}
-
 /// The most characters each value of `specs` can have once drawn or
 /// derived, or an error naming values that depend on themselves. The walk
 /// is iterative and visits each value once, so neither a long chain nor
@@ -145,7 +163,7 @@ pub fn longest(specs: &BTreeMap<String, ValueSpec>) -> Result<HashMap<&str, usiz
 
 /// The placeholders a value is derived from.
 fn inputs(spec: &ValueSpec) -> Vec<&str> {
-    spec.texts().into_iter().flat_map(placeholders).collect()
+    spec.texts().into_iter().flat_map(template::names).collect()
 }
 
 /// The most characters `spec` can have, its inputs' most known.
@@ -168,8 +186,8 @@ fn own_longest(spec: &ValueSpec, known: impl Fn(&str) -> Option<usize>) -> usize
 /// value's most; built-ins have their own bound and unknown names stay as
 /// they are written.
 pub fn expanded_len(text: &str, known: impl Fn(&str) -> Option<usize>) -> usize {
-    placeholders(text).fold(text.len(), |total, name| {
-        let most = known(name).unwrap_or(if BUILTIN_NAMES.contains(&name) {
+    template::names(text).fold(text.len(), |total, name| {
+        let most = known(name).unwrap_or(if Builtin::named(name).is_some() {
             MAX_BUILTIN_CHARS
         } else {
             0
@@ -209,7 +227,10 @@ impl Values {
                 ValueSpec::RandomPhrase => Some(random_phrase(&mut rng)),
                 ValueSpec::RandomNumber { min, max } => Some(rng.between(*min, *max).to_string()),
                 ValueSpec::RandomToken => Some(format!("{:016x}", rng.next_u64())),
-                _ => None,
+                ValueSpec::Format(_)
+                | ValueSpec::LetterCount(_)
+                | ValueSpec::Length(_)
+                | ValueSpec::Sum(_) => None,
             };
             if let Some(drawn) = drawn {
                 values.resolved.insert(name.clone(), drawn);
@@ -220,15 +241,18 @@ impl Values {
         for _ in 0..=specs.len() {
             let mut progressed = false;
             for (name, spec) in specs {
+                let Origin::Derived(derivation) = spec.origin() else {
+                    continue;
+                };
                 if values.resolved.contains_key(name) {
                     continue;
                 }
                 let inputs_ready = spec
                     .texts()
                     .iter()
-                    .all(|text| placeholders(text).all(|p| values.resolved.contains_key(p)));
+                    .all(|text| template::names(text).all(|p| values.resolved.contains_key(p)));
                 if inputs_ready {
-                    let derived = values.derive(spec)?;
+                    let derived = values.derive(derivation)?;
                     values.resolved.insert(name.clone(), derived);
                     progressed = true;
                 }
@@ -240,17 +264,17 @@ impl Values {
         Ok(values)
     }
 
-    fn derive(&self, spec: &ValueSpec) -> Result<String, ValuesError> {
-        Ok(match spec {
-            ValueSpec::Format(text) => self.fill(text),
-            ValueSpec::Length(text) => self.fill(text).chars().count().to_string(),
-            ValueSpec::LetterCount(text) => self
+    fn derive(&self, derivation: Derivation) -> Result<String, ValuesError> {
+        Ok(match derivation {
+            Derivation::Format(text) => self.fill(text),
+            Derivation::Length(text) => self.fill(text).chars().count().to_string(),
+            Derivation::LetterCount(text) => self
                 .fill(text)
                 .chars()
                 .filter(|c| c.is_alphabetic())
                 .count()
                 .to_string(),
-            ValueSpec::Sum(items) => {
+            Derivation::Sum(items) => {
                 let mut sum = 0i128;
                 for item in items {
                     let filled = self.fill(item);
@@ -267,7 +291,6 @@ impl Values {
                 }
                 sum.to_string()
             }
-            other => unreachable!("random value {other:?} is drawn, not derived"),
         })
     }
 
@@ -290,26 +313,20 @@ impl Values {
     /// to escape values filled into a regex.
     pub fn fill_with(&self, text: &str, transform: impl Fn(&str) -> String) -> String {
         let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            out.push_str(&rest[..open]);
-            let after = &rest[open + 1..];
-            let replaced = after.split_once('}').and_then(|(name, tail)| {
-                let value = self.resolved.get(name)?;
-                Some((transform(value), tail))
-            });
-            match replaced {
-                Some((value, tail)) => {
-                    out.push_str(&value);
-                    rest = tail;
-                }
-                None => {
-                    out.push('{');
-                    rest = after;
-                }
+        for piece in template::pieces(text) {
+            match piece {
+                Piece::Literal(literal) => out.push_str(literal),
+                Piece::Value(name) => match self.resolved.get(name) {
+                    Some(value) => out.push_str(&transform(value)),
+                    // Unknown names stay as written.
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                },
             }
         }
-        out.push_str(rest);
         out
     }
 }
@@ -367,12 +384,6 @@ mod tests {
         let letters = 2 + word.len();
         assert_eq!(values.get("n").unwrap(), letters.to_string());
         assert_eq!(values.get("s").unwrap(), (letters as i64 - 3).to_string());
-    }
-
-    #[test]
-    fn placeholders_skip_regex_repetitions() {
-        let names: Vec<_> = placeholders("a{2,3} {word} {x1} {}").collect();
-        assert_eq!(names, ["word", "x1"]);
     }
 
     #[test]

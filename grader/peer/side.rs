@@ -7,7 +7,7 @@
 //! starting and watching the program, and how the outcome is told.
 
 use super::{Connection, Conversation, Failure, FailureKind, Listening};
-use crate::exercise::{Deadlines, Exercise, Role, Values, exercise_seed};
+use crate::exercise::{Builtin, Deadlines, Exercise, Role, Values, exercise_seed};
 use crate::platform;
 use crate::student::{Deadline, Observer};
 use crate::transcript::Recorder;
@@ -136,13 +136,16 @@ impl Side {
 
 /// The values the grader fills in itself, for a conversation on `port`.
 pub fn builtin_values(port: u16, hostname: &str) -> [(&'static str, String); 4] {
-    [
-        ("host", HOST.to_string()),
-        ("port", port.to_string()),
-        ("hostname", hostname.to_string()),
-        // The grader connects from loopback; corrected once connected.
-        ("client-ip", HOST.to_string()),
-    ]
+    Builtin::ALL.map(|builtin| {
+        let value = match builtin {
+            Builtin::Host => HOST.to_string(),
+            Builtin::Port => port.to_string(),
+            Builtin::Hostname => hostname.to_string(),
+            // The grader connects from loopback; corrected once connected.
+            Builtin::ClientIp => HOST.to_string(),
+        };
+        (builtin.name(), value)
+    })
 }
 
 /// Meets the student's program: accepts its connection, or connects to
@@ -204,7 +207,7 @@ pub async fn converse(
     if exercise.role == Role::Server
         && let Some(ip) = connection.local_ip()
     {
-        values.set("client-ip", ip.to_string());
+        values.set(Builtin::ClientIp.name(), ip.to_string());
     }
     let (outcome, connection) =
         Conversation::new(exercise, values, deadlines, connection, observer)
