@@ -8,6 +8,7 @@ use crate::exercise::{
     Builtin, Exercise, HttpExchange, Matcher, Origin, RandomKind, Role, Step, ValueSpec,
 };
 use crate::peer::HOST;
+use crate::student::MANIFEST;
 use crate::text::escape_bytes;
 use std::collections::{HashMap, HashSet};
 
@@ -163,7 +164,7 @@ fn file_names(id: &str) -> String {
         text.push_str(" (`_` may replace `-` in every name)");
     }
     text.push_str(&format!(
-        "; a command for `{id}` in a `sockgrade.json` manifest comes first."
+        "; a command for `{id}` in a `{MANIFEST}` manifest comes first."
     ));
     text
 }
