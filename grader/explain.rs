@@ -432,7 +432,7 @@ impl<'a> Describer<'a> {
             Matcher::Regex(pattern) => {
                 format!(
                     "{subject} matching the regular expression {}",
-                    self.regex(pattern)
+                    self.regex(pattern.as_str())
                 )
             }
             Matcher::Number(number) => {
@@ -452,7 +452,10 @@ impl<'a> Describer<'a> {
             Matcher::Exact(text) => format!("is exactly {}", self.text(text, 0)),
             Matcher::Contains(text) => format!("contains {}", self.text(text, 0)),
             Matcher::Regex(pattern) => {
-                format!("matches the regular expression {}", self.regex(pattern))
+                format!(
+                    "matches the regular expression {}",
+                    self.regex(pattern.as_str())
+                )
             }
             Matcher::Number(number) => format!("contains {}", self.number(number, false)),
             Matcher::AnyText => "has some text in it".to_string(),
@@ -743,9 +746,8 @@ fn step_texts(step: &Step) -> Vec<&str> {
 
 fn matcher_texts(matcher: &Matcher) -> Vec<&str> {
     match matcher {
-        Matcher::Exact(t) | Matcher::Contains(t) | Matcher::Regex(t) | Matcher::Number(t) => {
-            vec![t]
-        }
+        Matcher::Exact(t) | Matcher::Contains(t) | Matcher::Number(t) => vec![t],
+        Matcher::Regex(pattern) => vec![pattern.as_str()],
         Matcher::AnyText => Vec::new(),
         Matcher::AllOf(all) | Matcher::AnyOf(all) => all.iter().flat_map(matcher_texts).collect(),
         Matcher::Not(inner) => matcher_texts(inner),
