@@ -1,7 +1,9 @@
 //! One TCP conversation from the grader's side: a stream, the bytes received
-//! but not yet consumed by a step, and the rules for closing it so that the
-//! student's port is left reusable.
+//! but not yet consumed by a step, reading them as messages (by a
+//! [`Completion`]), and the rules for closing it so that the student's port
+//! is left reusable.
 
+use super::framing::{Completion, Message};
 use crate::transcript::Recorder;
 use socket2::SockRef;
 use std::io;
@@ -16,7 +18,7 @@ pub const MAX_BUFFERED: usize = 1 << 20;
 
 /// What one read brought.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadEvent {
+enum ReadEvent {
     /// Some bytes arrived (now in the buffer).
     Data,
     /// The student closed its side.
@@ -148,8 +150,84 @@ impl Connection {
             .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
+    /// Reads until the buffered bytes hold one message by `completion`, or
+    /// until they cannot: the student closed, a quiet gap came after bytes
+    /// that cannot become one, or `until` passed. When `until` seems to
+    /// have passed, `moved` says when the wait really ends, and it goes on
+    /// to that if it is later (a step's deadline moves with the program's
+    /// waits for a CPU); a quiet gap is the grader's own and never moves.
+    pub async fn read_message(
+        &mut self,
+        completion: &Completion<'_>,
+        until: Instant,
+        moved: impl Fn() -> Instant,
+    ) -> io::Result<Message> {
+        // Since when nothing has come; `None` once the silence so far was
+        // judged and did not end the message: only new bytes restart it.
+        let mut quiet_since = Some(Instant::now());
+        loop {
+            if let Some(len) = completion.end(&self.buffer, self.peer_closed) {
+                return Ok(Message::Whole(len));
+            }
+            if self.peer_closed {
+                return Ok(Message::Closed);
+            }
+            let gap_ends = completion
+                .quiet_gap(&self.buffer)
+                .zip(quiet_since)
+                .map(|(gap, since)| since + gap)
+                .filter(|at| *at < until);
+            let event = match gap_ends {
+                Some(at) => self.read(at).await?,
+                None => self.read_moving(until, &moved).await?,
+            };
+            match event {
+                ReadEvent::Data => {
+                    quiet_since = Some(Instant::now());
+                    if completion.drops_data() {
+                        self.consume(self.buffer.len());
+                    }
+                }
+                ReadEvent::Closed => {}
+                ReadEvent::Deadline => {
+                    if let Some(len) = completion.end_when_silent(&self.buffer) {
+                        return Ok(Message::Whole(len));
+                    }
+                    if gap_ends.is_none() {
+                        return Ok(Message::Deadline);
+                    }
+                    if !completion.may_still_end(&self.buffer) {
+                        return Ok(Message::Stalled);
+                    }
+                    quiet_since = None;
+                }
+            }
+        }
+    }
+
+    /// Reads what is available, waiting until `until`, or later if
+    /// `moved` says so then.
+    async fn read_moving(
+        &mut self,
+        until: Instant,
+        moved: impl Fn() -> Instant,
+    ) -> io::Result<ReadEvent> {
+        let mut until = until;
+        loop {
+            let event = self.read(until).await?;
+            if event == ReadEvent::Deadline {
+                let later = moved();
+                if later > Instant::now() {
+                    until = later;
+                    continue;
+                }
+            }
+            return Ok(event);
+        }
+    }
+
     /// Reads what is available, waiting until `deadline` at most.
-    pub async fn read(&mut self, deadline: Instant) -> io::Result<ReadEvent> {
+    async fn read(&mut self, deadline: Instant) -> io::Result<ReadEvent> {
         if self.peer_closed {
             return Ok(ReadEvent::Closed);
         }
