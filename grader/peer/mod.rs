@@ -1,7 +1,7 @@
 //! The grader's side of one conversation: setting up the connection (a
 //! listener for a client exercise, connect polling for a server exercise),
 //! then the step interpreter. [`Connection`] owns the bytes and reads them
-//! as messages by a [`Completion`] (the [`framing`]; [`http`] frames the
+//! as messages by a [`Completion`] (the [`framing`]; `http` frames the
 //! web server's side); the [`conversation`] interprets steps, sees only
 //! messages, and never touches sockets.
 
