@@ -436,7 +436,7 @@ impl<'a> Describer<'a> {
             Matcher::Regex(pattern) => {
                 format!(
                     "{subject} matching the regular expression {}",
-                    self.regex(pattern)
+                    self.regex(pattern.as_str())
                 )
             }
             Matcher::Number(number) => {
@@ -456,7 +456,10 @@ impl<'a> Describer<'a> {
             Matcher::Exact(text) => format!("is exactly {}", self.text(text, 0)),
             Matcher::Contains(text) => format!("contains {}", self.text(text, 0)),
             Matcher::Regex(pattern) => {
-                format!("matches the regular expression {}", self.regex(pattern))
+                format!(
+                    "matches the regular expression {}",
+                    self.regex(pattern.as_str())
+                )
             }
             Matcher::Number(number) => format!("contains {}", self.number(number, false)),
             Matcher::AnyText => "has some text in it".to_string(),

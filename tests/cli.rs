@@ -78,6 +78,26 @@ fn a_broken_exercise_file_is_named_with_line_and_column() {
 }
 
 #[test]
+fn an_exercise_file_with_a_regex_that_does_not_compile_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = exercise_file(
+        dir.path(),
+        &[r#""hints": [{"when": {"regex": "(unclosed"}, "hint": "close the bracket"}]"#],
+    );
+    let output = list_exercises(&file);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} has 1 problem(s):", file.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("exercise x, hint 1: the regex `(unclosed` does not compile"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_missing_exercise_file_is_bad_input() {
     let output = sockgrade_here(&["list", "--exercises", "/nonexistent/course.json"]);
     assert_eq!(output.status.code(), Some(2));

@@ -2,7 +2,7 @@
 //! no example list would think of, never panic and keep their promises.
 
 use proptest::prelude::*;
-use sockgrade::exercise::{ExerciseSet, Matcher, Values};
+use sockgrade::exercise::{ExerciseSet, Matcher, Pattern, Values};
 use sockgrade::peer::matching::{find_match, matches};
 use sockgrade::text::{escape_bytes, escape_output};
 use std::collections::BTreeMap;
@@ -53,7 +53,7 @@ proptest! {
             Matcher::Exact(expected.clone()),
             Matcher::Contains(expected.clone()),
             Matcher::Number(expected.clone()),
-            Matcher::Regex(regex::escape(&expected)),
+            Matcher::Regex(Pattern::new(regex::escape(&expected))),
             Matcher::AnyText,
         ] {
             if let Some(end) = find_match(&matcher, &v, &buffer, complete) {

@@ -326,6 +326,30 @@ mod tests {
     }
 
     #[test]
+    fn a_hint_whose_regex_does_not_compile_is_a_load_error_not_a_silent_miss() {
+        let text = r#"{"format": 1, "exercises": [
+            {"id": "x", "title": "t", "instructions": "i", "role": "server", "port": 1,
+             "steps": [{"expect": {"all-of": [{"regex": "[z-a]"}, {"not": {"regex": "a{2,1}"}}]}}],
+             "hints": [{"when": "any-text", "hint": "h"},
+                       {"when": {"any-of": [{"regex": "^{word}$"}, {"regex": "b("}]}, "hint": "h"}],
+             "values": {"word": "random-word"}}]}"#;
+        let error = ExerciseSet::parse(text, "f.json").unwrap_err().to_string();
+        assert!(error.starts_with("f.json has 3 problem(s):"), "{error}");
+        assert!(
+            error.contains("exercise x, step 1: the regex `[z-a]` does not compile"),
+            "{error}"
+        );
+        assert!(
+            error.contains("exercise x, step 1: the regex `a{2,1}` does not compile"),
+            "{error}"
+        );
+        assert!(
+            error.contains("exercise x, hint 2: the regex `b(` does not compile"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn a_client_without_a_port_must_pass_one_in_its_arguments() {
         let text = r#"{"format": 1, "exercises": [{"id": "x", "title": "t", "instructions": "i",
             "role": "client", "steps": [{"expect": "any-text"}]}]}"#;

@@ -5,11 +5,13 @@
 
 mod load;
 mod numbers;
+mod pattern;
 pub mod template;
 mod values;
 
 pub use load::{EMBEDDED_SOURCE, ExerciseSet, LoadError, UnknownExercise};
 pub use numbers::{MAX_POINTS, MAX_TIMEOUT_SECONDS};
+pub use pattern::Pattern;
 pub use values::{Builtin, Rng, Values, ValuesError, exercise_seed};
 
 use serde::Deserialize;
@@ -271,8 +273,9 @@ pub enum Matcher {
     Exact(String),
     /// The message contains this text.
     Contains(String),
-    /// The message matches this regular expression.
-    Regex(String),
+    /// The message matches this regular expression (compiled as the file
+    /// is read; placeholders are filled in escaped).
+    Regex(Pattern),
     /// The message contains a number equal to this value (`42`, `42.0` and
     /// `The sum is 42` all match 42).
     Number(String),
@@ -298,7 +301,8 @@ pub struct Invalid {
 impl Exercise {
     /// Checks what serde cannot: placeholders name known values, value
     /// names are placeholder names, no value depends on itself, no text can
-    /// expand past 64 Ki characters (`MAX_EXPANDED_CHARS`), regexes compile, a client
+    /// expand past 64 Ki characters (`MAX_EXPANDED_CHARS`), regexes (of steps
+    /// and hints) compile, a client
     /// exercise has a port or arguments to carry one. (Numbers are checked
     /// as they are read, in `numbers`.)
     pub fn validate(&self) -> Vec<Invalid> {
@@ -349,8 +353,17 @@ impl Exercise {
         for (index, step) in self.steps.iter().enumerate() {
             let place = here(&format!("step {}", index + 1));
             texts.extend(step.texts().into_iter().map(|t| (place.clone(), t)));
-            if let Some(Err(problem)) = step.matcher().map(Matcher::check_regexes) {
-                complain(place, problem);
+            for problem in step
+                .matcher()
+                .map(Matcher::regex_problems)
+                .unwrap_or_default()
+            {
+                complain(place.clone(), problem.to_string());
+            }
+        }
+        for (index, hint) in self.hints.iter().enumerate() {
+            for problem in hint.when.regex_problems() {
+                complain(here(&format!("hint {}", index + 1)), problem.to_string());
             }
         }
         let known = |name: &str| Builtin::named(name).is_some() || self.values.contains_key(name);
@@ -450,9 +463,8 @@ impl Matcher {
     /// The texts that may hold placeholders, in reading order.
     pub fn texts(&self) -> Vec<&str> {
         match self {
-            Matcher::Exact(t) | Matcher::Contains(t) | Matcher::Regex(t) | Matcher::Number(t) => {
-                vec![t]
-            }
+            Matcher::Exact(t) | Matcher::Contains(t) | Matcher::Number(t) => vec![t],
+            Matcher::Regex(pattern) => vec![pattern.as_str()],
             Matcher::AnyText => Vec::new(),
             Matcher::AllOf(all) | Matcher::AnyOf(all) => {
                 all.iter().flat_map(Matcher::texts).collect()
@@ -461,23 +473,15 @@ impl Matcher {
         }
     }
 
-    fn check_regexes(&self) -> Result<(), String> {
+    /// Why its regexes cannot be used, one problem per broken pattern.
+    fn regex_problems(&self) -> Vec<&str> {
         match self {
-            Matcher::Regex(pattern) => {
-                // Placeholders are filled with escaped text at run time; any
-                // literal stands in for them here.
-                let sample = template::names(pattern).fold(pattern.clone(), |p, name| {
-                    p.replace(&format!("{{{name}}}"), "x")
-                });
-                regex::Regex::new(&sample)
-                    .map(drop)
-                    .map_err(|e| format!("the regex `{pattern}` does not compile: {e}"))
-            }
+            Matcher::Regex(pattern) => pattern.problem().into_iter().collect(),
             Matcher::AllOf(all) | Matcher::AnyOf(all) => {
-                all.iter().try_for_each(Matcher::check_regexes)
+                all.iter().flat_map(Matcher::regex_problems).collect()
             }
-            Matcher::Not(inner) => inner.check_regexes(),
-            _ => Ok(()),
+            Matcher::Not(inner) => inner.regex_problems(),
+            _ => Vec::new(),
         }
     }
 }

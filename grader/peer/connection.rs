@@ -1,7 +1,9 @@
 //! One TCP conversation from the grader's side: a stream, the bytes received
-//! but not yet consumed by a step, and the rules for closing it so that the
-//! student's port is left reusable.
+//! but not yet consumed by a step, reading them as messages (by a
+//! [`Completion`]), and the rules for closing it so that the student's port
+//! is left reusable.
 
+use super::framing::{Completion, Message};
 use crate::transcript::Recorder;
 use socket2::SockRef;
 use std::io;
@@ -16,7 +18,7 @@ pub const MAX_BUFFERED: usize = 1 << 20;
 
 /// What one read brought.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadEvent {
+enum ReadEvent {
     /// Some bytes arrived (now in the buffer).
     Data,
     /// The student closed its side.
@@ -148,8 +150,84 @@ impl Connection {
             .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
+    /// Reads until the buffered bytes hold one message by `completion`, or
+    /// until they cannot: the student closed, a quiet gap came after bytes
+    /// that cannot become one, or `until` passed. When `until` seems to
+    /// have passed, `moved` says when the wait really ends, and it goes on
+    /// to that if it is later (a step's deadline moves with the program's
+    /// waits for a CPU); a quiet gap is the grader's own and never moves.
+    pub async fn read_message(
+        &mut self,
+        completion: &Completion<'_>,
+        until: Instant,
+        moved: impl Fn() -> Instant,
+    ) -> io::Result<Message> {
+        // Since when nothing has come; `None` once the silence so far was
+        // judged and did not end the message: only new bytes restart it.
+        let mut quiet_since = Some(Instant::now());
+        loop {
+            if let Some(len) = completion.end(&self.buffer, self.peer_closed) {
+                return Ok(Message::Whole(len));
+            }
+            if self.peer_closed {
+                return Ok(Message::Closed);
+            }
+            let gap_ends = completion
+                .quiet_gap(&self.buffer)
+                .zip(quiet_since)
+                .map(|(gap, since)| since + gap)
+                .filter(|at| *at < until);
+            let event = match gap_ends {
+                Some(at) => self.read(at).await?,
+                None => self.read_moving(until, &moved).await?,
+            };
+            match event {
+                ReadEvent::Data => {
+                    quiet_since = Some(Instant::now());
+                    if completion.drops_data() {
+                        self.consume(self.buffer.len());
+                    }
+                }
+                ReadEvent::Closed => {}
+                ReadEvent::Deadline => {
+                    if let Some(len) = completion.end_when_silent(&self.buffer) {
+                        return Ok(Message::Whole(len));
+                    }
+                    if gap_ends.is_none() {
+                        return Ok(Message::Deadline);
+                    }
+                    if !completion.may_still_end(&self.buffer) {
+                        return Ok(Message::Stalled);
+                    }
+                    quiet_since = None;
+                }
+            }
+        }
+    }
+
+    /// Reads what is available, waiting until `until`, or later if
+    /// `moved` says so then.
+    async fn read_moving(
+        &mut self,
+        until: Instant,
+        moved: impl Fn() -> Instant,
+    ) -> io::Result<ReadEvent> {
+        let mut until = until;
+        loop {
+            let event = self.read(until).await?;
+            if event == ReadEvent::Deadline {
+                let later = moved();
+                if later > Instant::now() {
+                    until = later;
+                    continue;
+                }
+            }
+            return Ok(event);
+        }
+    }
+
     /// Reads what is available, waiting until `deadline` at most.
-    pub async fn read(&mut self, deadline: Instant) -> io::Result<ReadEvent> {
+    async fn read(&mut self, deadline: Instant) -> io::Result<ReadEvent> {
         if self.peer_closed {
             return Ok(ReadEvent::Closed);
         }
@@ -218,5 +296,222 @@ impl Connection {
         }
         let _ = SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
         drop(self.stream);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exercise::{Matcher, Values};
+    use std::collections::BTreeMap;
+    use tokio::net::TcpListener;
+    use tokio::time::sleep;
+
+    /// A silence no test waits out: reaching it fails the test's timing.
+    const FOREVER: Duration = Duration::from_secs(600);
+    /// A quiet gap short enough to wait out.
+    const QUIET: Duration = Duration::from_millis(100);
+
+    /// The grader's connection and the student's end of it, over loopback.
+    async fn pair() -> (Connection, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let student = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (grader, _) = listener.accept().await.unwrap();
+        (Connection::new(grader, Recorder::new()), student)
+    }
+
+    /// Writes `parts` with `pause` between them, then keeps the
+    /// connection open a while (or closes it, with `close`).
+    fn student_writes(
+        mut student: TcpStream,
+        parts: &'static [&'static [u8]],
+        pause: Duration,
+        close: bool,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            for (index, part) in parts.iter().enumerate() {
+                if index > 0 {
+                    sleep(pause).await;
+                }
+                student.write_all(part).await.unwrap();
+            }
+            if close {
+                drop(student);
+            } else {
+                sleep(Duration::from_secs(5)).await;
+            }
+        })
+    }
+
+    fn values() -> Values {
+        Values::resolve(&BTreeMap::new(), 0, &[]).unwrap()
+    }
+
+    fn answer<'a>(matcher: &'a Matcher, values: &'a Values, quiet: Duration) -> Completion<'a> {
+        Completion::Answer {
+            matcher,
+            values,
+            quiet,
+        }
+    }
+
+    /// Reads one message with `until` this far away and no moving.
+    async fn read(
+        connection: &mut Connection,
+        completion: &Completion<'_>,
+        wait: Duration,
+    ) -> Message {
+        let until = Instant::now() + wait;
+        connection
+            .read_message(completion, until, || until)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_right_answer_in_fragments_is_whole_as_soon_as_it_matches() {
+        let (mut connection, student) = pair().await;
+        let _student = student_writes(student, &[b"How do ", b"you do?"], QUIET / 4, false);
+        let (matcher, values) = (Matcher::Exact("How do you do?".into()), values());
+        let started = Instant::now();
+        let message = read(
+            &mut connection,
+            &answer(&matcher, &values, FOREVER),
+            FOREVER,
+        )
+        .await;
+        assert_eq!(message, Message::Whole(14));
+        // Waiting for silence would take FOREVER.
+        assert!(started.elapsed() < Duration::from_secs(60));
+        assert_eq!(connection.buffered(), b"How do you do?");
+    }
+
+    #[tokio::test]
+    async fn a_quiet_gap_ends_an_answer_only_once_it_cannot_match() {
+        let (matcher, values) = (Matcher::Number("42".into()), values());
+        // "4", a pause of three gaps, "2": the pause cannot cut a "4".
+        let (mut connection, student) = pair().await;
+        let _student = student_writes(student, &[b"4", b"2\n"], QUIET * 3, false);
+        let completion = answer(&matcher, &values, QUIET);
+        assert_eq!(
+            read(&mut connection, &completion, FOREVER).await,
+            Message::Whole(3)
+        );
+        // "43" can only be wrong: the gap ends it, and it stays as evidence.
+        let (mut connection, student) = pair().await;
+        let _student = student_writes(student, &[b"43"], QUIET, false);
+        assert_eq!(
+            read(&mut connection, &completion, FOREVER).await,
+            Message::Stalled
+        );
+        assert_eq!(connection.buffered(), b"43");
+    }
+
+    #[tokio::test]
+    async fn a_close_reads_an_answer_whole_or_ends_it() {
+        let values = values();
+        let (mut connection, student) = pair().await;
+        let _student = student_writes(student, &[b"Send the "], QUIET, true);
+        // A prompt's first fragment is not yet a prompt, but all of one at
+        // the close.
+        let prompt = answer(&Matcher::AnyText, &values, FOREVER);
+        assert_eq!(
+            read(&mut connection, &prompt, FOREVER).await,
+            Message::Whole(9)
+        );
+        let (mut connection, student) = pair().await;
+        let _student = student_writes(student, &[b"nope"], QUIET, true);
+        let exact = Matcher::Exact("yes".into());
+        let completion = answer(&exact, &values, FOREVER);
+        assert_eq!(
+            read(&mut connection, &completion, FOREVER).await,
+            Message::Closed
+        );
+        assert_eq!(connection.buffered(), b"nope");
+    }
+
+    #[tokio::test]
+    async fn the_deadline_ends_a_wait_unless_moved_is_later() {
+        let (matcher, values) = (Matcher::Exact("late".into()), values());
+        let completion = answer(&matcher, &values, QUIET);
+        let (mut connection, student) = pair().await;
+        let _student = student_writes(student, &[b"", b"late"], QUIET * 3, false);
+        assert_eq!(
+            read(&mut connection, &completion, QUIET).await,
+            Message::Deadline
+        );
+        // The same lateness, with the deadline moved past it.
+        let (mut connection, student) = pair().await;
+        let _student = student_writes(student, &[b"", b"late"], QUIET * 3, false);
+        let until = Instant::now() + QUIET;
+        let later = Instant::now() + FOREVER;
+        let message = connection
+            .read_message(&completion, until, || later)
+            .await
+            .unwrap();
+        assert_eq!(message, Message::Whole(4));
+    }
+
+    #[tokio::test]
+    async fn an_optional_message_that_does_not_come_leaves_what_did() {
+        let (matcher, values) = (Matcher::Exact("exit".into()), values());
+        let completion = Completion::Optional {
+            matcher: &matcher,
+            values: &values,
+        };
+        let (mut connection, student) = pair().await;
+        let _student = student_writes(student, &[b"hello\n"], QUIET, false);
+        assert_eq!(
+            read(&mut connection, &completion, QUIET * 2).await,
+            Message::Deadline
+        );
+        assert_eq!(connection.buffered(), b"hello\n");
+        let (mut connection, student) = pair().await;
+        let _student = student_writes(student, &[b"ex", b"it\nnext"], QUIET / 4, false);
+        assert_eq!(
+            read(&mut connection, &completion, FOREVER).await,
+            Message::Whole(5)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_http_head_ends_at_its_empty_line_or_stalls_without_it() {
+        let completion = Completion::HttpHead { quiet: QUIET };
+        let (mut connection, student) = pair().await;
+        let parts: &[&[u8]] = &[b"GET / HTTP/1.0\r\n", b"Host: x\r\n", b"\r\n"];
+        let _student = student_writes(student, parts, QUIET / 4, false);
+        assert_eq!(
+            read(&mut connection, &completion, FOREVER).await,
+            Message::Whole(27)
+        );
+        // The request line and then silence: the missing empty line.
+        let (mut connection, student) = pair().await;
+        let _student = student_writes(student, &[b"GET / HTTP/1.0\r\n"], QUIET, false);
+        assert_eq!(
+            read(&mut connection, &completion, FOREVER).await,
+            Message::Stalled
+        );
+        // No line yet: silence is no reason to judge it before the deadline.
+        let (mut connection, student) = pair().await;
+        let _student = student_writes(student, &[b"GET / HT"], QUIET, false);
+        let started = Instant::now();
+        let message = read(&mut connection, &completion, QUIET * 4).await;
+        assert_eq!(message, Message::Deadline);
+        assert!(started.elapsed() >= QUIET * 4);
+    }
+
+    #[tokio::test]
+    async fn words_before_a_close_are_dropped_and_the_close_ends_it() {
+        let (mut connection, student) = pair().await;
+        let _student = student_writes(student, &[b"Bye", b"!\n"], QUIET / 4, true);
+        let message = read(&mut connection, &Completion::Close, FOREVER).await;
+        assert_eq!(message, Message::Closed);
+        assert!(connection.buffered().is_empty());
+        let (mut connection, student) = pair().await;
+        let _student = student_writes(student, &[b"still here"], QUIET, false);
+        let message = read(&mut connection, &Completion::Close, QUIET * 2).await;
+        assert_eq!(message, Message::Deadline);
     }
 }

@@ -2,8 +2,9 @@
 //! deciding pass or fail from messages and the program's output, without
 //! touching bytes on the wire itself.
 
-use super::matching::{could_still_match, describe, find_match, matches};
-use super::{Connection, Failure, FailureKind, ReadEvent};
+use super::http;
+use super::matching::{describe, find_match, matches};
+use super::{Completion, Connection, Failure, FailureKind, Message};
 use crate::exercise::{Deadlines, Exercise, HttpExchange, Matcher, Step, Values};
 use crate::student::{Deadline, Observer, ProgramClock};
 use crate::text::escape_bytes;
@@ -116,78 +117,41 @@ impl<'a> Conversation<'a> {
         })
     }
 
-    /// Reads until the buffered bytes satisfy `matcher`. A right answer is
-    /// accepted the moment its bytes arrive. A message that does not match
-    /// is judged wrong at the student's close, at the step's deadline, or
-    /// after a quiet gap once no continuation could make it right; a quiet
-    /// gap alone never cuts a message that could still become a match.
+    /// Reads one answer (see [`Completion::Answer`] for where it ends) and
+    /// takes it if it satisfies `matcher`.
     async fn expect(&mut self, matcher: &Matcher, deadline: Instant) -> Result<(), Failure> {
-        let mut last_data = Instant::now();
-        loop {
-            if let Some(end) = find_match(matcher, self.values, self.connection.buffered(), false) {
-                return self.accept(matcher, end);
-            }
-            let pending = !is_blank(self.connection.buffered());
-            let whole = find_match(matcher, self.values, self.connection.buffered(), true);
-            if self.connection.peer_closed() {
-                if let Some(end) = whole {
-                    return self.accept(matcher, end);
-                }
-                let message = if pending {
-                    "the program sent something else and closed the connection".to_string()
-                } else {
-                    "the program closed the connection without sending it".to_string()
-                };
-                return Err(self.mismatch(FailureKind::Closed, message, matcher));
-            }
-            let quiet_until = last_data + self.deadlines.quiet;
-            let wait_until = if pending && quiet_until < deadline {
-                quiet_until
-            } else {
-                deadline
-            };
-            match self.read(wait_until).await? {
-                ReadEvent::Data => last_data = Instant::now(),
-                ReadEvent::Closed => {}
-                ReadEvent::Deadline if wait_until < deadline => {
-                    // Silence ends the message: it may now match as a whole,
-                    // or be wrong whatever follows, or still be arriving.
-                    if let Some(end) = whole {
-                        return self.accept(matcher, end);
-                    }
-                    if !could_still_match(matcher, self.values, self.connection.buffered()) {
-                        return Err(self.mismatch(
-                            FailureKind::Mismatch,
-                            "the program sent something else".to_string(),
-                            matcher,
-                        ));
-                    }
-                    // Wait for more, or the deadline, with no further gap.
-                    last_data = deadline;
-                }
-                ReadEvent::Deadline if pending => {
-                    if let Some(end) = whole {
-                        return self.accept(matcher, end);
-                    }
-                    let seconds = self.deadlines.step.as_secs_f64();
-                    return Err(self.mismatch(
-                        FailureKind::Mismatch,
-                        format!(
-                            "the program sent something else (and nothing more for {seconds:.1}s)"
-                        ),
-                        matcher,
-                    ));
-                }
-                ReadEvent::Deadline => {
-                    let seconds = self.deadlines.step.as_secs_f64();
-                    return Err(self.mismatch(
-                        FailureKind::Timeout,
-                        format!("waited {seconds:.1}s and the program sent nothing"),
-                        matcher,
-                    ));
-                }
-            }
-        }
+        let completion = Completion::Answer {
+            matcher,
+            values: self.values,
+            quiet: self.deadlines.quiet,
+        };
+        let message = self.read_message(&completion, deadline).await?;
+        let pending = !is_blank(self.connection.buffered());
+        let seconds = self.deadlines.step.as_secs_f64();
+        let (kind, message) = match message {
+            Message::Whole(end) => return self.accept(matcher, end),
+            Message::Closed if pending => (
+                FailureKind::Closed,
+                "the program sent something else and closed the connection".to_string(),
+            ),
+            Message::Closed => (
+                FailureKind::Closed,
+                "the program closed the connection without sending it".to_string(),
+            ),
+            Message::Stalled => (
+                FailureKind::Mismatch,
+                "the program sent something else".to_string(),
+            ),
+            Message::Deadline if pending => (
+                FailureKind::Mismatch,
+                format!("the program sent something else (and nothing more for {seconds:.1}s)"),
+            ),
+            Message::Deadline => (
+                FailureKind::Timeout,
+                format!("waited {seconds:.1}s and the program sent nothing"),
+            ),
+        };
+        Err(self.mismatch(kind, message, matcher))
     }
 
     /// Takes the message ending at `end` as the step's answer, unless it
@@ -219,45 +183,30 @@ impl<'a> Conversation<'a> {
     /// gap; anything else is left for the next step.
     async fn expect_optional(&mut self, matcher: &Matcher) -> Result<(), Failure> {
         let until = Instant::now() + self.deadlines.quiet;
-        loop {
-            let complete = self.connection.peer_closed();
-            if let Some(end) =
-                find_match(matcher, self.values, self.connection.buffered(), complete)
-            {
-                self.connection.consume(end);
-                return Ok(());
-            }
-            if complete {
-                return Ok(());
-            }
-            if self.read(until).await? == ReadEvent::Deadline {
-                return Ok(());
-            }
+        let completion = Completion::Optional {
+            matcher,
+            values: self.values,
+        };
+        if let Message::Whole(end) = self.read_message(&completion, until).await? {
+            self.connection.consume(end);
         }
+        Ok(())
     }
 
     async fn expect_close(&mut self, deadline: Instant) -> Result<(), Failure> {
-        loop {
-            match self.read(deadline).await? {
-                ReadEvent::Closed => return Ok(()),
-                ReadEvent::Data => {
-                    // Words before closing ("Bye!") are fine; keep memory flat.
-                    let all = self.connection.buffered().len();
-                    self.connection.consume(all);
-                }
-                ReadEvent::Deadline => {
-                    return Err(Failure {
-                        step: None,
-                        kind: FailureKind::Timeout,
-                        message: format!(
-                            "the program should have closed the connection, but it was still open after {:.1}s",
-                            self.deadlines.step.as_secs_f64()
-                        ),
-                        expected: Some("the connection closed".to_string()),
-                        received: None,
-                    });
-                }
-            }
+        match self.read_message(&Completion::Close, deadline).await? {
+            Message::Deadline => Err(Failure {
+                step: None,
+                kind: FailureKind::Timeout,
+                message: format!(
+                    "the program should have closed the connection, but it was still open after {:.1}s",
+                    self.deadlines.step.as_secs_f64()
+                ),
+                expected: Some("the connection closed".to_string()),
+                received: None,
+            }),
+            // The close is the only other way a `Close` read ends.
+            Message::Closed | Message::Whole(_) | Message::Stalled => Ok(()),
         }
     }
 
@@ -331,52 +280,40 @@ impl<'a> Conversation<'a> {
         deadline: Instant,
     ) -> Result<(), Failure> {
         let expected_line = self.values.fill(&http.request_line);
-        let mut last_data = Instant::now();
-        let head_end = loop {
-            if let Some(end) = end_of_http_head(self.connection.buffered()) {
-                break end;
-            }
-            let received = escape_bytes(self.connection.buffered());
-            let has_request_line = self.connection.buffered().contains(&b'\n');
-            let failure = |kind, message: &str| Failure {
-                step: None,
-                kind,
-                message: message.to_string(),
-                expected: Some(format!("`{expected_line}` and then an empty line")),
-                received: Some(received.clone()),
-            };
-            if self.connection.peer_closed() {
+        let completion = Completion::HttpHead {
+            quiet: self.deadlines.quiet,
+        };
+        let message = self.read_message(&completion, deadline).await?;
+        let buffered = self.connection.buffered();
+        let failure = |kind, message: &str| Failure {
+            step: None,
+            kind,
+            message: message.to_string(),
+            expected: Some(format!("`{expected_line}` and then an empty line")),
+            received: Some(escape_bytes(buffered)),
+        };
+        let head_end = match message {
+            Message::Whole(end) => end,
+            Message::Closed => {
                 return Err(failure(
                     FailureKind::Closed,
                     "the program closed the connection before ending its request with an empty line",
                 ));
             }
-            // A request line and then silence: the missing empty line is
-            // the classic mistake, and a real server would wait forever.
-            let wait_until = if has_request_line {
-                deadline.min(last_data + self.deadlines.quiet)
-            } else {
-                deadline
-            };
-            match self.read(wait_until).await? {
-                ReadEvent::Data => last_data = Instant::now(),
-                ReadEvent::Closed => {}
-                ReadEvent::Deadline if has_request_line => {
-                    return Err(failure(
-                        FailureKind::Mismatch,
-                        "the request was not ended by an empty line: send `GET / HTTP/1.0` followed by two line breaks",
-                    ));
-                }
-                ReadEvent::Deadline => {
-                    return Err(failure(
-                        FailureKind::Timeout,
-                        "no complete HTTP request line arrived in time",
-                    ));
-                }
+            Message::Stalled | Message::Deadline if buffered.contains(&b'\n') => {
+                return Err(failure(
+                    FailureKind::Mismatch,
+                    "the request was not ended by an empty line: send `GET / HTTP/1.0` followed by two line breaks",
+                ));
+            }
+            Message::Stalled | Message::Deadline => {
+                return Err(failure(
+                    FailureKind::Timeout,
+                    "no complete HTTP request line arrived in time",
+                ));
             }
         };
-        let head = String::from_utf8_lossy(&self.connection.buffered()[..head_end]).into_owned();
-        let request_line = head.lines().next().unwrap_or("").trim().to_string();
+        let request_line = http::request_line(&buffered[..head_end]);
         self.connection.consume(head_end);
         if request_line != expected_line.trim() {
             return Err(Failure {
@@ -387,40 +324,34 @@ impl<'a> Conversation<'a> {
                 received: Some(format!("`{}`", escape_bytes(request_line.as_bytes()))),
             });
         }
-        let body = self.values.fill(&http.body);
-        let response = format!(
-            "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
+        let response = http::ok_response(&self.values.fill(&http.body));
         self.send_bytes(response.as_bytes(), deadline).await?;
         self.connection.close_sending().await;
         Ok(())
     }
 
-    /// Reads what arrives until `until`. A wait up to the step's deadline
-    /// goes on while the program's waits for a CPU have moved that deadline
-    /// (a quiet gap is the grader's own and is never moved).
-    async fn read(&mut self, until: Instant) -> Result<ReadEvent, Failure> {
-        let mut until = until;
-        loop {
-            let event = self.connection.read(until).await.map_err(|error| {
+    /// Reads one message by `completion`, waiting until `until`. A wait up
+    /// to the step's deadline goes on while the program's waits for a CPU
+    /// have moved that deadline (see `ProgramClock`).
+    async fn read_message(
+        &mut self,
+        completion: &Completion<'_>,
+        until: Instant,
+    ) -> Result<Message, Failure> {
+        let step = self.step_deadline.clone();
+        let moved = move || match &step {
+            Some((due, program)) if until >= *due => program.now_due(),
+            _ => until,
+        };
+        self.connection
+            .read_message(completion, until, moved)
+            .await
+            .map_err(|error| {
                 Failure::new(
                     FailureKind::Harness,
                     format!("reading from the connection failed: {error}"),
                 )
-            })?;
-            if event == ReadEvent::Deadline
-                && let Some((due, deadline)) = &self.step_deadline
-                && until >= *due
-            {
-                let moved = deadline.now_due();
-                if moved > Instant::now() {
-                    until = moved;
-                    continue;
-                }
-            }
-            return Ok(event);
-        }
+            })
     }
 
     fn mismatch(&self, kind: FailureKind, message: String, matcher: &Matcher) -> Failure {
@@ -433,22 +364,6 @@ impl<'a> Conversation<'a> {
             received: (!buffered.is_empty()).then(|| escape_bytes(buffered)),
         }
     }
-}
-
-/// Where an HTTP request's head ends: after its first empty line, whether
-/// lines end in `\r\n` or `\n`.
-fn end_of_http_head(bytes: &[u8]) -> Option<usize> {
-    let mut line_start = 0;
-    for (index, &byte) in bytes.iter().enumerate() {
-        if byte == b'\n' {
-            let line = &bytes[line_start..index];
-            if line_start > 0 && (line.is_empty() || line == b"\r") {
-                return Some(index + 1);
-            }
-            line_start = index + 1;
-        }
-    }
-    None
 }
 
 /// True for a matcher that takes a prompt (any text), which may come
@@ -470,22 +385,5 @@ async fn step_deadline_reached(deadline: Instant, program: Option<(Instant, Dead
     match program {
         Some((_, program)) => program.reached().await,
         None => sleep_until(deadline).await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn http_heads_end_at_the_first_empty_line() {
-        assert_eq!(end_of_http_head(b"GET / HTTP/1.0\r\n\r\n"), Some(18));
-        assert_eq!(end_of_http_head(b"GET / HTTP/1.0\n\n"), Some(16));
-        assert_eq!(
-            end_of_http_head(b"GET / HTTP/1.0\r\nHost: x\r\n\r\nbody"),
-            Some(27)
-        );
-        assert_eq!(end_of_http_head(b"GET / HTTP/1.0\r\n"), None);
-        assert_eq!(end_of_http_head(b"\r\nGET"), None);
     }
 }

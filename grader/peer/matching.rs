@@ -3,7 +3,6 @@
 //! content.
 
 use crate::exercise::{Matcher, Values};
-use regex::Regex;
 
 /// Characters that end a prompt written without a newline
 /// (`Enter a number: `); a prompt ending otherwise may still be arriving.
@@ -16,10 +15,7 @@ pub fn matches(matcher: &Matcher, values: &Values, text: &str, complete: bool) -
     match matcher {
         Matcher::Exact(expected) => text == values.fill(expected).trim(),
         Matcher::Contains(part) => text.contains(values.fill(part).trim()),
-        Matcher::Regex(pattern) => {
-            let pattern = values.fill_with(pattern, regex::escape);
-            Regex::new(&pattern).is_ok_and(|re| re.is_match(text))
-        }
+        Matcher::Regex(pattern) => pattern.is_match(values, text),
         Matcher::Number(expected) => {
             let filled = values.fill(expected);
             match filled.trim().parse::<f64>() {
@@ -173,12 +169,7 @@ pub fn describe(matcher: &Matcher, values: &Values) -> String {
     match matcher {
         Matcher::Exact(text) => format!("`{}`", values.fill(text)),
         Matcher::Contains(text) => format!("text containing `{}`", values.fill(text)),
-        Matcher::Regex(pattern) => {
-            format!(
-                "text matching /{}/",
-                values.fill_with(pattern, regex::escape)
-            )
-        }
+        Matcher::Regex(pattern) => format!("text matching /{}/", pattern.filled(values)),
         Matcher::Number(number) => format!("the number {}", values.fill(number)),
         Matcher::AnyText => "any text (a prompt)".to_string(),
         Matcher::AllOf(all) => join(all, values, " and "),
@@ -203,6 +194,7 @@ fn join(matchers: &[Matcher], values: &Values, separator: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exercise::Pattern;
     use std::collections::BTreeMap;
 
     fn values() -> Values {
@@ -267,7 +259,7 @@ mod tests {
     #[test]
     fn regexes_get_escaped_values() {
         let v = values();
-        let re = Matcher::Regex("^{word}$".into());
+        let re = Matcher::Regex(Pattern::new("^{word}$"));
         assert!(matches(&re, &v, "a.b", true));
         assert!(!matches(&re, &v, "axb", true));
     }

@@ -1,16 +1,21 @@
 //! The grader's side of one conversation: setting up the connection (a
 //! listener for a client exercise, connect polling for a server exercise),
 //! then the step interpreter; [`side`] puts them together for `grade` and
-//! `sockgrade peer` alike. [`Connection`] owns the bytes; the
-//! [`conversation`] interprets steps and never touches sockets.
+//! `sockgrade peer` alike. [`Connection`] owns the bytes and reads them
+//! as messages by a [`Completion`] (the [`framing`]; `http` frames the
+//! web server's side); the [`conversation`] interprets steps, sees only
+//! messages, and never touches sockets.
 
 mod connection;
 pub mod conversation;
+pub mod framing;
+mod http;
 pub mod matching;
 pub mod side;
 
-pub use connection::{Connection, ReadEvent};
+pub use connection::Connection;
 pub use conversation::Conversation;
+pub use framing::{Completion, Message};
 pub use side::{HOST, Runner, Setup, Side};
 
 use crate::backoff::Backoff;
