@@ -335,7 +335,7 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
                     child::grade(&args.dir, &set, &options, isolation, never_cancelled)
                         .await
                         .map(|mut report| {
-                            report.isolation = isolation.as_str().to_string();
+                            report.isolation = isolation;
                             report
                         })
                         .map_err(|failure| match failure {

@@ -94,10 +94,7 @@ fn every_submission_gets_its_verdicts_and_a_row_in_the_gradebook() {
             expected_statuses(fixture),
             "{fixture}"
         );
-        assert_eq!(
-            results(out.path(), fixture)["isolation"],
-            "network and pid namespaces"
-        );
+        assert_eq!(results(out.path(), fixture)["isolation"], "namespaces");
         for file in ["junit.xml", "gradescope.json"] {
             assert!(
                 out.path().join(fixture).join(file).is_file(),

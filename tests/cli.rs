@@ -167,7 +167,7 @@ fn the_json_report_has_the_documented_fields() {
         &["--exercise", "client-1", "--seed", "7"],
     );
     assert_eq!(code, 1);
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     assert_eq!(report["seed"], 7);
     assert_eq!(report["score"], 0.0);
     assert_eq!(report["max_score"], 1.0);
@@ -509,7 +509,7 @@ fn with_namespaces_a_program_already_on_the_port_cannot_answer_for_the_student()
     ));
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["isolation"], "network and pid namespaces");
+    assert_eq!(report["isolation"], "namespaces");
     assert_eq!(exercise(&report, "server-1")["status"], "passed");
 }
 

@@ -268,7 +268,7 @@ async fn grade_one(
     Some(SubmissionReport {
         submission: submission.name.clone(),
         path: original,
-        isolation: isolation.as_str().to_string(),
+        isolation,
         ..report
     })
 }
@@ -294,7 +294,7 @@ fn harness_error(
         path: path.to_string(),
         seed: options.seed,
         exercises_source: set.source.clone(),
-        isolation: isolation.as_str().to_string(),
+        isolation,
         protections: Vec::new(),
         score: 0.0,
         max_score: exercises.iter().map(|e| e.max_score).sum(),
