@@ -48,6 +48,42 @@ fn a_missing_submission_folder_is_bad_input() {
 }
 
 #[test]
+fn bad_input_found_by_a_child_grader_is_said_once_without_the_childs_own_notes() {
+    // A normal user grading in namespaces: the child grader finds the bad
+    // input, and the caller says what this machine cannot give, once.
+    require_namespace!();
+    let output = common::sockgrade_as_user(&[
+        "grade",
+        "/nonexistent/submission",
+        "--isolation",
+        "namespace",
+    ]);
+    let stderr = text(&output.stderr);
+    if stderr.contains("--isolation namespace is not possible here") {
+        assert!(!common::strict(), "{stderr}");
+        eprintln!("skipped: a normal user cannot make namespaces here: {stderr}");
+        return;
+    }
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("not in force here"))
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(
+        lines.last(),
+        Some(
+            &"sockgrade: /nonexistent/submission is not a folder: give the folder that holds the programs (client-1.py, ...)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn an_unknown_exercise_is_bad_input_and_lists_the_real_ones() {
     let folder = submission("missing");
     let output = sockgrade_here(&["grade", folder.to_str().unwrap(), "--exercise", "client-9"]);

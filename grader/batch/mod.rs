@@ -265,10 +265,11 @@ async fn grade_one(
         Err(ChildFailure::Cancelled) => return None,
         Err(failure) => error_report(failure.to_string()),
     };
+    // The child named the submission after the folder it graded (for an
+    // archive, a temporary one): the batch's names are the ones to keep.
     Some(SubmissionReport {
         submission: submission.name.clone(),
         path: original,
-        isolation,
         ..report
     })
 }

@@ -28,6 +28,7 @@ use crate::student::{
 };
 use converse::converse;
 use prepare::prepare;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -40,8 +41,10 @@ pub const HOST: &str = "127.0.0.1";
 /// Longest a manifest's build command may run (before `--timeout-scale`).
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// How to grade: shared by every exercise of a run.
-#[derive(Debug, Clone)]
+/// How to grade: shared by every exercise of a run, and sent to a child
+/// grader as it is (see `child::Request`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct GradeOptions {
     /// The seed of every random value.
     pub seed: u64,
@@ -53,6 +56,7 @@ pub struct GradeOptions {
     /// Exercise ids to grade; empty means all.
     pub only: Vec<String>,
     /// The start slots shared by a batch's graders (see `student::StartSlots`).
+    #[serde(with = "crate::child::os_path::optional")]
     pub start_slots: Option<std::path::PathBuf>,
     /// Memory limit and user of the student's programs.
     pub sandbox: SandboxConfig,

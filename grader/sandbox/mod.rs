@@ -139,7 +139,8 @@ pub const DEFAULT_MEMORY_MIB: u64 = 512;
 pub const DEFAULT_RUN_AS: &str = "nobody";
 
 /// What confinement was asked for (the command line).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct SandboxConfig {
     /// Memory limit per program, in MiB.
     pub memory_mib: u64,
