@@ -1,35 +1,117 @@
 //! Grading a submission in a child sockgrade process, inside namespaces
-//! when they are in force: the command line that reproduces the caller's
-//! options, a deadline for the child as a whole, and its result file read
-//! back. A child that fails, hangs or is killed is an error value here,
-//! never the end of the caller (a batch goes on).
+//! when they are in force. The two speak a typed protocol: the caller
+//! writes one [`Request`] (the folder, the options, the exercises
+//! themselves, the isolation) as JSON on the child's stdin, and the child
+//! (`sockgrade __child-grade`) writes one [`Reply`] (the report, or why
+//! there is none) to the file the request names. The caller also gives
+//! the child a deadline as a whole. A child that fails, hangs or is killed
+//! is an error value here, never the end of the caller (a batch goes on).
 
-use crate::error::exit_code;
-use crate::exercise::{EMBEDDED_SOURCE, ExerciseSet};
+use crate::error::{Error, ErrorKind, exit_code};
+use crate::exercise::ExerciseSet;
 use crate::grade::{BUILD_TIMEOUT, GradeOptions};
 use crate::outcome::SubmissionReport;
 use crate::platform;
 use crate::sandbox::{self, Isolation};
 use crate::student::Capture;
-use std::ffi::OsString;
-use std::path::Path;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tokio::time::timeout;
+
+/// The hidden command that grades as a child: `sockgrade __child-grade`.
+pub const CHILD_GRADE_COMMAND: &str = "__child-grade";
 
 /// After asking a cancelled child to stop, how long it has to clean up.
 const CANCEL_GRACE: Duration = Duration::from_secs(2);
 /// Added to the child's own worst case: starting, copying, writing.
 const CHILD_MARGIN: Duration = Duration::from_secs(30);
 
+/// The file in the caller's private folder that the child replies in.
+const REPLY_FILE: &str = "reply.json";
+
+/// Everything a child grader needs, so that it reads nothing of the
+/// caller's but the submission: the exercises come as the caller loaded
+/// and checked them, not as a file to read again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Request {
+    /// The submission folder (byte for byte: it need not be UTF-8).
+    #[serde(with = "os_path")]
+    pub folder: PathBuf,
+    /// How to grade.
+    pub options: GradeOptions,
+    /// The exercises to grade on.
+    pub exercises: ExerciseSet,
+    /// The isolation the caller decided and the child runs in: the report
+    /// says it as it is.
+    pub isolation: Isolation,
+    /// Where the child writes its [`Reply`]. A file, not the child's
+    /// stdout: a program running as sockgrade's own user could reopen that
+    /// pipe through `/proc/PID/fd/1` (Landlock does not guard pipes),
+    /// while this file is in the caller's private folder, which Landlock
+    /// (and, for another user, its mode) keeps every program from
+    /// writing in.
+    #[serde(with = "os_path")]
+    pub reply: PathBuf,
+}
+
+/// What a child grader answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "kebab-case")]
+pub enum Reply {
+    /// The submission was graded.
+    Report(Box<SubmissionReport>),
+    /// The submission or the request cannot be graded as given: the
+    /// message is for the user as it is, each cause a `caused by:` line.
+    BadInput {
+        /// What is wrong and what to do.
+        message: String,
+        /// The causes under it, outermost first.
+        causes: Vec<String>,
+    },
+    /// The grader itself failed.
+    Failed {
+        /// What failed, with its causes.
+        message: String,
+    },
+}
+
+impl Reply {
+    /// The reply for a grade that ended in `error`.
+    pub fn from_error(error: &Error) -> Reply {
+        let mut lines = error.lines().into_iter();
+        let message = lines.next().unwrap_or_default();
+        match error.kind() {
+            ErrorKind::BadInput => Reply::BadInput {
+                message,
+                causes: lines.collect(),
+            },
+            ErrorKind::Internal => Reply::Failed {
+                message: std::iter::once(message)
+                    .chain(lines)
+                    .collect::<Vec<_>>()
+                    .join(": "),
+            },
+        }
+    }
+}
+
 /// Why a child grade produced no report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChildFailure {
-    /// The child rejected its input (exit code 2): the message is for the
-    /// user as it is.
-    BadInput(String),
-    /// The child failed, was killed, or wrote no readable result.
+    /// The child rejected its input: the message is for the user as it
+    /// is, each cause a `caused by:` line under it.
+    BadInput {
+        /// What is wrong and what to do.
+        message: String,
+        /// The causes under it, outermost first.
+        causes: Vec<String>,
+    },
+    /// The child failed, was killed, or wrote no readable reply.
     Failed(String),
     /// The child ran past its deadline and was killed.
     TimedOut(Duration),
@@ -40,7 +122,14 @@ pub enum ChildFailure {
 impl std::fmt::Display for ChildFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ChildFailure::BadInput(message) => f.write_str(message),
+            ChildFailure::BadInput { message, causes } => {
+                // As `main` prints an error, so a batch's rows read the same.
+                f.write_str(message)?;
+                for cause in causes {
+                    write!(f, "\n  caused by: {cause}")?;
+                }
+                Ok(())
+            }
             ChildFailure::Failed(why) => write!(f, "the grader of this submission failed: {why}"),
             ChildFailure::Cancelled => f.write_str("grading was interrupted"),
             ChildFailure::TimedOut(limit) => {
@@ -51,6 +140,54 @@ impl std::fmt::Display for ChildFailure {
                 )
             }
         }
+    }
+}
+
+impl ChildFailure {
+    /// The error of a grade whose child failed this way: bad input stays
+    /// bad input, with its causes; anything else is internal.
+    pub fn into_error(self) -> Error {
+        match self {
+            ChildFailure::BadInput { message, causes } => match ReportedCause::chain(causes) {
+                Some(cause) => Error::bad_input(message).with_source(cause),
+                None => Error::bad_input(message),
+            },
+            other => Error::internal(other.to_string()),
+        }
+    }
+}
+
+/// A cause the child reported, as text, linked to the next one: the
+/// caller's error then shows the child's causes as its own.
+#[derive(Debug)]
+struct ReportedCause {
+    text: String,
+    next: Option<Box<ReportedCause>>,
+}
+
+impl ReportedCause {
+    /// The causes as a chain, outermost first; `None` when there are none.
+    fn chain(causes: Vec<String>) -> Option<ReportedCause> {
+        causes.into_iter().rev().fold(None, |next, text| {
+            Some(ReportedCause {
+                text,
+                next: next.map(Box::new),
+            })
+        })
+    }
+}
+
+impl std::fmt::Display for ReportedCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for ReportedCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.next
+            .as_deref()
+            .map(|next| next as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -74,26 +211,45 @@ pub async fn grade(
 ) -> Result<SubmissionReport, ChildFailure> {
     let results = crate::platform::private_tempdir("sockgrade-child-")
         .map_err(|e| ChildFailure::Failed(format!("cannot make a temporary folder: {e}")))?;
-    let results_file = results.path().join("results.json");
+    let reply_file = results.path().join(REPLY_FILE);
     // The child's temporary folders go inside ours, so they are removed
     // with it even if the child is killed before it can clean up; the
     // programs' own user must be able to cross it.
     let _ = crate::platform::set_mode(results.path(), 0o711);
-    let args = child_args(folder, set, options, &results_file);
-    let command = sandbox::sockgrade_command(isolation, &args).map_err(|e| {
-        ChildFailure::Failed(format!("cannot find sockgrade's own executable: {e}"))
-    })?;
+    let request = Request {
+        folder: folder.to_path_buf(),
+        options: options.clone(),
+        exercises: set.clone(),
+        isolation,
+        reply: reply_file.clone(),
+    };
+    let request = serde_json::to_vec(&request)
+        .map_err(|e| ChildFailure::Failed(format!("cannot write its request ({e})")))?;
+    let command =
+        sandbox::sockgrade_command(isolation, &[CHILD_GRADE_COMMAND.into()]).map_err(|e| {
+            ChildFailure::Failed(format!("cannot find sockgrade's own executable: {e}"))
+        })?;
     let mut command = tokio::process::Command::from(command);
     command.env("TMPDIR", results.path());
-    // The child's terminal report is not needed: its JSON is the result.
+    // The child writes nothing worth reading on stdout: its reply is the
+    // file.
     command
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     let mut child = command
         .spawn()
         .map_err(|e| ChildFailure::Failed(format!("cannot start: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // Written beside the wait, since a request larger than the pipe
+        // blocks until the child reads it; closed after, which is the end
+        // of the request. A child that dies first fails the write, and
+        // its exit status says why.
+        tokio::spawn(async move {
+            let _ = stdin.write_all(&request).await;
+        });
+    }
     let (stderr, stderr_task) = match child.stderr.take() {
         Some(pipe) => Capture::start(pipe),
         None => (Capture::closed(), tokio::spawn(async {})),
@@ -124,66 +280,50 @@ pub async fn grade(
         }
     };
     let _ = timeout(Duration::from_secs(1), stderr_task).await;
-    let stderr = stderr.render();
-    match status.code().map(|c| c as u8) {
-        Some(exit_code::ALL_PASSED | exit_code::NOT_ALL_PASSED) => read_report(&results_file),
-        Some(exit_code::BAD_INPUT) => Err(ChildFailure::BadInput(
-            stderr.trim().trim_start_matches("sockgrade: ").to_string(),
-        )),
-        _ => Err(ChildFailure::Failed(format!(
-            "it ended with {} ({})",
-            describe_status(status),
-            last_lines(&stderr, 5)
-        ))),
+    // A child that replied exits 0, whatever its reply says; any other
+    // end left no reply to read.
+    if status.code() == Some(i32::from(exit_code::ALL_PASSED)) {
+        return match read_reply(&reply_file)? {
+            Reply::Report(report) => Ok(*report),
+            Reply::BadInput { message, causes } => Err(ChildFailure::BadInput { message, causes }),
+            Reply::Failed { message } => Err(ChildFailure::Failed(message)),
+        };
     }
+    Err(ChildFailure::Failed(format!(
+        "it ended with {} ({})",
+        describe_status(status),
+        last_lines(&stderr.render(), 5)
+    )))
 }
 
-/// The arguments of `sockgrade grade` that reproduce `options` in a child,
-/// without namespaces (the child is already in them).
-fn child_args(
-    folder: &Path,
-    set: &ExerciseSet,
-    options: &GradeOptions,
-    results: &Path,
-) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec![
-        "grade".into(),
-        folder.into(),
-        "--isolation".into(),
-        "none".into(),
-    ];
-    args.extend(["--json".into(), results.into()]);
-    args.extend(["--seed".into(), options.seed.to_string().into()]);
-    args.extend([
-        "--timeout-scale".into(),
-        options.timeout_scale.to_string().into(),
-    ]);
-    args.extend([
-        "--jobs".into(),
-        options.exercises_at_once.max(1).to_string().into(),
-    ]);
-    for id in &options.only {
-        args.extend(["--exercise".into(), id.into()]);
-    }
-    args.extend([
-        "--memory".into(),
-        options.sandbox.memory_mib.to_string().into(),
-    ]);
-    args.extend(["--run-as".into(), options.sandbox.run_as.clone().into()]);
-    if let Some(dir) = &options.start_slots {
-        args.extend(["--start-slots".into(), dir.into()]);
-    }
-    if set.source != EMBEDDED_SOURCE {
-        args.extend(["--exercises".into(), set.source.clone().into()]);
-    }
-    args
+/// Reads a child's request from `input` (its stdin), to its end.
+pub fn read_request(input: impl std::io::Read) -> Result<Request, Error> {
+    serde_json::from_reader(input).map_err(|e| {
+        Error::internal(
+            "cannot read the grade request on stdin (this command is for sockgrade's own use)",
+        )
+        .with_source(e)
+    })
 }
 
-fn read_report(path: &Path) -> Result<SubmissionReport, ChildFailure> {
+/// Writes a child's reply where its request says.
+pub fn write_reply(path: &Path, reply: &Reply) -> Result<(), Error> {
+    let bytes = serde_json::to_vec(reply)
+        .map_err(|e| Error::internal("cannot write the grade's reply").with_source(e))?;
+    crate::report::write_atomically(path, &bytes).map_err(|e| {
+        Error::internal(format!(
+            "cannot write the grade's reply to {}",
+            path.display()
+        ))
+        .with_source(e)
+    })
+}
+
+fn read_reply(path: &Path) -> Result<Reply, ChildFailure> {
     let bytes = std::fs::read(path)
-        .map_err(|e| ChildFailure::Failed(format!("it wrote no result ({e})")))?;
+        .map_err(|e| ChildFailure::Failed(format!("it wrote no reply ({e})")))?;
     serde_json::from_slice(&bytes)
-        .map_err(|e| ChildFailure::Failed(format!("its result is unreadable ({e})")))
+        .map_err(|e| ChildFailure::Failed(format!("its reply is unreadable ({e})")))
 }
 
 fn describe_status(status: std::process::ExitStatus) -> String {
@@ -206,5 +346,168 @@ fn last_lines(text: &str, count: usize) -> String {
         "no message".to_string()
     } else {
         tail.join(" / ")
+    }
+}
+
+/// A path in serde as the OS spells it, byte for byte (UTF-16 units on
+/// Windows): a submission folder's name need not be UTF-8, and a JSON
+/// string must be.
+pub(crate) mod os_path {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::ffi::OsString;
+    use std::path::{Path, PathBuf};
+
+    #[cfg(not(windows))]
+    type Unit = u8;
+    #[cfg(windows)]
+    type Unit = u16;
+
+    fn units(path: &Path) -> Vec<Unit> {
+        #[cfg(not(windows))]
+        return std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec();
+        #[cfg(windows)]
+        return std::os::windows::ffi::OsStrExt::encode_wide(path.as_os_str()).collect();
+    }
+
+    fn path(units: Vec<Unit>) -> PathBuf {
+        #[cfg(not(windows))]
+        let text: OsString = std::os::unix::ffi::OsStringExt::from_vec(units);
+        #[cfg(windows)]
+        let text: OsString = std::os::windows::ffi::OsStringExt::from_wide(&units);
+        PathBuf::from(text)
+    }
+
+    pub fn serialize<S: Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
+        units(path).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PathBuf, D::Error> {
+        Vec::<Unit>::deserialize(deserializer).map(path)
+    }
+
+    /// The same for an optional path.
+    pub mod optional {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            path: &Option<PathBuf>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            path.as_deref().map(units).serialize(serializer)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<PathBuf>, D::Error> {
+            Option::<Vec<Unit>>::deserialize(deserializer).map(|units| units.map(path))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::SandboxConfig;
+
+    /// Every kind of step and matcher the embedded set lacks, and fields
+    /// away from their defaults.
+    const ODD_EXERCISES: &str = r#"{"format": 1, "exercises": [{
+        "id": "client-9", "title": "Odd", "instructions": "Say hi.",
+        "role": "client", "args": ["{host}", "{port}"], "points": 2.5,
+        "line-ending": "\r\n",
+        "timeouts": {"start": 1.5, "step": 0.25, "total": 7, "exit-grace": 0.1, "quiet": 0.05},
+        "steps": [{"expect": {"regex": "^h(i|ello)$"}}, {"send": "ok"}, "close", {"expect-exit": 3}]
+    }]}"#;
+
+    fn request(folder: PathBuf, exercises: ExerciseSet) -> Request {
+        Request {
+            folder,
+            options: GradeOptions {
+                seed: u64::MAX - 1,
+                timeout_scale: 0.1 + 0.2,
+                exercises_at_once: 3,
+                only: vec!["client-1".to_string(), "server-4".to_string()],
+                start_slots: Some(PathBuf::from("/tmp/sockgrade-slots-x")),
+                sandbox: SandboxConfig {
+                    memory_mib: 77,
+                    run_as: "65534".to_string(),
+                },
+            },
+            exercises,
+            isolation: Isolation::Namespaces,
+            reply: PathBuf::from("/tmp/sockgrade-child-x/reply.json"),
+        }
+    }
+
+    fn round_trip(request: &Request) -> Request {
+        let json = serde_json::to_vec(request).unwrap();
+        serde_json::from_slice(&json).unwrap()
+    }
+
+    #[test]
+    fn a_request_arrives_as_it_was_sent() {
+        let embedded = request(
+            PathBuf::from("submissions/ann"),
+            ExerciseSet::embedded().unwrap(),
+        );
+        assert_eq!(round_trip(&embedded), embedded);
+        let odd = request(
+            PathBuf::from("submissions/bob"),
+            ExerciseSet::parse(ODD_EXERCISES, "odd.json").unwrap(),
+        );
+        assert_eq!(round_trip(&odd), odd);
+        let mut without_slots = odd.clone();
+        without_slots.options.start_slots = None;
+        without_slots.isolation = Isolation::None;
+        assert_eq!(round_trip(&without_slots), without_slots);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_whose_name_is_not_utf8_arrives_byte_for_byte() {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(b"submissions/caf\xe9");
+        let sent = request(PathBuf::from(name), ExerciseSet::embedded().unwrap());
+        assert_eq!(
+            round_trip(&sent).folder.as_os_str().as_bytes(),
+            name.as_bytes()
+        );
+    }
+
+    #[test]
+    fn bad_input_replies_with_its_message_and_causes_and_reads_as_it_did() {
+        let cause = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let error = Error::bad_input("cannot read the submission folder x").with_source(cause);
+        let reply = Reply::from_error(&error);
+        let json = serde_json::to_value(&reply).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "reply": "bad-input",
+                "message": "cannot read the submission folder x",
+                "causes": ["denied"],
+            })
+        );
+        let Reply::BadInput { message, causes } = serde_json::from_value(json).unwrap() else {
+            panic!("not bad input");
+        };
+        let failure = ChildFailure::BadInput { message, causes };
+        assert_eq!(
+            failure.to_string(),
+            "cannot read the submission folder x\n  caused by: denied"
+        );
+        let again = failure.into_error();
+        assert_eq!(again.kind(), ErrorKind::BadInput);
+        assert_eq!(again.lines(), error.lines());
+    }
+
+    #[test]
+    fn an_internal_error_replies_failed_with_its_causes_on_one_line() {
+        let cause = std::io::Error::other("no threads");
+        let error = Error::internal("cannot start the async runtime").with_source(cause);
+        let Reply::Failed { message } = Reply::from_error(&error) else {
+            panic!("not failed");
+        };
+        assert_eq!(message, "cannot start the async runtime: no threads");
     }
 }

@@ -2,7 +2,7 @@
 //! its outputs go. This is the one place that decides file or stdout.
 
 use crate::batch::{BatchOptions, Shard};
-use crate::child::{self, ChildFailure};
+use crate::child::{self, ChildFailure, Reply};
 use crate::error::{Error, exit_code};
 use crate::exercise::{ExerciseSet, LoadError};
 use crate::grade::{Environment, GradeOptions, grade_submission};
@@ -44,6 +44,10 @@ enum Command {
     Explain(ExplainArgs),
     /// List the exercises: id, role, port and points.
     List(ListArgs),
+    /// Internal: grade as a child of sockgrade, reading the request on
+    /// stdin (see `child`).
+    #[command(name = "__child-grade", hide = true)]
+    ChildGrade,
     /// Internal: run `sockgrade ARGS` as PID 1 of new namespaces.
     #[command(name = "__isolated", hide = true)]
     Isolated {
@@ -93,9 +97,6 @@ struct GradeArgs {
     /// Show only the summary line.
     #[arg(long, short = 'q')]
     quiet: bool,
-    /// Internal (batch): the folder of start slots shared with other graders.
-    #[arg(long, value_name = "DIR", hide = true)]
-    start_slots: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +252,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             Ok(exit_code::ALL_PASSED)
         }
         Command::Merge(args) => merge(&args),
+        Command::ChildGrade => child_grade(),
         Command::Isolated { args } => Ok(sandbox::run_isolated(&args)),
     }
 }
@@ -276,10 +278,9 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         only: args.exercise.clone(),
-        start_slots: args.start_slots.clone(),
+        start_slots: None,
         sandbox: args.sandbox.config(),
     };
-    let runtime = runtime()?;
     let (isolation, fallback) = sandbox::decide(args.isolation).map_err(|why| {
         Error::bad_input(format!("--isolation namespace is not possible here: {why}"))
     })?;
@@ -288,58 +289,25 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
             "sockgrade: note: grading without namespaces ({why}); the exercises' ports are shared with this machine"
         );
     }
-    let (mut environment, missing) = Environment::discover(&options.sandbox)?;
+    let (environment, missing) = Environment::discover(&options.sandbox)?;
     say_missing_protections(&missing);
-    let graded = runtime.block_on(async {
-        let work = async {
-            match isolation {
-                Isolation::None => {
-                    if let Some(dir) = &options.start_slots {
-                        let slots = StartSlots::open(dir).map_err(|e| {
-                            Error::bad_input(format!(
-                                "cannot use the start slots in {}",
-                                dir.display()
-                            ))
-                            .with_source(e)
-                        })?;
-                        environment.start_slots = Some(slots);
-                    }
-                    grade_submission(&args.dir, &set, &options, &environment).await
-                }
-                Isolation::Namespaces => {
-                    // Nobody cancels a single grade: Ctrl-C drops it, which
-                    // kills the child and with it the namespace.
-                    let never_cancelled = watch::channel(false).1;
-                    child::grade(&args.dir, &set, &options, isolation, never_cancelled)
-                        .await
-                        .map(|mut report| {
-                            report.isolation = isolation.as_str().to_string();
-                            report
-                        })
-                        .map_err(|failure| match failure {
-                            ChildFailure::BadInput(message) => Error::bad_input(message),
-                            other => Error::internal(other.to_string()),
-                        })
-                }
+    let graded = until_stopped(async {
+        match isolation {
+            Isolation::None => grade_here(&args.dir, &set, &options, environment).await,
+            Isolation::Namespaces => {
+                // Nobody cancels a single grade: Ctrl-C drops it, which
+                // kills the child and with it the namespace.
+                let never_cancelled = watch::channel(false).1;
+                child::grade(&args.dir, &set, &options, isolation, never_cancelled)
+                    .await
+                    .map_err(ChildFailure::into_error)
             }
-        };
-        tokio::select! {
-            report = work => Some(report),
-            () = platform::stop_requested() => None,
         }
-    });
+    })?;
     let Some(report) = graded else {
-        // The programs are in process groups of their own, out of reach of
-        // the terminal's Ctrl-C: end them before leaving.
-        student::kill_all_running();
-        sandbox::remove_all_cgroups();
-        runtime.shutdown_background();
-        eprintln!("sockgrade: interrupted; the programs it started were stopped");
         return Ok(exit_code::INTERRUPTED);
     };
     let report = report?;
-    // Student programs the grader ended may leave tasks behind; do not wait.
-    runtime.shutdown_background();
 
     write_outputs(args, &report)?;
     Ok(if report.all_passed() {
@@ -347,6 +315,79 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
     } else {
         exit_code::NOT_ALL_PASSED
     })
+}
+
+/// Grades in this process, with the start slots a batch shares if
+/// `options` names them.
+async fn grade_here(
+    folder: &Path,
+    set: &ExerciseSet,
+    options: &GradeOptions,
+    mut environment: Environment,
+) -> Result<SubmissionReport, Error> {
+    if let Some(dir) = &options.start_slots {
+        let slots = StartSlots::open(dir).map_err(|e| {
+            Error::bad_input(format!("cannot use the start slots in {}", dir.display()))
+                .with_source(e)
+        })?;
+        environment.start_slots = Some(slots);
+    }
+    grade_submission(folder, set, options, &environment).await
+}
+
+/// Runs `work` until it ends, or until a stop is asked for (Ctrl-C,
+/// SIGTERM): then `None`, once the programs it started are stopped.
+fn until_stopped<T>(work: impl std::future::Future<Output = T>) -> Result<Option<T>, Error> {
+    let runtime = runtime()?;
+    let done = runtime.block_on(async {
+        tokio::select! {
+            done = work => Some(done),
+            () = platform::stop_requested() => None,
+        }
+    });
+    if done.is_none() {
+        // The programs are in process groups of their own, out of reach of
+        // the terminal's Ctrl-C: end them before leaving.
+        student::kill_all_running();
+        sandbox::remove_all_cgroups();
+    }
+    // Student programs the grader ended may leave tasks behind; do not wait.
+    runtime.shutdown_background();
+    if done.is_none() {
+        eprintln!("sockgrade: interrupted; the programs it started were stopped");
+    }
+    Ok(done)
+}
+
+/// The hidden command a child grader runs: one request on stdin, one reply
+/// in the file it names. Every failure after the request is read is a
+/// reply; the exit code is 0 when a reply was written.
+fn child_grade() -> Result<u8, Error> {
+    let request = child::read_request(std::io::stdin().lock())?;
+    // The caller has already said what this machine cannot give.
+    let graded = match Environment::discover(&request.options.sandbox) {
+        Ok((mut environment, _missing)) => {
+            environment.isolation = request.isolation;
+            let work = grade_here(
+                &request.folder,
+                &request.exercises,
+                &request.options,
+                environment,
+            );
+            match until_stopped(work) {
+                Ok(Some(graded)) => graded,
+                Ok(None) => return Ok(exit_code::INTERRUPTED),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    let reply = match graded {
+        Ok(report) => Reply::Report(Box::new(report)),
+        Err(e) => Reply::from_error(&e),
+    };
+    child::write_reply(&request.reply, &reply)?;
+    Ok(exit_code::ALL_PASSED)
 }
 
 /// Default `--jobs` per CPU: hanging submissions cost no CPU, so many can

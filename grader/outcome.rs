@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of the JSON result format; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// (2: `isolation` and `protections` became values with stable names
+/// instead of sentences.)
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The verdict of one exercise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +170,86 @@ impl ExerciseResult {
     }
 }
 
+/// The isolation a whole grade ran under. Reports write its stable name
+/// (`none`, `namespaces`); the terminal reporter says it in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// The programs share the grader's network; each one's process group
+    /// is ended after its exercise.
+    #[default]
+    None,
+    /// New network and PID namespaces for the whole submission.
+    Namespaces,
+}
+
+/// One protection every program of a grade ran under, as data with stable
+/// names (`{"kind": "landlock", "abi": 6, "reads_limited": true}`); the
+/// terminal reporter says it in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Protection {
+    /// A cgroup of its own per program; every process in it is killed at
+    /// the end.
+    Cgroup {
+        /// The cgroup hierarchy: 1 or 2.
+        version: u32,
+        /// Whether the memory controller is there to limit it.
+        limits_memory: bool,
+        /// Whether the pids controller is there to limit it.
+        limits_processes: bool,
+        /// Whether the cpu controller gives it an equal share of the CPU.
+        equal_cpu_share: bool,
+        /// The memory limit per program, in MiB.
+        memory_mib: u64,
+        /// The most processes per program.
+        processes: u64,
+    },
+    /// Landlock: writes only in its own folders; no terminal ioctls;
+    /// abstract sockets and signals stay inside its sandbox.
+    Landlock {
+        /// The Landlock ABI of the kernel.
+        abi: u32,
+        /// Whether reads and runs are limited too (to the system's files
+        /// and its own), which needs another user.
+        reads_limited: bool,
+    },
+    /// Another user than sockgrade's, with no capabilities and
+    /// `no_new_privs`.
+    User {
+        /// The user id programs run as.
+        uid: u32,
+        /// The group id programs run as.
+        gid: u32,
+    },
+    /// An IPC namespace of its own per program.
+    IpcNamespace,
+    /// A seccomp filter: no Unix sockets, keyrings or terminal input.
+    Seccomp {
+        /// Whether it also refuses System V and POSIX IPC (when there is
+        /// no IPC namespace to contain them).
+        refuses_ipc: bool,
+    },
+    /// sockgrade measures the memory of all of a program's processes and
+    /// kills them all over the limit (when no memory cgroup does).
+    MemoryWatchdog {
+        /// The memory limit per program, in MiB.
+        memory_mib: u64,
+        /// How often the memory is measured, in ms.
+        sample_interval_ms: u64,
+    },
+    /// Resource limits: CPU time, file size, descriptors, no core dumps.
+    Rlimits {
+        /// The largest file a program may write, in MiB.
+        file_size_mib: u64,
+        /// The most descriptors per process.
+        descriptors: u64,
+        /// The address-space limit, in MiB, when it is set (a backstop
+        /// where no memory cgroup limits the program).
+        address_space_mib: Option<u64>,
+    },
+}
+
 /// Versions of the tool that produced a report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ToolInfo {
@@ -201,12 +283,12 @@ pub struct SubmissionReport {
     pub seed: u64,
     /// Where the exercises came from: `embedded` or the `--exercises` file.
     pub exercises_source: String,
-    /// The isolation in force: `network and pid namespaces` or `none`.
-    pub isolation: String,
-    /// The protections each program ran under, in words (cgroups,
-    /// Landlock, user, rlimits).
+    /// The isolation in force for the whole submission.
+    pub isolation: Isolation,
+    /// The protections each program ran under (cgroups, Landlock, user,
+    /// rlimits), in the order the sandbox applies them.
     #[serde(default)]
-    pub protections: Vec<String>,
+    pub protections: Vec<Protection>,
     /// Sum of the exercises' scores.
     pub score: f64,
     /// Sum of the exercises' maximum scores.

@@ -94,10 +94,7 @@ fn every_submission_gets_its_verdicts_and_a_row_in_the_gradebook() {
             expected_statuses(fixture),
             "{fixture}"
         );
-        assert_eq!(
-            results(out.path(), fixture)["isolation"],
-            "network and pid namespaces"
-        );
+        assert_eq!(results(out.path(), fixture)["isolation"], "namespaces");
         for file in ["junit.xml", "gradescope.json"] {
             assert!(
                 out.path().join(fixture).join(file).is_file(),
@@ -420,6 +417,45 @@ fn without_namespaces_a_program_killing_its_grader_still_gets_a_row_and_the_batc
         );
     }
     assert_eq!(results(out.path(), "b-good")["score"], 1.0);
+}
+
+#[test]
+fn a_submission_its_child_grader_finds_bad_is_an_error_row_with_the_childs_message() {
+    // As a normal user, where the child grader has notes of its own to say
+    // on stderr: the row holds its message and nothing else.
+    require_namespace!();
+    let dir = common::readable_tempdir();
+    for (name, fixture) in [("ann", "missing"), ("bob", "missing")] {
+        copy_tree(&submission(fixture), &dir.path().join(name));
+    }
+    std::fs::write(dir.path().join("bob/sockgrade.json"), "{ not json").unwrap();
+    let out = common::readable_tempdir();
+    let writable = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o777);
+    std::fs::set_permissions(out.path(), writable).unwrap();
+    let output = common::sockgrade_as_user(&[
+        "batch",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+        "-e",
+        "client-1",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(
+        statuses(out.path(), "ann"),
+        [("client-1".to_string(), "missing".to_string())]
+    );
+    let bob = results(out.path(), "bob");
+    let client_1 = &bob["exercises"][0];
+    assert_eq!(client_1["status"], "error", "{bob}");
+    let message = client_1["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the submission's manifest is broken: ")
+            && message.contains("sockgrade.json")
+            && !message.contains("sockgrade: ")
+            && !message.contains('\n'),
+        "{message}"
+    );
 }
 
 #[test]

@@ -461,7 +461,7 @@ n = json.load(open(out / "summary.json"))["submissions"]
 problems = [] if n == expected else [f"{n} submissions graded, not {expected}"]
 for path in sorted(out.glob("*/results.json")):
     r = json.load(open(path))
-    if r["isolation"] != "network and pid namespaces":
+    if r["isolation"] != "namespaces":
         problems.append(f"{r['submission']}: isolation {r['isolation']!r}")
     if r["submission"].endswith("-good") and r["score"] != r["max_score"]:
         problems.append(f"{r['submission']}: {r['score']}/{r['max_score']}")

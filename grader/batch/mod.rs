@@ -267,10 +267,11 @@ async fn grade_one(
         Err(ChildFailure::Cancelled) => return None,
         Err(failure) => error_report(failure.to_string()),
     };
+    // The child named the submission after the folder it graded (for an
+    // archive, a temporary one): the batch's names are the ones to keep.
     Some(SubmissionReport {
         submission: submission.name.clone(),
         path: original,
-        isolation: isolation.as_str().to_string(),
         ..report
     })
 }
@@ -296,7 +297,7 @@ fn harness_error(
         path: path.to_string(),
         seed: options.seed,
         exercises_source: set.source.clone(),
-        isolation: isolation.as_str().to_string(),
+        isolation,
         protections: Vec::new(),
         score: 0.0,
         max_score: exercises.iter().map(|e| e.max_score).sum(),

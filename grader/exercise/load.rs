@@ -3,7 +3,7 @@
 //! and column, and what to change.
 
 use super::{Exercise, Invalid};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -22,8 +22,10 @@ struct ExerciseFile {
     exercises: Vec<Exercise>,
 }
 
-/// A loaded, validated set of exercises.
-#[derive(Debug, Clone)]
+/// A loaded, validated set of exercises. Serde carries it to a child
+/// grader as it was loaded (files are read with [`ExerciseSet::parse`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ExerciseSet {
     /// `embedded`, or the path of the file.
     pub source: String,

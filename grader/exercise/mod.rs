@@ -14,12 +14,12 @@ pub use numbers::{MAX_POINTS, MAX_TIMEOUT_SECONDS};
 pub use pattern::Pattern;
 pub use values::{Builtin, Rng, Values, ValuesError, exercise_seed};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// One exercise of the notebook (or of an instructor's file).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Exercise {
     /// The id students and files use, such as `client-1`.
@@ -60,7 +60,7 @@ pub struct Exercise {
 
 /// A known mistake: when the message the student sent at a failed step
 /// matches `when`, the report shows `hint` (placeholders filled).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct HintSpec {
     /// What the wrong message looks like.
@@ -78,7 +78,7 @@ fn default_line_ending() -> String {
 }
 
 /// The student's side of the conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// The student writes a client; the grader listens.
@@ -99,7 +99,7 @@ impl Role {
 
 /// Deadlines of one exercise, in seconds (scaled by `--timeout-scale`),
 /// each from 0 to [`MAX_TIMEOUT_SECONDS`].
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Timeouts {
     /// From launch until a client connects or a server accepts.
@@ -162,7 +162,7 @@ pub struct Deadlines {
 
 /// A named value of an exercise, drawn from the run's seed or derived from
 /// other values. Text fields may use `{name}` placeholders.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ValueSpec {
     /// A random lowercase word from a built-in list.
@@ -226,7 +226,7 @@ pub enum Origin<'a> {
 }
 
 /// One step of the conversation, from the grader's side.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Step {
     /// Send a message (placeholders filled, the line ending appended).
@@ -255,7 +255,7 @@ impl Step {
 }
 
 /// The grader's side of one HTTP exchange (client-5).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct HttpExchange {
     /// The request line the student must send, such as `GET / HTTP/1.0`.
@@ -266,7 +266,7 @@ pub struct HttpExchange {
 
 /// What counts as a right message. Text is compared after trimming
 /// surrounding whitespace and line endings.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Matcher {
     /// The message is exactly this text.

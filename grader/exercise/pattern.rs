@@ -6,7 +6,7 @@
 use super::template;
 use super::values::Values;
 use regex::Regex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 /// reports every problem of a file at once with its place (a serde error
 /// would stop at the first one and name only a line). A loaded
 /// [`ExerciseSet`](super::ExerciseSet) holds no such pattern.
-#[derive(Clone, Deserialize)]
-#[serde(from = "String")]
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(from = "String", into = "String")]
 pub struct Pattern {
     source: String,
     compiled: Compiled,
@@ -97,6 +97,13 @@ impl Pattern {
             }
             Compiled::Broken(_) => false,
         }
+    }
+}
+
+impl From<Pattern> for String {
+    /// A pattern is written as its source, as the exercise wrote it.
+    fn from(pattern: Pattern) -> String {
+        pattern.source
     }
 }
 

@@ -28,6 +28,7 @@ use crate::student::{
 use converse::converse;
 pub use judge::conversation_verdict;
 use prepare::prepare;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -38,8 +39,10 @@ use tokio::time::{Instant, timeout};
 /// Longest a manifest's build command may run (before `--timeout-scale`).
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// How to grade: shared by every exercise of a run.
-#[derive(Debug, Clone)]
+/// How to grade: shared by every exercise of a run, and sent to a child
+/// grader as it is (see `child::Request`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct GradeOptions {
     /// The seed of every random value.
     pub seed: u64,
@@ -51,6 +54,7 @@ pub struct GradeOptions {
     /// Exercise ids to grade; empty means all.
     pub only: Vec<String>,
     /// The start slots shared by a batch's graders (see `student::StartSlots`).
+    #[serde(with = "crate::child::os_path::optional")]
     pub start_slots: Option<std::path::PathBuf>,
     /// Memory limit and user of the student's programs.
     pub sandbox: SandboxConfig,
@@ -230,8 +234,8 @@ fn report(
         path: folder.display().to_string(),
         seed: options.seed,
         exercises_source: set.source.clone(),
-        isolation: environment.isolation.as_str().to_string(),
-        protections: environment.protections.describe(),
+        isolation: environment.isolation,
+        protections: environment.protections.in_force(),
         score: exercises.iter().map(|e| e.score).sum(),
         max_score: exercises.iter().map(|e| e.max_score).sum(),
         duration_ms: started.elapsed().as_millis() as u64,

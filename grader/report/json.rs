@@ -70,6 +70,62 @@ mod tests {
     }
 
     #[test]
+    fn isolation_and_protections_are_values_with_stable_names() {
+        use crate::outcome::{Isolation, Protection};
+        let mut report = sample_report();
+        report.isolation = Isolation::Namespaces;
+        report.protections = vec![
+            Protection::Cgroup {
+                version: 2,
+                limits_memory: true,
+                limits_processes: true,
+                equal_cpu_share: false,
+                memory_mib: 512,
+                processes: 64,
+            },
+            Protection::Landlock {
+                abi: 6,
+                reads_limited: true,
+            },
+            Protection::User {
+                uid: 65534,
+                gid: 65534,
+            },
+            Protection::IpcNamespace,
+            Protection::Seccomp { refuses_ipc: false },
+            Protection::MemoryWatchdog {
+                memory_mib: 512,
+                sample_interval_ms: 20,
+            },
+            Protection::Rlimits {
+                file_size_mib: 64,
+                descriptors: 1024,
+                address_space_mib: None,
+            },
+        ];
+        let json: Value = serde_json::from_slice(&render(&report)).unwrap();
+        assert_eq!(json["isolation"], "namespaces");
+        assert_eq!(
+            json["protections"],
+            serde_json::json!([
+                {"kind": "cgroup", "version": 2, "limits_memory": true,
+                 "limits_processes": true, "equal_cpu_share": false,
+                 "memory_mib": 512, "processes": 64},
+                {"kind": "landlock", "abi": 6, "reads_limited": true},
+                {"kind": "user", "uid": 65534, "gid": 65534},
+                {"kind": "ipc_namespace"},
+                {"kind": "seccomp", "refuses_ipc": false},
+                {"kind": "memory_watchdog", "memory_mib": 512, "sample_interval_ms": 20},
+                {"kind": "rlimits", "file_size_mib": 64, "descriptors": 1024,
+                 "address_space_mib": null},
+            ])
+        );
+        let back: crate::outcome::SubmissionReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back.protections, report.protections);
+        assert_eq!(back.isolation, Isolation::Namespaces);
+    }
+
+    #[test]
     fn round_trips_hostile_text_exactly() {
         let json = parsed();
         let report = sample_report();

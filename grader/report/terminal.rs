@@ -1,9 +1,11 @@
 //! The terminal report: one line per exercise, then what went wrong in each
 //! exercise that did not pass (the evidence a student needs to fix it), then
-//! the score. Readable without colour; colour only adds emphasis.
+//! the score; with `--verbose`, also the isolation and protections the
+//! programs ran under, in words. Readable without colour; colour only adds
+//! emphasis.
 
 use super::evidence::{self, Tail};
-use crate::outcome::{ExerciseResult, Status, SubmissionReport};
+use crate::outcome::{ExerciseResult, Isolation, Protection, Status, SubmissionReport};
 
 /// Transcript lines shown per exercise; the last ones are kept, since the
 /// end of a conversation is where it went wrong.
@@ -32,7 +34,8 @@ pub enum Detail {
     /// The summary, the table, and the evidence of what did not pass.
     #[default]
     Normal,
-    /// Also the transcript of every exercise that passed (`--verbose`).
+    /// Also the transcript of every exercise that passed, and what the
+    /// programs ran under (`--verbose`).
     Verbose,
 }
 
@@ -96,6 +99,10 @@ pub fn render_with(report: &SubmissionReport, style: Style, detail: Detail) -> S
     lines.extend(summary(report, style).into_iter().take(1));
     lines.push(String::new());
     lines.extend(table(&report.exercises, style));
+    if detail == Detail::Verbose {
+        lines.push(String::new());
+        lines.extend(confinement(report));
+    }
     let shown = |e: &&ExerciseResult| {
         has_evidence(e) || (detail == Detail::Verbose && e.status == Status::Passed)
     };
@@ -236,6 +243,103 @@ fn missing_line(missing: &[&ExerciseResult], style: Style) -> String {
     )
 }
 
+/// `isolation: ...` and one line per protection, in words.
+fn confinement(report: &SubmissionReport) -> Vec<String> {
+    let mut lines = vec![format!("isolation: {}", isolation_words(report.isolation))];
+    if report.protections.is_empty() {
+        lines.push("protections: none".to_string());
+    } else {
+        lines.push("protections:".to_string());
+        lines.extend(
+            report
+                .protections
+                .iter()
+                .map(|p| format!("  {}", protection_words(p))),
+        );
+    }
+    lines
+}
+
+/// The isolation in words: `network and pid namespaces` or `none`.
+pub fn isolation_words(isolation: Isolation) -> &'static str {
+    match isolation {
+        Isolation::None => "none",
+        Isolation::Namespaces => "network and pid namespaces",
+    }
+}
+
+/// A protection in words, such as `an IPC namespace of its own`.
+pub fn protection_words(protection: &Protection) -> String {
+    match *protection {
+        Protection::Cgroup {
+            version,
+            limits_memory,
+            limits_processes,
+            equal_cpu_share,
+            memory_mib,
+            processes,
+        } => {
+            let controllers: Vec<&str> = [
+                (limits_memory, "memory"),
+                (limits_processes, "pids"),
+                (equal_cpu_share, "cpu"),
+            ]
+            .into_iter()
+            .filter_map(|(there, name)| there.then_some(name))
+            .collect();
+            let cpu = if equal_cpu_share {
+                ", an equal CPU share"
+            } else {
+                ""
+            };
+            format!(
+                "cgroup v{version} ({}): memory {memory_mib} MiB, {processes} processes{cpu}, all killed at the end",
+                controllers.join(", ")
+            )
+        }
+        Protection::Landlock { abi, reads_limited } => {
+            let reads = if reads_limited {
+                "; reads and runs only the system's files and its own"
+            } else {
+                ""
+            };
+            format!(
+                "Landlock ABI {abi}: writes only in its own folders{reads}; no terminal ioctls; abstract sockets and signals stay inside its sandbox"
+            )
+        }
+        Protection::User { uid, gid } => {
+            format!("runs as uid {uid} gid {gid}, no capabilities, no_new_privs")
+        }
+        Protection::IpcNamespace => "an IPC namespace of its own".to_string(),
+        Protection::Seccomp { refuses_ipc } => {
+            let ipc = if refuses_ipc {
+                ", System V and POSIX IPC"
+            } else {
+                ""
+            };
+            format!("seccomp: no Unix sockets, keyrings or terminal input{ipc}")
+        }
+        Protection::MemoryWatchdog {
+            memory_mib,
+            sample_interval_ms,
+        } => format!(
+            "a watchdog: memory {memory_mib} MiB (what all its processes use, measured every {sample_interval_ms} ms), all killed over it"
+        ),
+        Protection::Rlimits {
+            file_size_mib,
+            descriptors,
+            address_space_mib,
+        } => {
+            let memory = address_space_mib
+                .map(|mib| format!(", address space {mib} MiB (a backstop)"))
+                .unwrap_or_default();
+            format!(
+                "rlimits: CPU time, file size {file_size_mib} MiB, {descriptors} descriptors, no core dumps{memory}"
+            )
+        }
+    }
+}
+
 /// `score 9/11 · 9 passed, 1 failed, 1 missing · 1.23s`, and the seed when
 /// something ran and did not pass, since replaying it is then worth a try.
 fn summary(report: &SubmissionReport, style: Style) -> Vec<String> {
@@ -294,6 +398,101 @@ mod tests {
         let verbose = render_with(&report, PLAIN, Detail::Verbose);
         assert!(verbose.contains("passed client-demo ·"), "{verbose}");
         assert!(!render(&report, PLAIN).contains("passed client-demo ·"));
+    }
+
+    #[test]
+    fn verbose_says_what_the_programs_ran_under_in_words() {
+        let mut report = sample_report();
+        report.isolation = Isolation::Namespaces;
+        let verbose = render_with(&report, PLAIN, Detail::Verbose);
+        assert!(
+            verbose.contains(
+                "\nisolation: network and pid namespaces\nprotections:\n  rlimits: CPU time, file size 64 MiB, 1024 descriptors, no core dumps\n"
+            ),
+            "{verbose}"
+        );
+        assert!(!render(&report, PLAIN).contains("isolation:"));
+        report.protections.clear();
+        let verbose = render_with(&report, PLAIN, Detail::Verbose);
+        assert!(verbose.contains("\nprotections: none\n"), "{verbose}");
+    }
+
+    /// The sentences the reports carried before protections were values.
+    #[test]
+    fn every_protection_reads_as_it_always_did() {
+        let cases = [
+            (
+                Protection::Cgroup {
+                    version: 1,
+                    limits_memory: true,
+                    limits_processes: true,
+                    equal_cpu_share: true,
+                    memory_mib: 512,
+                    processes: 64,
+                },
+                "cgroup v1 (memory, pids, cpu): memory 512 MiB, 64 processes, an equal CPU share, all killed at the end",
+            ),
+            (
+                Protection::Cgroup {
+                    version: 2,
+                    limits_memory: false,
+                    limits_processes: true,
+                    equal_cpu_share: false,
+                    memory_mib: 256,
+                    processes: 64,
+                },
+                "cgroup v2 (pids): memory 256 MiB, 64 processes, all killed at the end",
+            ),
+            (
+                Protection::Landlock {
+                    abi: 7,
+                    reads_limited: true,
+                },
+                "Landlock ABI 7: writes only in its own folders; reads and runs only the system's files and its own; no terminal ioctls; abstract sockets and signals stay inside its sandbox",
+            ),
+            (
+                Protection::Landlock {
+                    abi: 3,
+                    reads_limited: false,
+                },
+                "Landlock ABI 3: writes only in its own folders; no terminal ioctls; abstract sockets and signals stay inside its sandbox",
+            ),
+            (
+                Protection::User {
+                    uid: 65534,
+                    gid: 65534,
+                },
+                "runs as uid 65534 gid 65534, no capabilities, no_new_privs",
+            ),
+            (Protection::IpcNamespace, "an IPC namespace of its own"),
+            (
+                Protection::Seccomp { refuses_ipc: false },
+                "seccomp: no Unix sockets, keyrings or terminal input",
+            ),
+            (
+                Protection::Seccomp { refuses_ipc: true },
+                "seccomp: no Unix sockets, keyrings or terminal input, System V and POSIX IPC",
+            ),
+            (
+                Protection::MemoryWatchdog {
+                    memory_mib: 512,
+                    sample_interval_ms: 20,
+                },
+                "a watchdog: memory 512 MiB (what all its processes use, measured every 20 ms), all killed over it",
+            ),
+            (
+                Protection::Rlimits {
+                    file_size_mib: 64,
+                    descriptors: 1024,
+                    address_space_mib: Some(4096),
+                },
+                "rlimits: CPU time, file size 64 MiB, 1024 descriptors, no core dumps, address space 4096 MiB (a backstop)",
+            ),
+        ];
+        for (protection, words) in cases {
+            assert_eq!(protection_words(&protection), words);
+        }
+        assert_eq!(isolation_words(Isolation::None), "none");
     }
 
     #[test]

@@ -37,32 +37,14 @@ pub use elsewhere::{CgroupKind, Confinement, remove_all_cgroups};
 #[cfg(target_os = "linux")]
 pub use memory::MEMORY_SAMPLE_INTERVAL;
 
+pub use crate::outcome::Isolation;
+
+use crate::outcome::Protection;
 use std::ffi::OsString;
 use std::process::Command;
 
 /// The hidden command that enters namespaces; see the module doc.
 pub const ISOLATED_COMMAND: &str = "__isolated";
-
-/// The isolation in force for a grade, as reports name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Isolation {
-    /// The program shares the grader's network; its process group is
-    /// ended after each exercise.
-    #[default]
-    None,
-    /// New network and PID namespaces for the whole submission.
-    Namespaces,
-}
-
-impl Isolation {
-    /// The name written in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Isolation::None => "none",
-            Isolation::Namespaces => "network and pid namespaces",
-        }
-    }
-}
 
 /// What the user asked for with `--isolation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -138,6 +120,10 @@ pub const PROCESS_LIMIT: u64 = 64;
 /// program can take of the machine's file table.
 pub const DESCRIPTOR_LIMIT: u64 = 1024;
 
+/// The largest file a program may write (RLIMIT_FSIZE), in MiB, as
+/// reports name it; `confine` sets the limit.
+pub const FILE_SIZE_LIMIT_MIB: u64 = 64;
+
 /// How a confined program's resources were used, read at its end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -153,7 +139,8 @@ pub const DEFAULT_MEMORY_MIB: u64 = 512;
 pub const DEFAULT_RUN_AS: &str = "nobody";
 
 /// What confinement was asked for (the command line).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct SandboxConfig {
     /// Memory limit per program, in MiB.
     pub memory_mib: u64,
@@ -274,74 +261,70 @@ impl Protections {
         self.cgroup.as_ref().is_some_and(CgroupKind::limits_pids)
     }
 
-    /// The protections in force, in words, for reports.
-    pub fn describe(&self) -> Vec<String> {
-        let mut words = Vec::new();
-        let mib = self.memory_bytes >> 20;
+    /// The protections in force, for reports.
+    pub fn in_force(&self) -> Vec<Protection> {
+        let memory_mib = self.memory_bytes >> 20;
+        let mut in_force = Vec::new();
         if let Some(cgroup) = &self.cgroup {
-            words.push(format!(
-                "{}: memory {mib} MiB, {PROCESS_LIMIT} processes{cpu}, all killed at the end",
-                cgroup.describe(),
-                cpu = if cgroup.shares_cpu() {
-                    ", an equal CPU share"
-                } else {
-                    ""
-                }
-            ));
+            in_force.push(Protection::Cgroup {
+                version: cgroup_version(cgroup),
+                limits_memory: cgroup.limits_memory(),
+                limits_processes: cgroup.limits_pids(),
+                equal_cpu_share: cgroup.shares_cpu(),
+                memory_mib,
+                processes: PROCESS_LIMIT,
+            });
         }
         if let Some(abi) = self.landlock_abi {
-            let reads = if self.run_as.is_some() {
-                "; reads and runs only the system's files and its own"
-            } else {
-                ""
-            };
-            words.push(format!(
-                "Landlock ABI {abi}: writes only in its own folders{reads}; no terminal ioctls; abstract sockets and signals stay inside its sandbox"
-            ));
+            in_force.push(Protection::Landlock {
+                abi,
+                // As `confine` does: reads are confined for another user.
+                reads_limited: self.run_as.is_some(),
+            });
         }
         if let Some((uid, gid)) = self.run_as {
-            words.push(format!(
-                "runs as uid {uid} gid {gid}, no capabilities, no_new_privs"
-            ));
+            in_force.push(Protection::User { uid, gid });
         }
         if self.ipc_namespace {
-            words.push("an IPC namespace of its own".to_string());
+            in_force.push(Protection::IpcNamespace);
         }
         if self.syscall_filter {
-            let ipc = if self.ipc_namespace {
-                ""
-            } else {
-                ", System V and POSIX IPC"
-            };
-            words.push(format!(
-                "seccomp: no Unix sockets, keyrings or terminal input{ipc}"
-            ));
+            in_force.push(Protection::Seccomp {
+                refuses_ipc: !self.ipc_namespace,
+            });
         }
         #[cfg(target_os = "linux")]
         if self.rlimits && !self.memory_in_cgroup() {
-            words.push(format!(
-                "a watchdog: memory {mib} MiB (what all its processes use, measured every {} ms), all killed over it",
-                MEMORY_SAMPLE_INTERVAL.as_millis()
-            ));
+            in_force.push(Protection::MemoryWatchdog {
+                memory_mib,
+                sample_interval_ms: MEMORY_SAMPLE_INTERVAL.as_millis() as u64,
+            });
         }
         if self.rlimits {
             #[cfg(target_os = "linux")]
-            let memory = if self.memory_in_cgroup() {
-                String::new()
-            } else {
-                format!(
-                    ", address space {} MiB (a backstop)",
-                    address_space_backstop(self.memory_bytes) >> 20
-                )
-            };
+            let address_space_mib =
+                (!self.memory_in_cgroup()).then(|| address_space_backstop(self.memory_bytes) >> 20);
             #[cfg(not(target_os = "linux"))]
-            let memory = String::new();
-            words.push(format!(
-                "rlimits: CPU time, file size 64 MiB, {DESCRIPTOR_LIMIT} descriptors, no core dumps{memory}"
-            ));
+            let address_space_mib = None;
+            in_force.push(Protection::Rlimits {
+                file_size_mib: FILE_SIZE_LIMIT_MIB,
+                descriptors: DESCRIPTOR_LIMIT,
+                address_space_mib,
+            });
         }
-        words
+        in_force
     }
+}
+
+/// 1 or 2: the cgroup hierarchy sockgrade creates groups in.
+fn cgroup_version(cgroup: &CgroupKind) -> u32 {
+    #[cfg(target_os = "linux")]
+    return match cgroup {
+        CgroupKind::V1 { .. } => 1,
+        CgroupKind::V2 { .. } => 2,
+    };
+    #[cfg(not(target_os = "linux"))]
+    match *cgroup {}
 }
 
 /// Whether `uid` exists in this process's user namespace.
@@ -425,5 +408,89 @@ mod elsewhere {
         pub fn finish(self) -> Usage {
             Usage::default()
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// What a root grader with every protection finds (cgroup v2).
+    fn as_root() -> Protections {
+        Protections {
+            cgroup: Some(CgroupKind::V2 {
+                parent: std::path::PathBuf::from("/sys/fs/cgroup/sockgrade"),
+                memory: true,
+                pids: true,
+                cpu: true,
+            }),
+            landlock_abi: Some(6),
+            run_as: Some((65534, 65534)),
+            ipc_namespace: true,
+            syscall_filter: true,
+            memory_bytes: 512 << 20,
+            rlimits: true,
+        }
+    }
+
+    #[test]
+    fn root_with_a_memory_cgroup_needs_no_watchdog_nor_backstop() {
+        assert_eq!(
+            as_root().in_force(),
+            vec![
+                Protection::Cgroup {
+                    version: 2,
+                    limits_memory: true,
+                    limits_processes: true,
+                    equal_cpu_share: true,
+                    memory_mib: 512,
+                    processes: PROCESS_LIMIT,
+                },
+                Protection::Landlock {
+                    abi: 6,
+                    reads_limited: true,
+                },
+                Protection::User {
+                    uid: 65534,
+                    gid: 65534,
+                },
+                Protection::IpcNamespace,
+                Protection::Seccomp { refuses_ipc: false },
+                Protection::Rlimits {
+                    file_size_mib: FILE_SIZE_LIMIT_MIB,
+                    descriptors: DESCRIPTOR_LIMIT,
+                    address_space_mib: None,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_normal_user_gets_the_watchdog_the_backstop_and_seccomp_for_ipc() {
+        let protections = Protections {
+            cgroup: None,
+            run_as: None,
+            ipc_namespace: false,
+            ..as_root()
+        };
+        assert_eq!(
+            protections.in_force(),
+            vec![
+                Protection::Landlock {
+                    abi: 6,
+                    reads_limited: false,
+                },
+                Protection::Seccomp { refuses_ipc: true },
+                Protection::MemoryWatchdog {
+                    memory_mib: 512,
+                    sample_interval_ms: MEMORY_SAMPLE_INTERVAL.as_millis() as u64,
+                },
+                Protection::Rlimits {
+                    file_size_mib: FILE_SIZE_LIMIT_MIB,
+                    descriptors: DESCRIPTOR_LIMIT,
+                    address_space_mib: Some(address_space_backstop(512 << 20) >> 20),
+                },
+            ]
+        );
     }
 }
