@@ -49,6 +49,10 @@ pub struct Request {
     /// The isolation the caller decided and the child runs in: the report
     /// says it as it is.
     pub isolation: Isolation,
+    /// The start slots the child shares with the caller's other children
+    /// (see `student::StartSlots`), if any.
+    #[serde(with = "os_path::optional")]
+    pub start_slots: Option<PathBuf>,
     /// Where the child writes its [`Reply`]. A file, not the child's
     /// stdout: a program running as sockgrade's own user could reopen that
     /// pipe through `/proc/PID/fd/1` (Landlock does not guard pipes),
@@ -199,14 +203,15 @@ pub fn deadline(set: &ExerciseSet, options: &GradeOptions) -> Duration {
         + CHILD_MARGIN
 }
 
-/// Grades `folder` in a child sockgrade under `isolation`. When `cancel`
-/// turns true the child is asked to stop (SIGTERM: it ends its programs),
+/// Grades `folder` in a child sockgrade under `isolation`, sharing the
+/// start slots in `start_slots` if given. When `cancel` turns true the child is asked to stop (SIGTERM: it ends its programs),
 /// then killed after a grace.
 pub async fn grade(
     folder: &Path,
     set: &ExerciseSet,
     options: &GradeOptions,
     isolation: Isolation,
+    start_slots: Option<&Path>,
     mut cancel: watch::Receiver<bool>,
 ) -> Result<SubmissionReport, ChildFailure> {
     let results = crate::platform::private_tempdir("sockgrade-child-")
@@ -221,6 +226,7 @@ pub async fn grade(
         options: options.clone(),
         exercises: set.clone(),
         isolation,
+        start_slots: start_slots.map(Path::to_path_buf),
         reply: reply_file.clone(),
     };
     let request = serde_json::to_vec(&request)
@@ -427,7 +433,6 @@ mod tests {
                 timeout_scale: 0.1 + 0.2,
                 exercises_at_once: 3,
                 only: vec!["client-1".to_string(), "server-4".to_string()],
-                start_slots: Some(PathBuf::from("/tmp/sockgrade-slots-x")),
                 sandbox: SandboxConfig {
                     memory_mib: 77,
                     run_as: "65534".to_string(),
@@ -435,6 +440,7 @@ mod tests {
             },
             exercises,
             isolation: Isolation::Namespaces,
+            start_slots: Some(PathBuf::from("/tmp/sockgrade-slots-x")),
             reply: PathBuf::from("/tmp/sockgrade-child-x/reply.json"),
         }
     }
@@ -457,7 +463,7 @@ mod tests {
         );
         assert_eq!(round_trip(&odd), odd);
         let mut without_slots = odd.clone();
-        without_slots.options.start_slots = None;
+        without_slots.start_slots = None;
         without_slots.isolation = Isolation::None;
         assert_eq!(round_trip(&without_slots), without_slots);
     }

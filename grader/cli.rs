@@ -11,7 +11,7 @@ use crate::platform;
 use crate::practice::{self, PracticeOptions};
 use crate::report;
 use crate::sandbox::{self, Isolation, IsolationRequest, SandboxConfig};
-use crate::student::{self, StartSlots};
+use crate::student;
 use crate::summary::Summary;
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
@@ -278,7 +278,6 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         only: args.exercise.clone(),
-        start_slots: None,
         sandbox: args.sandbox.config(),
     };
     let (isolation, fallback) = sandbox::decide(args.isolation).map_err(|why| {
@@ -289,16 +288,16 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
             "sockgrade: note: grading without namespaces ({why}); the exercises' ports are shared with this machine"
         );
     }
-    let (environment, missing) = Environment::discover(&options.sandbox)?;
+    let (environment, missing) = Environment::discover(&options.sandbox, isolation, None)?;
     say_missing_protections(&missing);
     let graded = until_stopped(async {
         match isolation {
-            Isolation::None => grade_here(&args.dir, &set, &options, environment).await,
+            Isolation::None => grade_submission(&args.dir, &set, &options, &environment).await,
             Isolation::Namespaces => {
                 // Nobody cancels a single grade: Ctrl-C drops it, which
                 // kills the child and with it the namespace.
                 let never_cancelled = watch::channel(false).1;
-                child::grade(&args.dir, &set, &options, isolation, never_cancelled)
+                child::grade(&args.dir, &set, &options, isolation, None, never_cancelled)
                     .await
                     .map_err(ChildFailure::into_error)
             }
@@ -315,24 +314,6 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
     } else {
         exit_code::NOT_ALL_PASSED
     })
-}
-
-/// Grades in this process, with the start slots a batch shares if
-/// `options` names them.
-async fn grade_here(
-    folder: &Path,
-    set: &ExerciseSet,
-    options: &GradeOptions,
-    mut environment: Environment,
-) -> Result<SubmissionReport, Error> {
-    if let Some(dir) = &options.start_slots {
-        let slots = StartSlots::open(dir).map_err(|e| {
-            Error::bad_input(format!("cannot use the start slots in {}", dir.display()))
-                .with_source(e)
-        })?;
-        environment.start_slots = Some(slots);
-    }
-    grade_submission(folder, set, options, &environment).await
 }
 
 /// Runs `work` until it ends, or until a stop is asked for (Ctrl-C,
@@ -365,14 +346,17 @@ fn until_stopped<T>(work: impl std::future::Future<Output = T>) -> Result<Option
 fn child_grade() -> Result<u8, Error> {
     let request = child::read_request(std::io::stdin().lock())?;
     // The caller has already said what this machine cannot give.
-    let graded = match Environment::discover(&request.options.sandbox) {
-        Ok((mut environment, _missing)) => {
-            environment.isolation = request.isolation;
-            let work = grade_here(
+    let graded = match Environment::discover(
+        &request.options.sandbox,
+        request.isolation,
+        request.start_slots.as_deref(),
+    ) {
+        Ok((environment, _missing)) => {
+            let work = grade_submission(
                 &request.folder,
                 &request.exercises,
                 &request.options,
-                environment,
+                &environment,
             );
             match until_stopped(work) {
                 Ok(Some(graded)) => graded,
@@ -413,14 +397,13 @@ fn batch(args: &BatchArgs) -> Result<u8, Error> {
             // exercise, not their sum; the batch's --jobs bounds the rest.
             exercises_at_once: set.exercises.len(),
             only: args.exercise.clone(),
-            start_slots: None,
             sandbox: args.sandbox.config(),
         },
         isolation: args.isolation,
         resume: args.resume,
         progress_bar: std::io::stderr().is_terminal(),
     };
-    let (_, missing) = Environment::discover(&options.grade.sandbox)?;
+    let (_, missing) = Environment::discover(&options.grade.sandbox, Isolation::None, None)?;
     say_missing_protections(&missing);
     set.select(&options.grade.only)?;
     let runtime = runtime()?;

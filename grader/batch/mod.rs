@@ -28,7 +28,7 @@ use crate::summary::Summary;
 use crate::text::escape_bytes;
 use admission::{ADMISSION_SPACING, Admission};
 use progress::Progress;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -144,16 +144,13 @@ pub async fn run(options: &BatchOptions, set: &ExerciseSet) -> Result<BatchOutco
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     StartSlots::create(slots_dir.path(), START_SLOTS_PER_CPU * cpus)
         .map_err(|e| Error::internal("cannot create the start slots").with_source(e))?;
-    let mut options = options.clone();
-    options.grade.start_slots = Some(slots_dir.path().to_path_buf());
-    let options = &options;
 
     let (cancel_sender, cancel) = watch::channel(false);
     // Submissions start in name order, at most `jobs` at a time and only
     // while the machine has CPU to spare (see `admission`): a dispatcher
     // hands out the next one, so the order (and what an interruption
     // leaves undone) is predictable.
-    let shared = Arc::new((set.clone(), options.clone()));
+    let shared = Arc::new((set.clone(), options.clone(), slots_dir.path().to_path_buf()));
     let waiting = pending.into_iter();
     let mut tasks = JoinSet::new();
     let mut interrupted = false;
@@ -171,8 +168,8 @@ pub async fn run(options: &BatchOptions, set: &ExerciseSet) -> Result<BatchOutco
             admission.admitted();
             let (shared, cancel) = (Arc::clone(&shared), cancel.clone());
             tasks.spawn(async move {
-                let (set, options) = &*shared;
-                let report = grade_one(&submission, set, options, isolation, cancel).await?;
+                let (set, options, slots) = &*shared;
+                let report = grade_one(&submission, set, options, isolation, slots, cancel).await?;
                 let written = output::write_submission(&options.out, &report);
                 Some((report, written))
             });
@@ -219,13 +216,15 @@ pub async fn run(options: &BatchOptions, set: &ExerciseSet) -> Result<BatchOutco
     })
 }
 
-/// Grades one submission in a child; every failure becomes a report.
-/// `None` when cancelled before it finished.
+/// Grades one submission in a child that shares the batch's start slots
+/// in `slots`; every failure becomes a report. `None` when cancelled
+/// before it finished.
 async fn grade_one(
     submission: &Submission,
     set: &ExerciseSet,
     options: &BatchOptions,
     isolation: Isolation,
+    slots: &Path,
     cancel: watch::Receiver<bool>,
 ) -> Option<SubmissionReport> {
     let mut grade_options = options.grade.clone();
@@ -262,11 +261,12 @@ async fn grade_one(
             }
         }
     };
-    let report = match child::grade(&folder, set, &grade_options, isolation, cancel).await {
-        Ok(report) => report,
-        Err(ChildFailure::Cancelled) => return None,
-        Err(failure) => error_report(failure.to_string()),
-    };
+    let report =
+        match child::grade(&folder, set, &grade_options, isolation, Some(slots), cancel).await {
+            Ok(report) => report,
+            Err(ChildFailure::Cancelled) => return None,
+            Err(failure) => error_report(failure.to_string()),
+        };
     // The child named the submission after the folder it graded (for an
     // archive, a temporary one): the batch's names are the ones to keep.
     Some(SubmissionReport {

@@ -53,14 +53,12 @@ pub struct GradeOptions {
     pub exercises_at_once: usize,
     /// Exercise ids to grade; empty means all.
     pub only: Vec<String>,
-    /// The start slots shared by a batch's graders (see `student::StartSlots`).
-    #[serde(with = "crate::child::os_path::optional")]
-    pub start_slots: Option<std::path::PathBuf>,
     /// Memory limit and user of the student's programs.
     pub sandbox: SandboxConfig,
 }
 
-/// What grading needs from the machine, found once per run.
+/// What grading needs from the machine and from the caller, found once
+/// per run and the same for every exercise of it.
 #[derive(Debug, Clone)]
 pub struct Environment {
     /// Interpreters for `.py`, `.sh` and `.js` programs.
@@ -76,15 +74,29 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// Looks at this machine; also returns the protections it lacks, in
-    /// words. A `--run-as` user that does not exist is bad input.
-    pub fn discover(sandbox: &SandboxConfig) -> Result<(Environment, Vec<String>), Error> {
+    /// Looks at this machine, for a grade under `isolation` that shares
+    /// the start slots in `start_slots` (a batch's child) or none; also
+    /// returns the protections the machine lacks, in words. A `--run-as`
+    /// user that does not exist, or slots that cannot be opened, are bad
+    /// input.
+    pub fn discover(
+        sandbox: &SandboxConfig,
+        isolation: Isolation,
+        start_slots: Option<&Path>,
+    ) -> Result<(Environment, Vec<String>), Error> {
         let (protections, missing) = Protections::discover(sandbox).map_err(Error::bad_input)?;
+        let start_slots = match start_slots {
+            Some(dir) => Some(StartSlots::open(dir).map_err(|e| {
+                Error::bad_input(format!("cannot use the start slots in {}", dir.display()))
+                    .with_source(e)
+            })?),
+            None => None,
+        };
         let environment = Environment {
             interpreters: Interpreters::for_user(protections.run_as),
             hostname: platform::hostname(),
-            isolation: Isolation::default(),
-            start_slots: None,
+            isolation,
+            start_slots,
             protections,
         };
         Ok((environment, missing))
