@@ -3,9 +3,9 @@
 //! from the exercise data, so an instructor's own exercise file is explained
 //! as well as the notebook's, and the words cannot drift from the grading.
 
-use crate::exercise::template::{self, Piece};
 use crate::exercise::{
-    Builtin, Exercise, HttpExchange, Matcher, Origin, RandomKind, Role, Step, ValueSpec,
+    Builtin, Exercise, HttpExchange, Matcher, Origin, Piece, RandomKind, Role, Step, Template,
+    ValueSpec,
 };
 use crate::peer::HOST;
 use crate::student::MANIFEST;
@@ -49,7 +49,7 @@ pub fn explain(exercise: &Exercise) -> String {
 
     out.push('\n');
     out.push_str(&wrap(&conversation_opening(exercise), "", ""));
-    let mut last_sent: Option<&str> = None;
+    let mut last_sent: Option<&Template> = None;
     for (index, step) in exercise.steps.iter().enumerate() {
         let line = describer.step(step, last_sent);
         let number = format!("{:>2}. ", index + 1);
@@ -112,20 +112,14 @@ fn who_you_write(exercise: &Exercise) -> String {
 
 /// The program's arguments as a student reads them: `{host} {port}` is
 /// `HOST PORT`.
-fn arguments(args: &[String]) -> String {
-    let shown: Vec<String> = args
-        .iter()
-        .map(|arg| {
-            template::pieces(arg)
-                .iter()
-                .map(|segment| match segment {
-                    Piece::Literal(text) => text.to_string(),
-                    Piece::Value(name) => stand_in(name),
-                })
-                .collect()
-        })
-        .collect();
+fn arguments(args: &[Template]) -> String {
+    let shown: Vec<String> = args.iter().map(with_stand_ins).collect();
     shown.join(" ")
+}
+
+/// `template` with each value shown by its stand-in: `{host}` is `HOST`.
+fn with_stand_ins(template: &Template) -> String {
+    template.substitute(|name| Some(stand_in(name)))
 }
 
 /// The upper-case name that stands for a value in a pattern or a command
@@ -331,10 +325,10 @@ impl<'a> Describer<'a> {
 
     /// One step, as a sentence. `last_sent` is the message the grader sent
     /// just before, so that an expected echo can be called one.
-    fn step(&mut self, step: &Step, last_sent: Option<&str>) -> String {
+    fn step(&mut self, step: &Step, last_sent: Option<&Template>) -> String {
         let role = self.role();
         let echoes = |matcher: &Matcher| match (matcher, last_sent) {
-            (Matcher::Exact(text), Some(sent)) => text.trim() == sent.trim(),
+            (Matcher::Exact(text), Some(sent)) => text.as_str().trim() == sent.as_str().trim(),
             _ => false,
         };
         match step {
@@ -377,9 +371,9 @@ impl<'a> Describer<'a> {
         }
     }
 
-    fn send(&mut self, text: &str) -> String {
+    fn send(&mut self, text: &Template) -> String {
         let ending = &self.exercise.line_ending;
-        if text.trim().is_empty() {
+        if text.as_str().trim().is_empty() {
             return match ending.as_str() {
                 "\n" | "\r\n" => "The grader sends an empty line.".to_string(),
                 _ => format!(
@@ -436,7 +430,7 @@ impl<'a> Describer<'a> {
             Matcher::Regex(pattern) => {
                 format!(
                     "{subject} matching the regular expression {}",
-                    self.regex(pattern.as_str())
+                    self.regex(pattern.template())
                 )
             }
             Matcher::Number(number) => {
@@ -458,7 +452,7 @@ impl<'a> Describer<'a> {
             Matcher::Regex(pattern) => {
                 format!(
                     "matches the regular expression {}",
-                    self.regex(pattern.as_str())
+                    self.regex(pattern.template())
                 )
             }
             Matcher::Number(number) => format!("contains {}", self.number(number, false)),
@@ -477,8 +471,8 @@ impl<'a> Describer<'a> {
 
     /// The number a `number` matcher looks for; with `examples`, the forms
     /// that count.
-    fn number(&mut self, template: &str, examples: bool) -> String {
-        let parts = template::pieces(template.trim());
+    fn number(&mut self, template: &Template, examples: bool) -> String {
+        let parts = template.trimmed_pieces();
         if let [Piece::Literal(literal)] = parts.as_slice() {
             let literal = escape_bytes(literal.as_bytes());
             if !examples {
@@ -511,18 +505,12 @@ impl<'a> Describer<'a> {
 
     /// A regex, with the values in it named by stand-ins (`WORD`) and
     /// explained after it.
-    fn regex(&mut self, pattern: &str) -> String {
-        let mut shown = String::new();
+    fn regex(&mut self, pattern: &Template) -> String {
+        let shown = with_stand_ins(pattern);
         let mut names: Vec<&str> = Vec::new();
-        for segment in template::pieces(pattern) {
-            match segment {
-                Piece::Literal(text) => shown.push_str(text),
-                Piece::Value(name) => {
-                    shown.push_str(&stand_in(name));
-                    if !names.contains(&name) {
-                        names.push(name);
-                    }
-                }
+        for name in pattern.names() {
+            if !names.contains(&name) {
+                names.push(name);
             }
         }
         if names.is_empty() {
@@ -540,8 +528,8 @@ impl<'a> Describer<'a> {
 
     /// A template in words: literals quoted, values described, repeats
     /// counted (`doubled:` followed by the word twice).
-    fn text(&mut self, template: &str, depth: usize) -> String {
-        let parts = template::pieces(template.trim());
+    fn text(&mut self, template: &Template, depth: usize) -> String {
+        let parts = template.trimmed_pieces();
         if parts.is_empty() {
             return "nothing (an empty message)".to_string();
         }
@@ -632,7 +620,7 @@ impl<'a> Describer<'a> {
         }
     }
 
-    fn sum(&mut self, items: &[String], depth: usize) -> String {
+    fn sum(&mut self, items: &[Template], depth: usize) -> String {
         // "the sum of the two numbers" when it adds up every random number.
         let numbers = self
             .kind_counts
@@ -641,7 +629,7 @@ impl<'a> Describer<'a> {
             .unwrap_or(0);
         let mut named: Vec<&str> = items
             .iter()
-            .filter_map(|item| match template::pieces(item.trim()).as_slice() {
+            .filter_map(|item| match item.trimmed_pieces().as_slice() {
                 [Piece::Value(name)] => Some(*name),
                 _ => None,
             })
@@ -706,7 +694,7 @@ fn random_values_in_order(exercise: &Exercise) -> Vec<String> {
             }
         } else if depth < MAX_DEPTH {
             for text in spec.texts() {
-                for inner in template::names(text) {
+                for inner in text.names() {
                     visit(exercise, inner, order, depth + 1);
                 }
             }
@@ -715,7 +703,7 @@ fn random_values_in_order(exercise: &Exercise) -> Vec<String> {
     let mut order = Vec::new();
     for step in &exercise.steps {
         for text in Step::texts(step) {
-            for name in template::names(text) {
+            for name in text.names() {
                 visit(exercise, name, &mut order, 0);
             }
         }
@@ -822,7 +810,7 @@ mod tests {
             .steps
             .iter()
             .flat_map(Step::texts)
-            .flat_map(|text| template::pieces(text.trim()))
+            .flat_map(Template::trimmed_pieces)
             .filter_map(|segment| match segment {
                 Piece::Literal(text) if !text.trim().is_empty() => Some(text.trim().to_string()),
                 _ => None,
@@ -863,8 +851,9 @@ mod tests {
                     "{id} does not mention `{literal}`:\n{text}"
                 );
             }
+            let unfilled = Template::new(text.as_str());
             assert_eq!(
-                template::names(&text).collect::<Vec<_>>(),
+                unfilled.names().collect::<Vec<_>>(),
                 Vec::<&str>::new(),
                 "{id}:\n{text}"
             );

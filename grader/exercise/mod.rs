@@ -6,12 +6,13 @@
 mod load;
 mod numbers;
 mod pattern;
-pub mod template;
+mod template;
 mod values;
 
 pub use load::{EMBEDDED_SOURCE, ExerciseSet, LoadError, UnknownExercise};
 pub use numbers::{MAX_POINTS, MAX_TIMEOUT_SECONDS};
 pub use pattern::Pattern;
+pub use template::{Piece, Template};
 pub use values::{Builtin, Rng, Values, ValuesError, exercise_seed};
 
 use serde::{Deserialize, Serialize};
@@ -37,7 +38,7 @@ pub struct Exercise {
     /// Arguments given to the student's program; `{host}` and `{port}` are
     /// filled in.
     #[serde(default)]
-    pub args: Vec<String>,
+    pub args: Vec<Template>,
     /// Points for passing, from 0 to [`MAX_POINTS`].
     #[serde(default = "default_points", deserialize_with = "numbers::points")]
     pub points: f64,
@@ -66,7 +67,7 @@ pub struct HintSpec {
     /// What the wrong message looks like.
     pub when: Matcher,
     /// What to tell the student.
-    pub hint: String,
+    pub hint: Template,
 }
 
 fn default_points() -> f64 {
@@ -179,13 +180,13 @@ pub enum ValueSpec {
     /// A random token of 16 hexadecimal digits.
     RandomToken,
     /// Text built from other values, such as `doubled:{word}{word}`.
-    Format(String),
+    Format(Template),
     /// The number of alphabetic characters in a text.
-    LetterCount(String),
+    LetterCount(Template),
     /// The number of characters in a text (spaces and punctuation too).
-    Length(String),
+    Length(Template),
     /// The sum of the numbers in a list of texts.
-    Sum(Vec<String>),
+    Sum(Vec<Template>),
 }
 
 /// The kinds of random value.
@@ -212,10 +213,10 @@ impl RandomKind {
 /// How a derived value is made from the texts it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Derivation<'a> {
-    Format(&'a str),
-    LetterCount(&'a str),
-    Length(&'a str),
-    Sum(&'a [String]),
+    Format(&'a Template),
+    LetterCount(&'a Template),
+    Length(&'a Template),
+    Sum(&'a [Template]),
 }
 
 /// Where a value comes from: drawn at random, or derived from others.
@@ -230,7 +231,7 @@ pub enum Origin<'a> {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Step {
     /// Send a message (placeholders filled, the line ending appended).
-    Send(String),
+    Send(Template),
     /// Read until a message matches, or fail on a mismatch, close or deadline.
     Expect(Matcher),
     /// Accept a message matching this if one comes within the quiet gap.
@@ -259,9 +260,9 @@ impl Step {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct HttpExchange {
     /// The request line the student must send, such as `GET / HTTP/1.0`.
-    pub request_line: String,
+    pub request_line: Template,
     /// The body of the `200 OK` response (placeholders filled).
-    pub body: String,
+    pub body: Template,
 }
 
 /// What counts as a right message. Text is compared after trimming
@@ -270,15 +271,15 @@ pub struct HttpExchange {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Matcher {
     /// The message is exactly this text.
-    Exact(String),
+    Exact(Template),
     /// The message contains this text.
-    Contains(String),
+    Contains(Template),
     /// The message matches this regular expression (compiled as the file
     /// is read; placeholders are filled in escaped).
     Regex(Pattern),
     /// The message contains a number equal to this value (`42`, `42.0` and
     /// `The sum is 42` all match 42).
-    Number(String),
+    Number(Template),
     /// Any message with some text in it (a prompt).
     AnyText,
     /// Every one of these matches the text received in this step.
@@ -334,14 +335,15 @@ impl Exercise {
                 "a server exercise needs a `port` to connect to".to_string(),
             );
         }
-        if self.port.is_none() && !self.args.iter().any(|a| a.contains("{port}")) {
+        let passes_port = |arg: &Template| arg.names().any(|name| name == Builtin::Port.name());
+        if self.port.is_none() && !self.args.iter().any(passes_port) {
             complain(
                 here("port"),
                 "without a fixed `port`, `args` must pass `{port}` to the program".to_string(),
             );
         }
         // Every text that may hold placeholders, with where it is.
-        let mut texts: Vec<(String, &str)> = Vec::new();
+        let mut texts: Vec<(String, &Template)> = Vec::new();
         for (name, spec) in &self.values {
             texts.extend(
                 spec.texts()
@@ -349,7 +351,7 @@ impl Exercise {
                     .map(|t| (here(&format!("value `{name}`")), t)),
             );
         }
-        texts.extend(self.args.iter().map(|a| (here("args"), a.as_str())));
+        texts.extend(self.args.iter().map(|a| (here("args"), a)));
         for (index, step) in self.steps.iter().enumerate() {
             let place = here(&format!("step {}", index + 1));
             texts.extend(step.texts().into_iter().map(|t| (place.clone(), t)));
@@ -368,7 +370,7 @@ impl Exercise {
         }
         let known = |name: &str| Builtin::named(name).is_some() || self.values.contains_key(name);
         for (place, text) in &texts {
-            for name in template::names(text).filter(|name| !known(name)) {
+            for name in text.names().filter(|name| !known(name)) {
                 complain(
                     place.clone(),
                     format!("`{{{name}}}` names no value; define it under `values`"),
@@ -397,7 +399,7 @@ impl Exercise {
                 // Only where the growth starts: a text over the limit whose
                 // every input is within it.
                 for (place, text) in texts {
-                    let inputs_fit = template::names(text).all(|p| most(p).unwrap_or(0) <= max);
+                    let inputs_fit = text.names().all(|p| most(p).unwrap_or(0) <= max);
                     if inputs_fit && values::expanded_len(text, most) > max {
                         complain(
                             place,
@@ -429,13 +431,13 @@ impl ValueSpec {
     }
 
     /// The texts a derived value is made from; none for a random one.
-    pub fn texts(&self) -> Vec<&str> {
+    pub fn texts(&self) -> Vec<&Template> {
         match self.origin() {
             Origin::Drawn(_) => Vec::new(),
             Origin::Derived(
                 Derivation::Format(text) | Derivation::LetterCount(text) | Derivation::Length(text),
             ) => vec![text],
-            Origin::Derived(Derivation::Sum(items)) => items.iter().map(String::as_str).collect(),
+            Origin::Derived(Derivation::Sum(items)) => items.iter().collect(),
         }
     }
 }
@@ -450,7 +452,7 @@ impl Step {
     }
 
     /// The texts that may hold placeholders, in reading order.
-    pub fn texts(&self) -> Vec<&str> {
+    pub fn texts(&self) -> Vec<&Template> {
         match self {
             Step::Send(text) => vec![text],
             Step::HttpExchange(http) => vec![&http.request_line, &http.body],
@@ -461,10 +463,10 @@ impl Step {
 
 impl Matcher {
     /// The texts that may hold placeholders, in reading order.
-    pub fn texts(&self) -> Vec<&str> {
+    pub fn texts(&self) -> Vec<&Template> {
         match self {
             Matcher::Exact(t) | Matcher::Contains(t) | Matcher::Number(t) => vec![t],
-            Matcher::Regex(pattern) => vec![pattern.as_str()],
+            Matcher::Regex(pattern) => vec![pattern.template()],
             Matcher::AnyText => Vec::new(),
             Matcher::AllOf(all) | Matcher::AnyOf(all) => {
                 all.iter().flat_map(Matcher::texts).collect()

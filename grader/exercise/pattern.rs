@@ -3,7 +3,7 @@
 //! pattern that cannot compile is a load error instead of a step that no
 //! student can pass.
 
-use super::template;
+use super::template::Template;
 use super::values::Values;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,8 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone, Deserialize, Serialize)]
 #[serde(from = "String", into = "String")]
 pub struct Pattern {
-    source: String,
+    /// The source, read for its placeholders.
+    template: Template,
     compiled: Compiled,
 }
 
@@ -39,30 +40,29 @@ enum Compiled {
 impl Pattern {
     /// Compiles `source`; see [`Pattern::problem`] for the outcome.
     pub fn new(source: impl Into<String>) -> Pattern {
-        let source = source.into();
-        let has_placeholders = template::names(&source).next().is_some();
+        let template = Template::new(source);
+        let has_placeholders = template.names().next().is_some();
         // Placeholders are filled with escaped text at run time; any
         // literal stands in for them to check that the rest compiles.
-        let checked = if has_placeholders {
-            template::names(&source).fold(source.clone(), |p, name| {
-                p.replace(&format!("{{{name}}}"), "x")
-            })
-        } else {
-            source.clone()
-        };
+        let checked = template.substitute(|_| Some("x".to_string()));
         let compiled = match Regex::new(&checked) {
             Err(error) => {
-                Compiled::Broken(format!("the regex `{source}` does not compile: {error}"))
+                Compiled::Broken(format!("the regex `{template}` does not compile: {error}"))
             }
             Ok(_) if has_placeholders => Compiled::Template(Arc::default()),
             Ok(regex) => Compiled::Fixed(regex),
         };
-        Pattern { source, compiled }
+        Pattern { template, compiled }
     }
 
     /// The pattern as the exercise wrote it, placeholders unfilled.
     pub fn as_str(&self) -> &str {
-        &self.source
+        self.template.as_str()
+    }
+
+    /// The pattern as a template: its placeholders and the regex around them.
+    pub fn template(&self) -> &Template {
+        &self.template
     }
 
     /// Why the pattern cannot be used, if it cannot.
@@ -75,7 +75,7 @@ impl Pattern {
 
     /// The pattern with `values` filled in, escaped, as it is matched.
     pub fn filled(&self, values: &Values) -> String {
-        values.fill_with(&self.source, regex::escape)
+        values.fill_with(&self.template, regex::escape)
     }
 
     /// True when the pattern, filled with `values`, matches `text`. A
@@ -103,7 +103,7 @@ impl Pattern {
 impl From<Pattern> for String {
     /// A pattern is written as its source, as the exercise wrote it.
     fn from(pattern: Pattern) -> String {
-        pattern.source
+        pattern.template.into()
     }
 }
 
@@ -116,19 +116,19 @@ impl From<String> for Pattern {
 /// Two patterns are the same when they are written the same.
 impl PartialEq for Pattern {
     fn eq(&self, other: &Pattern) -> bool {
-        self.source == other.source
+        self.template == other.template
     }
 }
 
 impl fmt::Debug for Pattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Pattern").field(&self.source).finish()
+        f.debug_tuple("Pattern").field(&self.as_str()).finish()
     }
 }
 
 impl fmt::Display for Pattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.source)
+        f.write_str(self.as_str())
     }
 }
 

@@ -2,8 +2,7 @@
 //! ones computed from them, and the built-ins (`{host}`, `{port}`,
 //! `{hostname}`, `{client-ip}`), filled into `{name}` placeholders.
 
-use super::template::{self, Piece};
-use super::{Derivation, Origin, ValueSpec};
+use super::{Derivation, Origin, Template, ValueSpec};
 use std::collections::{BTreeMap, HashMap};
 
 /// The values the grader fills in itself, whatever the exercise.
@@ -163,7 +162,7 @@ pub fn longest(specs: &BTreeMap<String, ValueSpec>) -> Result<HashMap<&str, usiz
 
 /// The placeholders a value is derived from.
 fn inputs(spec: &ValueSpec) -> Vec<&str> {
-    spec.texts().into_iter().flat_map(template::names).collect()
+    spec.texts().into_iter().flat_map(Template::names).collect()
 }
 
 /// The most characters `spec` can have, its inputs' most known.
@@ -185,8 +184,8 @@ fn own_longest(spec: &ValueSpec, known: impl Fn(&str) -> Option<usize>) -> usize
 /// The most characters `text` can expand to, with `known` giving each
 /// value's most; built-ins have their own bound and unknown names stay as
 /// they are written.
-pub fn expanded_len(text: &str, known: impl Fn(&str) -> Option<usize>) -> usize {
-    template::names(text).fold(text.len(), |total, name| {
+pub fn expanded_len(text: &Template, known: impl Fn(&str) -> Option<usize>) -> usize {
+    text.names().fold(text.as_str().len(), |total, name| {
         let most = known(name).unwrap_or(if Builtin::named(name).is_some() {
             MAX_BUILTIN_CHARS
         } else {
@@ -250,7 +249,7 @@ impl Values {
                 let inputs_ready = spec
                     .texts()
                     .iter()
-                    .all(|text| template::names(text).all(|p| values.resolved.contains_key(p)));
+                    .all(|text| text.names().all(|p| values.resolved.contains_key(p)));
                 if inputs_ready {
                     let derived = values.derive(derivation)?;
                     values.resolved.insert(name.clone(), derived);
@@ -305,29 +304,14 @@ impl Values {
     }
 
     /// `text` with every known `{name}` replaced by its value.
-    pub fn fill(&self, text: &str) -> String {
+    pub fn fill(&self, text: &Template) -> String {
         self.fill_with(text, |value| value.to_string())
     }
 
     /// `text` with every known `{name}` replaced by `transform(value)`; used
-    /// to escape values filled into a regex.
-    pub fn fill_with(&self, text: &str, transform: impl Fn(&str) -> String) -> String {
-        let mut out = String::with_capacity(text.len());
-        for piece in template::pieces(text) {
-            match piece {
-                Piece::Literal(literal) => out.push_str(literal),
-                Piece::Value(name) => match self.resolved.get(name) {
-                    Some(value) => out.push_str(&transform(value)),
-                    // Unknown names stay as written.
-                    None => {
-                        out.push('{');
-                        out.push_str(name);
-                        out.push('}');
-                    }
-                },
-            }
-        }
-        out
+    /// to escape values filled into a regex. Unknown names stay as written.
+    pub fn fill_with(&self, text: &Template, transform: impl Fn(&str) -> String) -> String {
+        text.substitute(|name| self.resolved.get(name).map(|value| transform(value)))
     }
 }
 
@@ -389,7 +373,8 @@ mod tests {
     #[test]
     fn fill_leaves_unknown_braces_alone() {
         let values = Values::resolve(&BTreeMap::new(), 0, &[("port", "5555".into())]).unwrap();
-        assert_eq!(values.fill("port {port} {other} {"), "port 5555 {other} {");
+        let text = Template::new("port {port} {other} {");
+        assert_eq!(values.fill(&text), "port 5555 {other} {");
     }
 
     #[test]

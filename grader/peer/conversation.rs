@@ -5,7 +5,7 @@
 use super::http;
 use super::matching::{describe, find_match, matches};
 use super::{Completion, Connection, Failure, FailureKind, Message};
-use crate::exercise::{Deadlines, Exercise, HttpExchange, Matcher, Step, Values};
+use crate::exercise::{Deadlines, Exercise, HttpExchange, Matcher, Step, Template, Values};
 use crate::student::{Deadline, Observer, ProgramClock};
 use crate::text::escape_bytes;
 use tokio::time::{Instant, sleep_until};
@@ -95,7 +95,7 @@ impl<'a> Conversation<'a> {
         }
     }
 
-    async fn send(&mut self, text: &str, deadline: Instant) -> Result<(), Failure> {
+    async fn send(&mut self, text: &Template, deadline: Instant) -> Result<(), Failure> {
         let message = format!("{}{}", self.values.fill(text), self.exercise.line_ending);
         self.send_bytes(message.as_bytes(), deadline).await
     }
