@@ -32,7 +32,7 @@ enum Compiled {
     /// Placeholders, filled with each run's values (escaped), which are
     /// only known once the run starts: the last filling and its regex are
     /// kept, so a conversation compiles its pattern once, not once per read.
-    Template(Arc<Mutex<Option<(String, Regex)>>>),
+    Filled(Arc<Mutex<Option<(String, Regex)>>>),
     /// It does not compile: why, for the load error.
     Broken(String),
 }
@@ -49,7 +49,7 @@ impl Pattern {
             Err(error) => {
                 Compiled::Broken(format!("the regex `{template}` does not compile: {error}"))
             }
-            Ok(_) if has_placeholders => Compiled::Template(Arc::default()),
+            Ok(_) if has_placeholders => Compiled::Filled(Arc::default()),
             Ok(regex) => Compiled::Fixed(regex),
         };
         Pattern { template, compiled }
@@ -84,7 +84,7 @@ impl Pattern {
     pub fn is_match(&self, values: &Values, text: &str) -> bool {
         match &self.compiled {
             Compiled::Fixed(regex) => regex.is_match(text),
-            Compiled::Template(last) => {
+            Compiled::Filled(last) => {
                 let filled = self.filled(values);
                 let mut last = last.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 if !matches!(last.as_ref(), Some((source, _)) if *source == filled) {
