@@ -5,32 +5,42 @@
 //!
 //! Layout, one concept per module:
 //! - [`exercise`]: an exercise as data (steps, matchers, values, timeouts),
-//!   loading and validation, the embedded notebook set.
-//! - [`peer`]: the grader's side of one conversation: connection setup,
-//!   the [`peer::Connection`] that owns the bytes, matching, and the step
-//!   interpreter.
+//!   loading and validation, the embedded notebook set. Texts with
+//!   `{name}` placeholders are [`exercise::Template`]s and regexes
+//!   [`exercise::Pattern`]s, both parsed once at load time.
+//! - [`peer`]: the grader's side of one conversation: [`peer::side`] makes
+//!   it ready and meets the student's program (for `grade` and `sockgrade
+//!   peer` alike); the [`peer::Connection`] owns the bytes and frames them
+//!   into messages by a completion rule; the step interpreter sees only
+//!   messages; matching is pure.
 //! - [`student`]: the submission contract, private copies, launching and
-//!   watching the student's program, capturing its output.
+//!   watching the student's program, its clock, capturing its output.
 //! - [`grade`]: one submission, every selected exercise, into results;
 //!   each exercise in three stages: prepare (what the program needs; a
 //!   failure is the grader's), converse (run it against the peer, gather
-//!   evidence), judge (the verdict, a pure function of the evidence).
-//! - [`batch`]: many submissions (folders, archives), sharded, in child
-//!   graders; the gradebook, summary and merge of shard outputs.
+//!   evidence), judge (the verdict, a pure function of the evidence). Its
+//!   [`grade::Environment`] is built once, immutable.
+//! - [`batch`]: many submissions (folders, archives), sharded, admitted by
+//!   CPU pressure, each in a child grader; merging shard outputs.
+//! - [`child`]: grading a submission in a child sockgrade (in namespaces):
+//!   a typed [`child::Request`] on its stdin, a typed [`child::Reply`] in
+//!   a file only the caller can write.
 //! - [`summary`]: a batch's summary as a value, computed from its reports.
-//! - [`hints`]: feedback that names a recognised mistake.
+//! - [`hints`]: feedback that names a recognised mistake, from evidence.
 //! - [`explain`]: what the grader does and accepts for one exercise, in words.
-//! - [`outcome`]: the result values every reporter reads.
+//! - [`outcome`]: the result values every reporter reads (isolation and
+//!   protections as values; the words are the terminal's).
 //! - [`practice`]: `sockgrade peer`, the grader's side played live.
-//! - [`report`]: terminal, JSON, JUnit, Gradescope, CSV gradebook and batch
-//!   summary writers (pure: results in, bytes out).
+//! - [`report`]: terminal, JSON, JUnit, Gradescope, CSV gradebook, batch
+//!   summary and exercise list writers (pure: one value in, bytes out).
 //! - [`transcript`]: the timeline of one exercise.
 //! - [`sandbox`]: the isolation and confinement in force: network, PID and
 //!   mount namespaces; per program cgroups, Landlock, another user, rlimits.
-//! - [`child`]: grading a submission in a child sockgrade (in namespaces).
 //! - [`platform`]: everything OS-specific (process groups, /proc).
+//! - [`backoff`]: the growing pauses of every polling wait.
 //! - [`text`]: making untrusted bytes safe to show.
-//! - [`error`]: harness errors and exit codes; [`cli`]: the command line.
+//! - [`error`]: harness errors and exit codes; [`cli`]: the command line,
+//!   thin over the modules above.
 
 pub mod backoff;
 pub mod batch;
