@@ -333,15 +333,10 @@ fn read_reply(path: &Path) -> Result<Reply, ChildFailure> {
 }
 
 fn describe_status(status: std::process::ExitStatus) -> String {
-    match status.code() {
-        Some(code) => format!("exit code {code}"),
-        None => {
-            #[cfg(unix)]
-            if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
-                return format!("signal {signal}");
-            }
-            "an unknown status".to_string()
-        }
+    match (status.code(), platform::exit_signal(status)) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(signal)) => format!("signal {signal}"),
+        (None, None) => "an unknown status".to_string(),
     }
 }
 
@@ -359,29 +354,9 @@ fn last_lines(text: &str, count: usize) -> String {
 /// Windows): a submission folder's name need not be UTF-8, and a JSON
 /// string must be.
 pub(crate) mod os_path {
+    use crate::platform::{PathUnit as Unit, path_from_units as path, path_units as units};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use std::ffi::OsString;
     use std::path::{Path, PathBuf};
-
-    #[cfg(not(windows))]
-    type Unit = u8;
-    #[cfg(windows)]
-    type Unit = u16;
-
-    fn units(path: &Path) -> Vec<Unit> {
-        #[cfg(not(windows))]
-        return std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec();
-        #[cfg(windows)]
-        return std::os::windows::ffi::OsStrExt::encode_wide(path.as_os_str()).collect();
-    }
-
-    fn path(units: Vec<Unit>) -> PathBuf {
-        #[cfg(not(windows))]
-        let text: OsString = std::os::unix::ffi::OsStringExt::from_vec(units);
-        #[cfg(windows)]
-        let text: OsString = std::os::windows::ffi::OsStringExt::from_wide(&units);
-        PathBuf::from(text)
-    }
 
     pub fn serialize<S: Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
         units(path).serialize(serializer)

@@ -167,26 +167,20 @@ pub(super) async fn converse(
 
 /// Whether the file `program` names (a path, or a name looked up on
 /// `PATH`) has an execute bit: then a refusal to run it is not its mode's.
+/// Never where files have no modes (Windows).
 fn is_marked_executable(program: &std::ffi::OsStr, cwd: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let program = Path::new(program);
-        let candidates: Vec<std::path::PathBuf> = if program.components().count() > 1 {
-            vec![cwd.join(program)]
-        } else {
-            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-                .map(|dir| dir.join(program))
-                .collect()
-        };
-        candidates.iter().any(|file| {
-            std::fs::metadata(file)
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    let program = Path::new(program);
+    let candidates: Vec<std::path::PathBuf> = if program.components().count() > 1 {
+        vec![cwd.join(program)]
+    } else {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|dir| dir.join(program))
+            .collect()
+    };
+    candidates.iter().any(|file| {
+        std::fs::metadata(file).is_ok_and(|m| {
+            let meta = platform::FileMeta::of(&m);
+            meta.kind == platform::FileKind::File && meta.mode & 0o111 != 0
         })
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (program, cwd);
-        false
-    }
+    })
 }

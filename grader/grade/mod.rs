@@ -345,11 +345,7 @@ async fn build(
         Ok(confinement) => confinement,
         Err(e) => return Some(failed_to_start(format!("cannot confine it: {e}"))),
     };
-    let shell: Vec<std::ffi::OsString> = if cfg!(windows) {
-        vec!["cmd".into(), "/C".into(), command.into()]
-    } else {
-        vec!["sh".into(), "-c".into(), command.into()]
-    };
+    let shell = platform::shell_command(command);
     let mut env = private_env(&folders);
     env.extend(toolchain_env());
     let launch = Launch {

@@ -39,12 +39,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = tempfile::NamedTempFile::new_in(dir).map_err(without_temporary_path)?;
     // A temporary file is private (0600); a report is for CI uploaders and
     // other users to read, like any file the user would have created.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
+    crate::platform::set_file_mode(file.as_file(), 0o644)?;
     file.write_all(bytes).map_err(without_temporary_path)?;
     file.flush().map_err(without_temporary_path)?;
     file.persist(path)

@@ -146,7 +146,7 @@ impl Members {
     /// Kills every member (the group first: what it forks meanwhile is in
     /// it too).
     fn kill(&self) {
-        crate::platform::kill_group(self.leader);
+        crate::platform::unix::kill_group(self.leader);
         for &pid in self.known.keys() {
             if let Ok(pid) = i32::try_from(pid)
                 && pid > 1

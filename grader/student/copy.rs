@@ -5,6 +5,7 @@
 //! but a regular file is opened while copying (opening a FIFO blocks), and
 //! the limits are checked on the whole tree before a byte is copied.
 
+use crate::platform;
 use std::ffi::OsString;
 use std::fmt;
 use std::io::{self, Read};
@@ -113,78 +114,8 @@ impl From<io::Error> for CopyError {
     }
 }
 
-/// What an entry is, as `lstat` sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Type {
-    Folder,
-    File,
-    Link,
-    Fifo,
-    Socket,
-    Device,
-}
-
-/// The fields of `lstat` the rules read.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Meta {
-    pub kind: Type,
-    pub uid: u32,
-    pub mode: u32,
-    pub nlink: u64,
-    pub size: u64,
-}
-
-impl Meta {
-    /// From std's metadata (of an open file, or `symlink_metadata`).
-    pub fn of(metadata: &std::fs::Metadata) -> Meta {
-        let kind = metadata.file_type();
-        let kind = if kind.is_symlink() {
-            Type::Link
-        } else if kind.is_dir() {
-            Type::Folder
-        } else if kind.is_file() {
-            Type::File
-        } else {
-            special_type(&kind)
-        };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            Meta {
-                kind,
-                uid: metadata.uid(),
-                mode: metadata.mode(),
-                nlink: metadata.nlink(),
-                size: metadata.len(),
-            }
-        }
-        #[cfg(not(unix))]
-        Meta {
-            kind,
-            uid: 0,
-            mode: 0o644,
-            nlink: 1,
-            size: metadata.len(),
-        }
-    }
-}
-
-#[cfg(unix)]
-fn special_type(kind: &std::fs::FileType) -> Type {
-    use std::os::unix::fs::FileTypeExt;
-    if kind.is_fifo() {
-        Type::Fifo
-    } else if kind.is_socket() {
-        Type::Socket
-    } else {
-        Type::Device
-    }
-}
-
-#[cfg(not(unix))]
-fn special_type(_: &std::fs::FileType) -> Type {
-    Type::Device
-}
+/// What an entry is and the facts the rules read, as `lstat` sees them.
+pub(super) use crate::platform::{FileKind as Type, FileMeta as Meta};
 
 /// Why an entry of a submission owned by `owner` must not be handed to
 /// its programs, if it must not: only what the owner could read (their
@@ -366,7 +297,7 @@ fn copy(
                 else {
                     continue;
                 };
-                if make_link(&target, &to.join(name)).is_err() {
+                if platform::symlink(&target, &to.join(name)).is_err() {
                     skipped.push(Skipped {
                         path: at.join(name),
                         reason: "a symbolic link this system cannot copy",
@@ -397,7 +328,7 @@ fn check_links(
         let reason = match to.join(&path).canonicalize() {
             Ok(target) if target.starts_with(&root) => continue,
             Ok(_) => "a symbolic link to outside the submission",
-            Err(e) if e.raw_os_error() == Some(libc_eloop()) => "a symbolic link loop",
+            Err(e) if platform::is_link_loop(&e) => "a symbolic link loop",
             Err(_) => "a symbolic link to nothing in the submission",
         };
         refused.push(Skipped { path, reason });
@@ -409,47 +340,23 @@ fn check_links(
     Ok(())
 }
 
-fn libc_eloop() -> i32 {
-    #[cfg(unix)]
-    return libc::ELOOP;
-    #[cfg(not(unix))]
-    return -1;
-}
-
 /// A new file with the permission bits of the original, but never set-id
 /// or sticky bits.
 fn create_file(path: &Path, mode: u32) -> io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(mode & 0o777);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
+    platform::create_with_mode(&mut options, mode & 0o777);
     options.open(path)
-}
-
-#[cfg(unix)]
-fn make_link(target: &Path, link: &Path) -> io::Result<()> {
-    std::os::unix::fs::symlink(target, link)
-}
-
-#[cfg(not(unix))]
-fn make_link(_: &Path, _: &Path) -> io::Result<()> {
-    Err(io::ErrorKind::Unsupported.into())
 }
 
 /// The submission's side: entries opened relative to their folder and
 /// never through a link, so that a folder swapped for a link while it is
 /// copied leads nowhere.
 mod source {
-    use super::{CopyError, Meta, Skipped};
-    use std::ffi::OsString;
-    use std::fs::File;
+    use super::{CopyError, Skipped};
+    pub use crate::platform::Folder;
     use std::io;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     /// The result of opening an entry: skipped (and noted) when it is no
     /// longer what the walk saw or cannot be read; other failures are the
@@ -480,165 +387,7 @@ mod source {
     /// A link where a file or folder was (`O_NOFOLLOW`), or a file where
     /// a folder was.
     fn is_swapped(e: &io::Error) -> bool {
-        #[cfg(unix)]
-        return matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR));
-        #[cfg(not(unix))]
-        {
-            let _ = e;
-            false
-        }
-    }
-
-    /// A folder of the submission, open.
-    #[cfg(unix)]
-    pub struct Folder(std::os::fd::OwnedFd);
-
-    #[cfg(unix)]
-    impl Folder {
-        /// The submission's own folder, as the user named it.
-        pub fn open_root(path: &Path) -> io::Result<Folder> {
-            use std::os::unix::fs::OpenOptionsExt;
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_DIRECTORY)
-                .open(path)?;
-            Ok(Folder(file.into()))
-        }
-
-        /// Its owner's user id.
-        pub fn owner(&self) -> io::Result<u32> {
-            let stat = nix::sys::stat::fstat(&self.0)?;
-            Ok(stat.st_uid)
-        }
-
-        /// Its first `most` entries, as `lstat` sees them.
-        pub fn entries(&self, most: u64) -> io::Result<Vec<(OsString, Meta)>> {
-            use nix::fcntl::{AtFlags, OFlag};
-            use std::os::unix::ffi::OsStrExt;
-            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-            let mut dir =
-                nix::dir::Dir::openat(&self.0, ".", flags, nix::sys::stat::Mode::empty())?;
-            let mut entries = Vec::new();
-            for entry in dir.iter() {
-                if entries.len() as u64 >= most {
-                    break;
-                }
-                let entry = entry?;
-                let name = entry.file_name();
-                if name.to_bytes() == b"." || name.to_bytes() == b".." {
-                    continue;
-                }
-                let stat = nix::sys::stat::fstatat(&self.0, name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
-                let name = OsString::from(std::ffi::OsStr::from_bytes(name.to_bytes()));
-                entries.push((name, meta_of(&stat)));
-            }
-            Ok(entries)
-        }
-
-        /// The folder `name` in it, if it is one (never through a link).
-        pub fn folder(&self, name: &OsString) -> io::Result<Folder> {
-            use nix::fcntl::OFlag;
-            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-            let fd = nix::fcntl::openat(
-                &self.0,
-                name.as_os_str(),
-                flags,
-                nix::sys::stat::Mode::empty(),
-            )?;
-            Ok(Folder(fd))
-        }
-
-        /// The file `name` in it, open for reading, and what it is. Never
-        /// through a link, and without waiting: a FIFO opens at once (and
-        /// is then refused for what it is).
-        pub fn file(&self, name: &OsString) -> io::Result<(File, Meta)> {
-            use nix::fcntl::OFlag;
-            let flags = OFlag::O_RDONLY
-                | OFlag::O_NOFOLLOW
-                | OFlag::O_NONBLOCK
-                | OFlag::O_NOCTTY
-                | OFlag::O_CLOEXEC;
-            let fd = nix::fcntl::openat(
-                &self.0,
-                name.as_os_str(),
-                flags,
-                nix::sys::stat::Mode::empty(),
-            )?;
-            let file = File::from(fd);
-            let meta = Meta::of(&file.metadata()?);
-            Ok((file, meta))
-        }
-
-        /// Where the link `name` in it points.
-        pub fn link(&self, name: &OsString) -> io::Result<PathBuf> {
-            Ok(nix::fcntl::readlinkat(&self.0, name.as_os_str())?.into())
-        }
-    }
-
-    #[cfg(unix)]
-    #[cfg_attr(
-        target_os = "linux",
-        expect(
-            clippy::unnecessary_cast,
-            reason = "st_mode and st_nlink are narrower on macOS and the BSDs"
-        )
-    )]
-    fn meta_of(stat: &nix::sys::stat::FileStat) -> Meta {
-        use super::Type;
-        let kind = match stat.st_mode & libc::S_IFMT {
-            libc::S_IFDIR => Type::Folder,
-            libc::S_IFREG => Type::File,
-            libc::S_IFLNK => Type::Link,
-            libc::S_IFIFO => Type::Fifo,
-            libc::S_IFSOCK => Type::Socket,
-            _ => Type::Device,
-        };
-        Meta {
-            kind,
-            uid: stat.st_uid,
-            mode: stat.st_mode as u32,
-            nlink: stat.st_nlink as u64,
-            size: stat.st_size.max(0) as u64,
-        }
-    }
-
-    /// A folder of the submission, by path (no descriptors here).
-    #[cfg(not(unix))]
-    pub struct Folder(PathBuf);
-
-    #[cfg(not(unix))]
-    impl Folder {
-        pub fn open_root(path: &Path) -> io::Result<Folder> {
-            std::fs::read_dir(path)?;
-            Ok(Folder(path.to_path_buf()))
-        }
-
-        pub fn owner(&self) -> io::Result<u32> {
-            Ok(0)
-        }
-
-        pub fn entries(&self, most: u64) -> io::Result<Vec<(OsString, Meta)>> {
-            let mut entries = Vec::new();
-            for entry in std::fs::read_dir(&self.0)?.take(most as usize) {
-                let entry = entry?;
-                entries.push((entry.file_name(), Meta::of(&entry.metadata()?)));
-            }
-            Ok(entries)
-        }
-
-        pub fn folder(&self, name: &OsString) -> io::Result<Folder> {
-            Ok(Folder(self.0.join(name)))
-        }
-
-        pub fn file(&self, name: &OsString) -> io::Result<(File, Meta)> {
-            let file = File::open(self.0.join(name))?;
-            let meta = Meta::of(&file.metadata()?);
-            Ok((file, meta))
-        }
-
-        pub fn link(&self, name: &OsString) -> io::Result<PathBuf> {
-            std::fs::read_link(self.0.join(name))
-        }
+        crate::platform::is_link_loop(e) || e.kind() == io::ErrorKind::NotADirectory
     }
 }
 

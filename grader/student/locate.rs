@@ -92,16 +92,11 @@ fn read_own_file(folder: &Path, path: &Path) -> Result<Option<String>, String> {
     check_own_file(&listed, owner)?;
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // A FIFO opens at once without O_NONBLOCK's wait, and is refused below.
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY);
-    }
+    // A FIFO opens at once, and is refused below.
+    platform::open_without_following(&mut options);
     let file = match options.open(path) {
         Ok(file) => file,
-        #[cfg(unix)]
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(SYMLINK.to_string()),
+        Err(e) if platform::is_link_loop(&e) => return Err(SYMLINK.to_string()),
         Err(e) => return Err(cannot(e)),
     };
     // Checked again on what was opened: it may have been swapped since.
@@ -195,7 +190,7 @@ impl Interpreter {
         // Installed, but where the programs' user cannot reach it (pyenv
         // under /root): the system's own, if it has one.
         let fallbacks = ["/usr/bin", "/usr/local/bin"].map(|dir| Path::new(dir).join(self.name()));
-        let reachable = |p: &PathBuf| is_executable(p) && usable(p);
+        let reachable = |p: &PathBuf| platform::is_executable(p) && usable(p);
         (user.is_some() && !on_path.is_empty())
             .then(|| fallbacks.into_iter().find(reachable))
             .flatten()
@@ -257,38 +252,24 @@ fn resolve_python() -> Option<PathBuf> {
 
 /// Every executable called `name` on PATH, in PATH order.
 fn all_on_path(name: &str) -> Vec<PathBuf> {
-    let Some(path) = std::env::var_os("PATH") else {
-        return Vec::new();
-    };
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .filter(|candidate| is_executable(candidate))
-        .collect()
+    std::env::var_os("PATH").map_or_else(Vec::new, |path| all_in(name, path))
 }
 
 /// The first executable called `name` on PATH.
 fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).find_map(|dir| {
-        let candidate = dir.join(name);
-        if is_executable(&candidate) {
-            return Some(candidate);
-        }
-        cfg!(windows)
-            .then(|| dir.join(format!("{name}.exe")))
-            .filter(|c| c.is_file())
-    })
+    all_on_path(name).into_iter().next()
 }
 
-fn is_executable(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        path.metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    }
-    #[cfg(not(unix))]
-    path.is_file()
+/// Every executable called `name` in the folders of `path` (a PATH
+/// value), in order, as the OS looks for programs: a file with an execute
+/// bit on Unix, a file named with one of PATHEXT's extensions on Windows
+/// (`python3` is `python3.exe` there).
+fn all_in(name: &str, path: OsString) -> Vec<PathBuf> {
+    which::WhichConfig::new()
+        .binary_name(name.into())
+        .custom_path_list(path)
+        .all_results()
+        .map_or_else(|_| Vec::new(), Iterator::collect)
 }
 
 /// The program found for one exercise.
@@ -376,7 +357,7 @@ pub fn locate(folder: &Path, exercise_id: &str, manifest: Option<&Manifest>) -> 
     }
     for stem in &stems {
         tried.push(stem.clone());
-        if is_executable(&folder.join(stem)) {
+        if platform::is_executable(&folder.join(stem)) {
             return Located::Found(Program {
                 interpreter: None,
                 argv: vec![format!("./{stem}").into()],
@@ -463,6 +444,35 @@ mod tests {
         .unwrap();
         let error = Manifest::read(dir.path()).unwrap_err().to_string();
         assert!(error.contains("sockgrade.json: line 2 column"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn path_lookup_skips_what_is_not_an_executable_file_and_keeps_path_order() {
+        use std::os::unix::fs::PermissionsExt;
+        let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+        let put = |dir: &tempfile::TempDir, mode: u32| {
+            let file = dir.path().join("python3");
+            std::fs::write(&file, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            file
+        };
+        put(&dirs[0], 0o644);
+        std::fs::create_dir(dirs[1].path().join("python3")).unwrap();
+        let first = put(&dirs[2], 0o755);
+        let second = put(&dirs[3], 0o700);
+        let path = std::env::join_paths(dirs.iter().map(|dir| dir.path())).unwrap();
+        assert_eq!(all_in("python3", path), [first, second]);
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn path_lookup_finds_a_program_by_its_windows_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("python3.exe");
+        std::fs::write(&exe, "").unwrap();
+        let found = all_in("python3", dir.path().as_os_str().to_owned());
+        assert_eq!(found, [exe]);
     }
 
     #[cfg(unix)]

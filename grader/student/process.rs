@@ -4,9 +4,9 @@
 
 use super::capture::Capture;
 use crate::outcome::ExitInfo;
-use crate::platform;
+use crate::platform::{self, ProcessGroup};
 use crate::sandbox::Confinement;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -38,26 +38,15 @@ const START_RETRY_BACKOFF: Duration = Duration::from_millis(25);
 /// file busy"), or no process, memory or descriptor to be had for the
 /// fork. Those are tried again, and never the student's crash.
 pub fn is_harness_start_failure(error: &std::io::Error) -> bool {
-    #[cfg(unix)]
-    return matches!(
-        error.raw_os_error(),
-        Some(
-            libc::ETXTBSY | libc::EAGAIN | libc::ENOMEM | libc::ENFILE | libc::EMFILE | libc::EINTR
-        )
-    );
-    #[cfg(not(unix))]
-    {
-        let _ = error;
-        false
-    }
+    platform::is_transient_start_failure(error)
 }
 
 /// Process groups of the programs running now, so that an interrupted
 /// grade can end them all before it exits (they are in groups of their
 /// own, which a terminal's Ctrl-C does not reach).
-static RUNNING_GROUPS: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+static RUNNING_GROUPS: Mutex<BTreeMap<u32, ProcessGroup>> = Mutex::new(BTreeMap::new());
 
-fn running_groups() -> std::sync::MutexGuard<'static, BTreeSet<u32>> {
+fn running_groups() -> std::sync::MutexGuard<'static, BTreeMap<u32, ProcessGroup>> {
     RUNNING_GROUPS
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -65,14 +54,10 @@ fn running_groups() -> std::sync::MutexGuard<'static, BTreeSet<u32>> {
 
 /// Kills every running program's process group at once (on Ctrl-C).
 pub fn kill_all_running() {
-    for pid in std::mem::take(&mut *running_groups()) {
-        platform::kill_group(pid);
+    for group in std::mem::take(&mut *running_groups()).into_values() {
+        group.kill();
     }
 }
-
-/// The variables a program inherits from the grader (Unix); everything
-/// else it gets is set by the grader (`Launch::env`).
-const INHERITED_ENV: &[&str] = &["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM"];
 
 /// Everything needed to start a program.
 #[derive(Debug, Clone)]
@@ -141,7 +126,7 @@ pub struct Finished {
 /// A program that is running (or has just ended).
 #[derive(Debug)]
 pub struct Running {
-    pid: u32,
+    group: ProcessGroup,
     observer: Observer,
     stderr: Capture,
     readers: Vec<JoinHandle<()>>,
@@ -162,11 +147,12 @@ impl Running {
             path => path.to_path_buf(),
         };
         let mut command = Command::new(program);
-        if cfg!(unix) {
+        if let Some(inherited) = platform::INHERITED_ENV {
             // A program sees only what it needs, never the grader's own
-            // environment (a CI's tokens and secrets live there).
+            // environment (a CI's tokens and secrets live there); the
+            // rest it gets is set by the grader (`Launch::env`).
             command.env_clear().envs(
-                INHERITED_ENV
+                inherited
                     .iter()
                     .filter_map(|name| Some((name, std::env::var_os(name)?))),
             );
@@ -184,11 +170,12 @@ impl Running {
             confinement.apply(&mut command);
         }
         let mut child = command.spawn()?;
-        let pid = child.id().unwrap_or(0);
+        let group = ProcessGroup::adopt(&child);
+        let pid = group.leader();
         if let Some(confinement) = confinement {
             confinement.started(pid);
         }
-        running_groups().insert(pid);
+        running_groups().insert(pid, group.clone());
         let (stdout, stdout_task) = match child.stdout.take() {
             Some(pipe) => Capture::start(pipe),
             None => (Capture::closed(), tokio::spawn(async {})),
@@ -213,7 +200,7 @@ impl Running {
             let _ = exit_sender.send(Some(info));
         });
         Ok(Running {
-            pid,
+            group,
             observer: Observer {
                 exit,
                 stdout,
@@ -261,12 +248,12 @@ impl Running {
     pub async fn stop(mut self) -> Finished {
         if self.observer.exited().is_none() {
             self.signalled.send_replace(true);
-            platform::terminate_group(self.pid);
+            self.group.terminate();
             let _ = timeout(TERMINATE_GRACE, self.observer.wait_exit()).await;
         }
         // Children of the program may outlive it in the group: always sweep.
-        platform::kill_group(self.pid);
-        running_groups().remove(&self.pid);
+        self.group.kill();
+        running_groups().remove(&self.group.leader());
         let exit = match timeout(KILL_SETTLE, self.observer.wait_exit()).await {
             Ok(info) => info,
             Err(_) => ExitInfo {

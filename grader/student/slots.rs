@@ -40,8 +40,16 @@ pub struct StartSlots {
 /// A held slot; released when dropped.
 #[derive(Debug)]
 pub struct Slot {
-    #[cfg(unix)]
-    _lock: nix::fcntl::Flock<File>,
+    /// The slot file, locked.
+    locked: File,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        // Unlocked at once, not when the last copy of the descriptor
+        // closes: a program forked meanwhile holds one until its exec.
+        let _ = self.locked.unlock();
+    }
 }
 
 impl StartSlots {
@@ -96,21 +104,14 @@ impl StartSlots {
         }
     }
 
-    #[cfg(unix)]
     fn try_acquire(&self) -> Option<Slot> {
-        use nix::fcntl::{Flock, FlockArg};
         self.files.iter().find_map(|path| {
             // std opens files close-on-exec: student programs never inherit a slot.
             let file = File::open(path).ok()?;
-            Flock::lock(file, FlockArg::LockExclusiveNonblock)
-                .ok()
-                .map(|lock| Slot { _lock: lock })
+            // flock(LOCK_EX | LOCK_NB) on Unix, LockFileEx on Windows.
+            file.try_lock().ok()?;
+            Some(Slot { locked: file })
         })
-    }
-
-    #[cfg(not(unix))]
-    fn try_acquire(&self) -> Option<Slot> {
-        Some(Slot {})
     }
 }
 

@@ -94,19 +94,13 @@ impl Workspace {
 /// themselves, never what they point to). A folder is given away only
 /// after everything in it: until then its user cannot change what is in
 /// it, so cannot swap a folder for a link while this walks it.
-#[cfg(unix)]
-fn chown_tree(path: &Path, (uid, gid): (u32, u32)) -> io::Result<()> {
+fn chown_tree(path: &Path, owner: (u32, u32)) -> io::Result<()> {
     if std::fs::symlink_metadata(path)?.is_dir() {
         for entry in std::fs::read_dir(path)? {
-            chown_tree(&entry?.path(), (uid, gid))?;
+            chown_tree(&entry?.path(), owner)?;
         }
     }
-    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
-}
-
-#[cfg(not(unix))]
-fn chown_tree(_: &Path, _: (u32, u32)) -> io::Result<()> {
-    Ok(())
+    platform::set_link_owner(path, owner)
 }
 
 #[cfg(all(test, unix))]

@@ -1,0 +1,27 @@
+//! The kernel's figures where only Linux keeps them (`/proc`, sock_diag,
+//! pressure stall information): none, and every caller has its answer for
+//! that (a deadline on wall time, a start slot held for its allowance, a
+//! hint without the port's holder).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub fn listening_ports_of_session(_sid: u32) -> Option<Vec<u16>> {
+    None
+}
+
+pub fn runqueue_waits_of_session(_sid: u32) -> Option<HashMap<u32, Duration>> {
+    None
+}
+
+pub fn session_is_busy(_sid: u32) -> Option<bool> {
+    None
+}
+
+pub fn cpu_pressure_total() -> Option<u64> {
+    None
+}
+
+pub fn port_holder(_port: u16) -> Option<String> {
+    None
+}
