@@ -119,6 +119,8 @@ pub enum ChildFailure {
     Failed(String),
     /// The child ran past its deadline and was killed.
     TimedOut(Duration),
+    /// The namespaces could not be entered, so nothing was graded: why.
+    NamespacesRefused(String),
     /// The caller cancelled it (Ctrl-C).
     Cancelled,
 }
@@ -136,6 +138,9 @@ impl std::fmt::Display for ChildFailure {
             }
             ChildFailure::Failed(why) => write!(f, "the grader of this submission failed: {why}"),
             ChildFailure::Cancelled => f.write_str("grading was interrupted"),
+            ChildFailure::NamespacesRefused(why) => {
+                write!(f, "the grader could not enter namespaces: {why}")
+            }
             ChildFailure::TimedOut(limit) => {
                 write!(
                     f,
@@ -288,6 +293,13 @@ pub async fn grade(
     let _ = timeout(Duration::from_secs(1), stderr_task).await;
     // A child that replied exits 0, whatever its reply says; any other
     // end left no reply to read.
+    let stderr = stderr.render();
+    if isolation == Isolation::Namespaces
+        && status.code() == Some(i32::from(sandbox::NAMESPACES_REFUSED))
+    {
+        let why = stderr.trim().trim_start_matches("sockgrade: ");
+        return Err(ChildFailure::NamespacesRefused(why.to_string()));
+    }
     if status.code() == Some(i32::from(exit_code::ALL_PASSED)) {
         return match read_reply(&reply_file)? {
             Reply::Report(report) => Ok(*report),
@@ -298,7 +310,7 @@ pub async fn grade(
     Err(ChildFailure::Failed(format!(
         "it ended with {} ({})",
         describe_status(status),
-        last_lines(&stderr.render(), 5)
+        last_lines(&stderr, 5)
     )))
 }
 

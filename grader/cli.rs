@@ -280,28 +280,38 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
         only: args.exercise.clone(),
         sandbox: args.sandbox.config(),
     };
-    let (isolation, fallback) = sandbox::decide(args.isolation).map_err(|why| {
-        Error::bad_input(format!("--isolation namespace is not possible here: {why}"))
-    })?;
-    if let Some(why) = fallback.filter(|_| cfg!(target_os = "linux")) {
-        eprintln!(
-            "sockgrade: note: grading without namespaces ({why}); the exercises' ports are shared with this machine"
-        );
-    }
-    let (environment, missing) = Environment::discover(&options.sandbox, isolation, None)?;
+    // What grading here needs, and what this machine cannot give.
+    let (environment, missing) = Environment::discover(&options.sandbox, Isolation::None, None)?;
     say_missing_protections(&missing);
+    let try_namespaces = match args.isolation {
+        IsolationRequest::None => false,
+        IsolationRequest::Auto => sandbox::NAMESPACES_EXIST,
+        IsolationRequest::Namespace => true,
+    };
     let graded = until_stopped(async {
-        match isolation {
-            Isolation::None => grade_submission(&args.dir, &set, &options, &environment).await,
-            Isolation::Namespaces => {
-                // Nobody cancels a single grade: Ctrl-C drops it, which
-                // kills the child and with it the namespace.
-                let never_cancelled = watch::channel(false).1;
-                child::grade(&args.dir, &set, &options, isolation, None, never_cancelled)
-                    .await
-                    .map_err(ChildFailure::into_error)
+        if try_namespaces {
+            // Straight into a child in namespaces, with no probe first (a
+            // probe is a process of its own, a sixth of a quick grade): a
+            // child that cannot enter them says so before anything runs.
+            // Nobody cancels a single grade: Ctrl-C drops it, which kills
+            // the child and with it the namespace.
+            let never_cancelled = watch::channel(false).1;
+            let isolation = Isolation::Namespaces;
+            match child::grade(&args.dir, &set, &options, isolation, None, never_cancelled).await {
+                Err(ChildFailure::NamespacesRefused(why)) => {
+                    if args.isolation == IsolationRequest::Namespace {
+                        return Err(Error::bad_input(format!(
+                            "--isolation namespace is not possible here: {why}"
+                        )));
+                    }
+                    eprintln!(
+                        "sockgrade: note: grading without namespaces ({why}); the exercises' ports are shared with this machine"
+                    );
+                }
+                graded => return graded.map_err(ChildFailure::into_error),
             }
         }
+        grade_submission(&args.dir, &set, &options, &environment).await
     })?;
     let Some(report) = graded else {
         return Ok(exit_code::INTERRUPTED);

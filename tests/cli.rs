@@ -1014,3 +1014,51 @@ fn a_value_that_refers_to_itself_is_bad_input_naming_the_cycle() {
         "{stderr}"
     );
 }
+
+/// Root without CAP_SYS_ADMIN, as in a default Docker container (where
+/// autograders run): no namespaces and no IPC namespace per program.
+fn as_root_without_sys_admin(args: &str) -> (String, String, Option<i32>) {
+    let output = in_namespace(&format!(
+        "exec setpriv --bounding-set=-sys_admin \"$SOCKGRADE\" {args}"
+    ));
+    (
+        text(&output.stdout),
+        text(&output.stderr),
+        output.status.code(),
+    )
+}
+
+#[test]
+fn root_without_sys_admin_grades_without_namespaces_and_says_so() {
+    if !common::real_root() {
+        eprintln!("skipped: needs the real root to drop a capability from");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("results.json");
+    let reference = submission("reference-python");
+    let (stdout, stderr, code) = as_root_without_sys_admin(&format!(
+        "grade {} --json {} -q",
+        reference.display(),
+        json.display()
+    ));
+    // Every program starts: none is refused its IPC namespace at start.
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stderr.contains("grading without namespaces"), "{stderr}");
+    assert!(stderr.contains("an IPC namespace per program"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["isolation"], "none");
+    assert_eq!(report["score"], 11.0);
+
+    let (_, stderr, code) = as_root_without_sys_admin(&format!(
+        "grade {} --isolation namespace",
+        reference.display()
+    ));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "--isolation namespace is not possible here: the kernel does not allow new namespaces"
+        ),
+        "{stderr}"
+    );
+}

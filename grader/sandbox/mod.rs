@@ -93,8 +93,19 @@ pub fn sockgrade_command(isolation: Isolation, args: &[OsString]) -> std::io::Re
     Ok(command)
 }
 
+/// Whether this system has the namespaces sockgrade isolates a grade in
+/// (whether the kernel and the user allow them is another matter).
+pub const NAMESPACES_EXIST: bool = cfg!(target_os = "linux");
+
+/// The exit code of the hidden command when the namespaces cannot be
+/// entered (nothing of `sockgrade ARGS` ran; its message on stderr says
+/// why): a caller that asked for namespaces where the kernel allows them
+/// grades without, instead of probing first (a probe costs a process).
+pub const NAMESPACES_REFUSED: u8 = 75;
+
 /// The hidden command: enters new namespaces and runs `sockgrade ARGS` as
-/// their PID 1; returns the exit code to leave with. Must be called before
+/// their PID 1; returns the exit code to leave with ([`NAMESPACES_REFUSED`]
+/// when it cannot enter them). Must be called before
 /// any thread is started (it forks).
 pub fn run_isolated(args: &[OsString]) -> u8 {
     #[cfg(target_os = "linux")]
@@ -102,8 +113,8 @@ pub fn run_isolated(args: &[OsString]) -> u8 {
     #[cfg(not(target_os = "linux"))]
     {
         let _ = args;
-        eprintln!("sockgrade: namespaces exist only on Linux");
-        crate::error::exit_code::INTERNAL
+        eprintln!("sockgrade: network and PID namespaces exist only on Linux");
+        NAMESPACES_REFUSED
     }
 }
 
@@ -225,12 +236,22 @@ impl Protections {
             if landlock_abi.is_none() {
                 missing.push("Landlock (not in this kernel)".to_string());
             }
+            // Root without CAP_SYS_ADMIN (a default Docker container, as
+            // autograders run) may not make one: every program would then
+            // fail to start. The filter refuses System V IPC instead.
+            let ipc_namespace = root && linux::may_unshare_ipc();
+            if root && !ipc_namespace {
+                missing.push(
+                    "an IPC namespace per program (not allowed here: no CAP_SYS_ADMIN); System V IPC is refused instead"
+                        .to_string(),
+                );
+            }
             Ok((
                 Protections {
                     cgroup,
                     landlock_abi,
                     run_as,
-                    ipc_namespace: root,
+                    ipc_namespace,
                     syscall_filter: true,
                     memory_bytes,
                     rlimits: true,
