@@ -36,7 +36,9 @@
 //! - [`transcript`]: the timeline of one exercise.
 //! - [`sandbox`]: the isolation and confinement in force: network, PID and
 //!   mount namespaces; per program cgroups, Landlock, another user, rlimits.
-//! - [`platform`]: everything OS-specific (process groups, /proc).
+//! - [`platform`]: everything OS-specific behind one interface, its
+//!   implementation chosen once (Unix or Windows; Linux's /proc or none):
+//!   process groups or Job objects, file modes, /proc reads, usage.
 //! - [`backoff`]: the growing pauses of every polling wait.
 //! - [`text`]: making untrusted bytes safe to show.
 //! - [`error`]: harness errors and exit codes; [`cli`]: the command line,
