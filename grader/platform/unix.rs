@@ -261,13 +261,7 @@ impl Folder {
     pub fn folder(&self, name: &OsString) -> io::Result<Folder> {
         use nix::fcntl::OFlag;
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-        let fd = nix::fcntl::openat(
-            &self.0,
-            name.as_os_str(),
-            flags,
-            nix::sys::stat::Mode::empty(),
-        )?;
-        Ok(Folder(fd))
+        Ok(Folder(self.open_entry(name, flags)?))
     }
 
     pub fn file(&self, name: &OsString) -> io::Result<(File, FileMeta)> {
@@ -277,15 +271,24 @@ impl Folder {
             | OFlag::O_NONBLOCK
             | OFlag::O_NOCTTY
             | OFlag::O_CLOEXEC;
-        let fd = nix::fcntl::openat(
+        let file = File::from(self.open_entry(name, flags)?);
+        let meta = file_meta(&file.metadata()?);
+        Ok((file, meta))
+    }
+
+    /// Opens the entry `name` of this folder, relative to it (never by a
+    /// path that a rename could redirect).
+    fn open_entry(
+        &self,
+        name: &OsString,
+        flags: nix::fcntl::OFlag,
+    ) -> io::Result<std::os::fd::OwnedFd> {
+        Ok(nix::fcntl::openat(
             &self.0,
             name.as_os_str(),
             flags,
             nix::sys::stat::Mode::empty(),
-        )?;
-        let file = File::from(fd);
-        let meta = file_meta(&file.metadata()?);
-        Ok((file, meta))
+        )?)
     }
 
     pub fn link(&self, name: &OsString) -> io::Result<PathBuf> {
