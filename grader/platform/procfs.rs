@@ -17,9 +17,15 @@ pub fn processes() -> Option<impl Iterator<Item = (u32, PathBuf)>> {
 
 /// True when `/proc` shows this process's own PID namespace: otherwise
 /// its numbers name other processes than ours.
+/// Asked once: which /proc a process sees is settled before it grades
+/// (PID 1 of a namespace mounts its own first), and every scan of a
+/// program's session asked it again.
 pub fn shows_own_pid_namespace() -> bool {
-    fs::read_to_string("/proc/self/stat").is_ok_and(|stat| {
-        stat.split_whitespace().next() == Some(std::process::id().to_string().as_str())
+    static SHOWS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SHOWS.get_or_init(|| {
+        fs::read_to_string("/proc/self/stat").is_ok_and(|stat| {
+            stat.split_whitespace().next() == Some(std::process::id().to_string().as_str())
+        })
     })
 }
 
