@@ -238,6 +238,47 @@ fn parse_scale(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Runs the parsed command and says on stderr what went wrong, if
+/// anything; returns the process exit code. A panic is a bug in sockgrade,
+/// said as such, never a backtrace for the student to decode.
+pub fn run_and_report(cli: Cli) -> u8 {
+    match std::panic::catch_unwind(|| run(cli)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(error)) => {
+            // Messages quote names and files from outside: no escape
+            // sequence in them may reach the terminal live.
+            let shown = |text: String| crate::text::escape_output(text.as_bytes());
+            let mut lines = error.lines().into_iter();
+            if let Some(message) = lines.next() {
+                eprintln!("sockgrade: {}", shown(message));
+            }
+            for cause in lines {
+                eprintln!("  caused by: {}", shown(cause));
+            }
+            error.exit_code()
+        }
+        Err(_) => {
+            eprintln!(
+                "sockgrade: internal error (a bug in sockgrade): please report it with the command you ran"
+            );
+            exit_code::INTERNAL
+        }
+    }
+}
+
+/// What PID 1 of the namespaces runs: `sockgrade ARGS`, parsed and run
+/// as if it had been exec'd.
+fn run_in_namespaces(args: &[std::ffi::OsString]) -> u8 {
+    let argv = std::iter::once(std::ffi::OsString::from("sockgrade")).chain(args.iter().cloned());
+    match Cli::try_parse_from(argv) {
+        Ok(cli) => run_and_report(cli),
+        Err(e) => {
+            eprintln!("sockgrade: the isolated command is not one sockgrade knows: {e}");
+            exit_code::INTERNAL
+        }
+    }
+}
+
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
@@ -253,7 +294,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Merge(args) => merge(&args),
         Command::ChildGrade => child_grade(),
-        Command::Isolated { args } => Ok(sandbox::run_isolated(&args)),
+        Command::Isolated { args } => Ok(sandbox::run_isolated(&args, run_in_namespaces)),
     }
 }
 

@@ -7,7 +7,6 @@ use nix::sched::{CloneFlags, unshare};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Gid, Uid, fork};
 use std::ffi::OsString;
-use std::os::unix::process::CommandExt;
 
 /// The probe argument: PID 1 of the new namespace exits 0 at once.
 pub const PROBE: &str = "__probe";
@@ -48,8 +47,8 @@ pub fn may_unshare_ipc() -> bool {
 }
 
 /// See [`super::run_isolated`].
-pub fn run_isolated(args: &[OsString]) -> u8 {
-    match enter(args) {
+pub fn run_isolated(args: &[OsString], inside: fn(&[OsString]) -> u8) -> u8 {
+    match enter(args, inside) {
         Ok(code) => code,
         Err(why) => {
             eprintln!("sockgrade: {why}");
@@ -58,9 +57,7 @@ pub fn run_isolated(args: &[OsString]) -> u8 {
     }
 }
 
-fn enter(args: &[OsString]) -> Result<u8, String> {
-    let exe = std::env::current_exe()
-        .map_err(|e| format!("cannot find sockgrade's own executable: {e}"))?;
+fn enter(args: &[OsString], inside: fn(&[OsString]) -> u8) -> Result<u8, String> {
     let (uid, gid) = (Uid::effective(), Gid::effective());
     let mut flags = CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWPID;
     if !uid.is_root() {
@@ -91,9 +88,11 @@ fn enter(args: &[OsString]) -> Result<u8, String> {
             // no process outside. Without it the grade still works; only
             // the wrong-port diagnosis is skipped.
             let own_mounts = mount_own_proc();
-            let mut command = std::process::Command::new(exe);
             if own_mounts && mount_workspace_disk(workspaces.path()) {
-                command.env("TMPDIR", workspaces.path());
+                // SAFETY: this process has one thread (a fork of a
+                // process that had one), so nothing reads the
+                // environment while it changes.
+                unsafe { std::env::set_var("TMPDIR", workspaces.path()) };
             }
             let code = match bring_loopback_up() {
                 Err(why) => {
@@ -101,12 +100,10 @@ fn enter(args: &[OsString]) -> Result<u8, String> {
                     super::NAMESPACES_REFUSED
                 }
                 Ok(()) if args.first().is_some_and(|a| a == PROBE) => 0,
-                Ok(()) => {
-                    let error = command.args(args).exec();
-                    eprintln!("sockgrade: cannot run sockgrade in the namespace: {error}");
-                    exit_code::INTERNAL
-                }
+                Ok(()) => inside(args),
             };
+            // No destructor of the parent's values (the folder is theirs
+            // to remove): leave as an exec'd image would have.
             std::process::exit(i32::from(code));
         }
         ForkResult::Parent { child } => {

@@ -104,15 +104,17 @@ pub const NAMESPACES_EXIST: bool = cfg!(target_os = "linux");
 pub const NAMESPACES_REFUSED: u8 = 75;
 
 /// The hidden command: enters new namespaces and runs `sockgrade ARGS` as
-/// their PID 1; returns the exit code to leave with ([`NAMESPACES_REFUSED`]
-/// when it cannot enter them). Must be called before
-/// any thread is started (it forks).
-pub fn run_isolated(args: &[OsString]) -> u8 {
+/// their PID 1, in this same executable image (`inside` is given ARGS
+/// after the fork: no second exec, whose loading was a tenth of a quick
+/// grade); returns the exit code to leave with ([`NAMESPACES_REFUSED`]
+/// when it cannot enter them). Must be called before any thread is
+/// started (it forks).
+pub fn run_isolated(args: &[OsString], inside: fn(&[OsString]) -> u8) -> u8 {
     #[cfg(target_os = "linux")]
-    return linux::run_isolated(args);
+    return linux::run_isolated(args, inside);
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = args;
+        let _ = (args, inside);
         eprintln!("sockgrade: network and PID namespaces exist only on Linux");
         NAMESPACES_REFUSED
     }
