@@ -7,8 +7,9 @@
 //!
 //! Namespaces are entered by re-executing sockgrade: the hidden command
 //! `sockgrade __isolated -- ARGS` unshares, forks a child that becomes
-//! PID 1 of the new namespace, brings its loopback up and executes
-//! `sockgrade ARGS` there. No student code ever runs in the caller's own
+//! PID 1 of the new namespace, brings its loopback up and runs
+//! `sockgrade ARGS` there, in the same image (parsed as if exec'd, with no
+//! second exec). No student code ever runs in the caller's own
 //! namespaces or process.
 //!
 //! Each program is also confined on its own ([`Confinement`]): a cgroup,
