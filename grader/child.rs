@@ -12,7 +12,7 @@ use crate::exercise::ExerciseSet;
 use crate::grade::{BUILD_TIMEOUT, GradeOptions};
 use crate::outcome::SubmissionReport;
 use crate::platform;
-use crate::sandbox::{self, Isolation};
+use crate::sandbox::{self, CgroupKind, Isolation};
 use crate::student::Capture;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -53,6 +53,9 @@ pub struct Request {
     /// (see `student::StartSlots`), if any.
     #[serde(with = "os_path::optional")]
     pub start_slots: Option<PathBuf>,
+    /// The cgroups the caller found, for the child's programs: the child
+    /// does not probe again (see `sandbox::CgroupSource::Caller`).
+    pub cgroups: Option<CgroupKind>,
     /// Where the child writes its [`Reply`]. A file, not the child's
     /// stdout: a program running as sockgrade's own user could reopen that
     /// pipe through `/proc/PID/fd/1` (Landlock does not guard pipes),
@@ -209,14 +212,16 @@ pub fn deadline(set: &ExerciseSet, options: &GradeOptions) -> Duration {
 }
 
 /// Grades `folder` in a child sockgrade under `isolation`, sharing the
-/// start slots in `start_slots` if given. When `cancel` turns true the child is asked to stop (SIGTERM: it ends its programs),
-/// then killed after a grace.
+/// start slots in `start_slots` if given, its programs in the `cgroups`
+/// the caller found. When `cancel` turns true the child is asked to stop
+/// (SIGTERM: it ends its programs), then killed after a grace.
 pub async fn grade(
     folder: &Path,
     set: &ExerciseSet,
     options: &GradeOptions,
     isolation: Isolation,
     start_slots: Option<&Path>,
+    cgroups: Option<&CgroupKind>,
     mut cancel: watch::Receiver<bool>,
 ) -> Result<SubmissionReport, ChildFailure> {
     let results = crate::platform::private_tempdir("sockgrade-child-")
@@ -232,6 +237,7 @@ pub async fn grade(
         exercises: set.clone(),
         isolation,
         start_slots: start_slots.map(Path::to_path_buf),
+        cgroups: cgroups.cloned(),
         reply: reply_file.clone(),
     };
     let request = serde_json::to_vec(&request)
@@ -428,8 +434,23 @@ mod tests {
             exercises,
             isolation: Isolation::Namespaces,
             start_slots: Some(PathBuf::from("/tmp/sockgrade-slots-x")),
+            cgroups: v1_cgroups(),
             reply: PathBuf::from("/tmp/sockgrade-child-x/reply.json"),
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn v1_cgroups() -> Option<CgroupKind> {
+        Some(CgroupKind::V1 {
+            memory: Some(PathBuf::from("/sys/fs/cgroup/memory/grader")),
+            pids: None,
+            cpu: Some(PathBuf::from("/sys/fs/cgroup/cpu")),
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn v1_cgroups() -> Option<CgroupKind> {
+        None
     }
 
     fn round_trip(request: &Request) -> Request {
@@ -452,7 +473,19 @@ mod tests {
         let mut without_slots = odd.clone();
         without_slots.start_slots = None;
         without_slots.isolation = Isolation::None;
+        without_slots.cgroups = None;
         assert_eq!(round_trip(&without_slots), without_slots);
+        #[cfg(target_os = "linux")]
+        {
+            let mut unified = odd.clone();
+            unified.cgroups = Some(CgroupKind::V2 {
+                parent: PathBuf::from("/sys/fs/cgroup/user.slice"),
+                memory: true,
+                pids: false,
+                cpu: true,
+            });
+            assert_eq!(round_trip(&unified), unified);
+        }
     }
 
     #[cfg(unix)]

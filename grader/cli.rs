@@ -10,7 +10,7 @@ use crate::outcome::SubmissionReport;
 use crate::platform;
 use crate::practice::{self, PracticeOptions};
 use crate::report;
-use crate::sandbox::{self, Isolation, IsolationRequest, SandboxConfig};
+use crate::sandbox::{self, CgroupSource, Isolation, IsolationRequest, SandboxConfig};
 use crate::student;
 use crate::summary::Summary;
 use clap::{Args, Parser, Subcommand};
@@ -322,7 +322,8 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
         sandbox: args.sandbox.config(),
     };
     // What grading here needs, and what this machine cannot give.
-    let (environment, missing) = Environment::discover(&options.sandbox, Isolation::None, None)?;
+    let (environment, missing) =
+        Environment::discover(&options.sandbox, Isolation::None, None, CgroupSource::Probe)?;
     say_missing_protections(&missing);
     let try_namespaces = match args.isolation {
         IsolationRequest::None => false,
@@ -338,7 +339,18 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
             // the child and with it the namespace.
             let never_cancelled = watch::channel(false).1;
             let isolation = Isolation::Namespaces;
-            match child::grade(&args.dir, &set, &options, isolation, None, never_cancelled).await {
+            let cgroups = environment.protections.cgroup.as_ref();
+            match child::grade(
+                &args.dir,
+                &set,
+                &options,
+                isolation,
+                None,
+                cgroups,
+                never_cancelled,
+            )
+            .await
+            {
                 Err(ChildFailure::NamespacesRefused(why)) => {
                     if args.isolation == IsolationRequest::Namespace {
                         return Err(Error::bad_input(format!(
@@ -401,6 +413,7 @@ fn child_grade() -> Result<u8, Error> {
         &request.options.sandbox,
         request.isolation,
         request.start_slots.as_deref(),
+        CgroupSource::Caller(request.cgroups.clone()),
     ) {
         Ok((environment, _missing)) => {
             let work = grade_submission(
@@ -454,11 +467,17 @@ fn batch(args: &BatchArgs) -> Result<u8, Error> {
         resume: args.resume,
         progress_bar: std::io::stderr().is_terminal(),
     };
-    let (_, missing) = Environment::discover(&options.grade.sandbox, Isolation::None, None)?;
+    let (environment, missing) = Environment::discover(
+        &options.grade.sandbox,
+        Isolation::None,
+        None,
+        CgroupSource::Probe,
+    )?;
     say_missing_protections(&missing);
     set.select(&options.grade.only)?;
     let runtime = runtime()?;
-    let outcome = runtime.block_on(crate::batch::run(&options, &set))?;
+    let cgroups = environment.protections.cgroup;
+    let outcome = runtime.block_on(crate::batch::run(&options, &set, cgroups))?;
     runtime.shutdown_background();
     print_batch_end(&outcome.summary, &args.out);
     Ok(if outcome.interrupted {

@@ -22,7 +22,7 @@ use crate::exercise::{ExerciseSet, exercise_seed};
 use crate::grade::GradeOptions;
 use crate::outcome::{ExerciseResult, SCHEMA_VERSION, Status, SubmissionReport, ToolInfo};
 use crate::platform;
-use crate::sandbox::{self, Isolation, IsolationRequest};
+use crate::sandbox::{self, CgroupKind, Isolation, IsolationRequest};
 use crate::student::StartSlots;
 use crate::summary::Summary;
 use crate::text::escape_bytes;
@@ -78,7 +78,13 @@ pub fn submission_seed(batch_seed: u64, name: &str) -> u64 {
 }
 
 /// Runs a batch.
-pub async fn run(options: &BatchOptions, set: &ExerciseSet) -> Result<BatchOutcome, Error> {
+/// Grades the batch of `options` on `set`, its programs in the `cgroups`
+/// found for it.
+pub async fn run(
+    options: &BatchOptions,
+    set: &ExerciseSet,
+    cgroups: Option<CgroupKind>,
+) -> Result<BatchOutcome, Error> {
     let (mut submissions, skipped) = discover(&options.dir).map_err(|e| {
         Error::bad_input(format!(
             "cannot read the batch folder {}: check the path",
@@ -150,7 +156,12 @@ pub async fn run(options: &BatchOptions, set: &ExerciseSet) -> Result<BatchOutco
     // while the machine has CPU to spare (see `admission`): a dispatcher
     // hands out the next one, so the order (and what an interruption
     // leaves undone) is predictable.
-    let shared = Arc::new((set.clone(), options.clone(), slots_dir.path().to_path_buf()));
+    let shared = Arc::new((
+        set.clone(),
+        options.clone(),
+        slots_dir.path().to_path_buf(),
+        cgroups,
+    ));
     let waiting = pending.into_iter();
     let mut tasks = JoinSet::new();
     let mut interrupted = false;
@@ -168,8 +179,9 @@ pub async fn run(options: &BatchOptions, set: &ExerciseSet) -> Result<BatchOutco
             admission.admitted();
             let (shared, cancel) = (Arc::clone(&shared), cancel.clone());
             tasks.spawn(async move {
-                let (set, options, slots) = &*shared;
-                let report = grade_one(&submission, set, options, isolation, slots, cancel).await?;
+                let (set, options, slots, cgroups) = &*shared;
+                let report =
+                    grade_one(&submission, set, options, isolation, slots, cgroups, cancel).await?;
                 let written = output::write_submission(&options.out, &report);
                 Some((report, written))
             });
@@ -225,6 +237,7 @@ async fn grade_one(
     options: &BatchOptions,
     isolation: Isolation,
     slots: &Path,
+    cgroups: &Option<CgroupKind>,
     cancel: watch::Receiver<bool>,
 ) -> Option<SubmissionReport> {
     let mut grade_options = options.grade.clone();
@@ -261,12 +274,21 @@ async fn grade_one(
             }
         }
     };
-    let report =
-        match child::grade(&folder, set, &grade_options, isolation, Some(slots), cancel).await {
-            Ok(report) => report,
-            Err(ChildFailure::Cancelled) => return None,
-            Err(failure) => error_report(failure.to_string()),
-        };
+    let report = match child::grade(
+        &folder,
+        set,
+        &grade_options,
+        isolation,
+        Some(slots),
+        cgroups.as_ref(),
+        cancel,
+    )
+    .await
+    {
+        Ok(report) => report,
+        Err(ChildFailure::Cancelled) => return None,
+        Err(failure) => error_report(failure.to_string()),
+    };
     // The child named the submission after the folder it graded (for an
     // archive, a temporary one): the batch's names are the ones to keep.
     Some(SubmissionReport {

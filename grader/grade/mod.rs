@@ -20,7 +20,7 @@ use crate::outcome::{
     ExerciseResult, ExitInfo, Status, SubmissionReport, ToolInfo, TranscriptEntry,
 };
 use crate::platform;
-use crate::sandbox::{Confinement, Isolation, Protections, SandboxConfig};
+use crate::sandbox::{CgroupSource, Confinement, Isolation, Protections, SandboxConfig};
 use crate::student::{
     ExerciseFolders, Finished, Interpreters, Launch, Located, Manifest, Program, Running, Skipped,
     StartSlots, Workspace, locate,
@@ -75,16 +75,19 @@ pub struct Environment {
 
 impl Environment {
     /// Looks at this machine, for a grade under `isolation` that shares
-    /// the start slots in `start_slots` (a batch's child) or none; also
-    /// returns the protections the machine lacks, in words. A `--run-as`
+    /// the start slots in `start_slots` (a batch's child) or none, with
+    /// cgroups from `cgroups`; also returns the protections the machine
+    /// lacks, in words. A `--run-as`
     /// user that does not exist, or slots that cannot be opened, are bad
     /// input.
     pub fn discover(
         sandbox: &SandboxConfig,
         isolation: Isolation,
         start_slots: Option<&Path>,
+        cgroups: CgroupSource,
     ) -> Result<(Environment, Vec<String>), Error> {
-        let (protections, missing) = Protections::discover(sandbox).map_err(Error::bad_input)?;
+        let (protections, missing) =
+            Protections::discover(sandbox, cgroups).map_err(Error::bad_input)?;
         let start_slots = match start_slots {
             Some(dir) => Some(StartSlots::open(dir).map_err(|e| {
                 Error::bad_input(format!("cannot use the start slots in {}", dir.display()))

@@ -47,6 +47,19 @@ use std::process::Command;
 /// The hidden command that enters namespaces; see the module doc.
 pub const ISOLATED_COMMAND: &str = "__isolated";
 
+/// Where a grade's cgroups come from.
+#[derive(Debug, Clone)]
+pub enum CgroupSource {
+    /// Probe this machine for cgroups sockgrade may create (and remove
+    /// those that killed graders left behind).
+    Probe,
+    /// What the caller found: a child grader (each of a batch's, or the
+    /// one a grade runs in namespaces) probes no more. A probe makes
+    /// cgroups, which waits for the lock the caller's priming holds (see
+    /// `CgroupKind::prime_moves`), and the caller has swept already.
+    Caller(Option<CgroupKind>),
+}
+
 /// What the user asked for with `--isolation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum IsolationRequest {
@@ -203,7 +216,10 @@ impl Protections {
 
     /// Looks at this machine: what can be applied, and, for what cannot,
     /// why. A bad `--run-as` is an error.
-    pub fn discover(config: &SandboxConfig) -> Result<(Protections, Vec<String>), String> {
+    pub fn discover(
+        config: &SandboxConfig,
+        cgroups: CgroupSource,
+    ) -> Result<(Protections, Vec<String>), String> {
         let memory_bytes = config.memory_mib.saturating_mul(1 << 20);
         #[cfg(target_os = "linux")]
         {
@@ -224,10 +240,16 @@ impl Protections {
                 )),
                 (true, Some(_)) => {}
             }
-            let cgroup = CgroupKind::discover();
-            if let Some(cgroup) = &cgroup {
-                cgroup.sweep_stale(STALE_CGROUP_AGE);
-            }
+            let cgroup = match cgroups {
+                CgroupSource::Probe => {
+                    let cgroup = CgroupKind::discover();
+                    if let Some(cgroup) = &cgroup {
+                        cgroup.sweep_stale(STALE_CGROUP_AGE);
+                    }
+                    cgroup
+                }
+                CgroupSource::Caller(cgroup) => cgroup,
+            };
             if cgroup.is_none() {
                 missing.push(if root {
                     "cgroups (none this process may create)".to_string()
@@ -243,6 +265,11 @@ impl Protections {
             // autograders run) may not make one: every program would then
             // fail to start. The filter refuses System V IPC instead.
             let ipc_namespace = root && linux::may_unshare_ipc();
+            // After the probes: priming holds the kernel lock that a
+            // cgroup probe needs.
+            if let Some(cgroup) = &cgroup {
+                cgroup.prime_moves();
+            }
             if root && !ipc_namespace {
                 missing.push(
                     "an IPC namespace per program (not allowed here: no CAP_SYS_ADMIN); System V IPC is refused instead"
@@ -264,7 +291,7 @@ impl Protections {
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let _ = config;
+            let _ = (config, cgroups);
             Ok((
                 Protections {
                     memory_bytes,
@@ -393,7 +420,7 @@ mod elsewhere {
     use std::path::Path;
 
     /// No cgroups outside Linux.
-    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     pub enum CgroupKind {}
 
     impl CgroupKind {
@@ -404,9 +431,6 @@ mod elsewhere {
             match *self {}
         }
         pub fn shares_cpu(&self) -> bool {
-            match *self {}
-        }
-        pub fn describe(&self) -> String {
             match *self {}
         }
     }
