@@ -79,6 +79,9 @@ pub(super) async fn converse(
         None => None,
     };
     let mut start_slot = HeldSlot::hold(slot);
+    if let Some(quick_moves) = &context.quick_moves {
+        quick_moves.program_starting();
+    }
     let running = match Running::spawn_retrying(&launch, Some(&confinement)).await {
         Ok(running) => running,
         Err(error) => {

@@ -20,7 +20,9 @@ use crate::outcome::{
     ExerciseResult, ExitInfo, Status, SubmissionReport, ToolInfo, TranscriptEntry,
 };
 use crate::platform;
-use crate::sandbox::{CgroupSource, Confinement, Isolation, Protections, SandboxConfig};
+use crate::sandbox::{
+    CgroupSource, Confinement, Isolation, Protections, QuickMoves, SandboxConfig,
+};
 use crate::student::{
     ExerciseFolders, Finished, Interpreters, Launch, Located, Manifest, Program, Running, Skipped,
     StartSlots, Workspace, locate,
@@ -188,8 +190,15 @@ async fn grade_exercises(
         Some(_) => HashMap::new(),
         None => exercise_folders(&workspace, manifest.as_ref(), selected),
     };
+    // A grade alone keeps moves into cgroups quick while its programs
+    // start; a batch's children start programs often enough as it is.
+    let quick_moves = match (&environment.protections.cgroup, &environment.start_slots) {
+        (Some(cgroup), None) => QuickMoves::start(cgroup),
+        _ => None,
+    };
     let context = Arc::new(Context {
         folder: folder.to_path_buf(),
+        quick_moves,
         workspace,
         manifest,
         options: options.clone(),
@@ -271,6 +280,9 @@ struct Context {
     options: GradeOptions,
     environment: Environment,
     build_failure: Option<BuildFailure>,
+    /// Keeps each program's move into its cgroups from waiting for the
+    /// kernel, in a grade alone.
+    quick_moves: Option<QuickMoves>,
     /// Each exercise's private folders, made before any program started
     /// (see [`exercise_folders`]); taken by the exercise that runs there.
     folders: std::sync::Mutex<HashMap<String, Result<ExerciseFolders, String>>>,

@@ -126,24 +126,10 @@ impl CgroupKind {
         }
     }
 
-    /// Gets the kernel ready to move programs into their cgroups, in the
-    /// background, so the first program does not wait for it. The first
-    /// move into any cgroup after a quiet spell waits for an RCU grace
-    /// period (the kernel's lock that keeps forks and moves apart switches
-    /// modes; 8-20 ms measured here), while holding the lock every cgroup
-    /// mkdir needs; later moves take 0.1 ms. So this process moves itself
-    /// into the cgroup it is already in (a move that changes nothing) on a
-    /// thread of its own, while the grade makes its copies: the first
-    /// program then starts about 10 ms sooner. Best effort: a refusal
-    /// changes nothing either.
-    pub fn prime_moves(&self) {
-        let Some(own) = self.bases().first().map(|base| base.join("cgroup.procs")) else {
-            return;
-        };
-        let _ = std::thread::Builder::new()
-            .name("cgroup-prime".to_string())
-            // "0" is the writing process itself, in any PID namespace.
-            .spawn(move || std::fs::write(own, "0"));
+    /// The file that moves a process into our own cgroup (where the grader
+    /// already is), in the first hierarchy we use.
+    pub(super) fn own_procs_file(&self) -> Option<PathBuf> {
+        self.bases().first().map(|base| base.join("cgroup.procs"))
     }
 
     /// Whether a child cgroup can really be made (permissions). The probe
