@@ -13,7 +13,7 @@ use crate::report;
 use crate::sandbox::{self, CgroupSource, Isolation, IsolationRequest, SandboxConfig};
 use crate::student;
 use crate::summary::Summary;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -44,6 +44,20 @@ enum Command {
     Explain(ExplainArgs),
     /// List the exercises: id, role, port and points.
     List(ListArgs),
+    /// Print a completion script for SHELL: `sockgrade completions bash >
+    /// ~/.local/share/bash-completion/completions/sockgrade`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff, for `man -l -`), or with --out write one
+    /// page per command into a folder (sockgrade.1, sockgrade-grade.1, ...).
+    Man {
+        /// The folder to write every page into.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Internal: grade as a child of sockgrade, reading the request on
     /// stdin (see `child`).
     #[command(name = "__child-grade", hide = true)]
@@ -293,6 +307,13 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             Ok(exit_code::ALL_PASSED)
         }
         Command::Merge(args) => merge(&args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut public_command(), "sockgrade", &mut script);
+            print_stdout(&String::from_utf8_lossy(&script));
+            Ok(exit_code::ALL_PASSED)
+        }
+        Command::Man { out } => man(out.as_deref()),
         Command::ChildGrade => child_grade(),
         Command::Isolated { args } => Ok(sandbox::run_isolated(&args, run_in_namespaces)),
     }
@@ -499,6 +520,52 @@ fn peer(args: &PeerArgs) -> Result<u8, Error> {
     let code = runtime.block_on(practice::practise(exercise, &options));
     runtime.shutdown_background();
     code
+}
+
+/// The command line as users see it, for completions and manual pages:
+/// without the hidden internal commands, which completion scripts would
+/// otherwise offer.
+fn public_command() -> clap::Command {
+    let full = Cli::command();
+    let public: Vec<clap::Command> = full
+        .get_subcommands()
+        .filter(|command| !command.is_hide_set())
+        .cloned()
+        .collect();
+    let mut command = clap::Command::new("sockgrade")
+        .version(env!("CARGO_PKG_VERSION"))
+        .subcommand_required(true)
+        .subcommands(public);
+    if let Some(about) = full.get_about() {
+        command = command.about(about.clone());
+    }
+    command
+}
+
+/// The manual page on stdout, or every command's page written into `out`.
+fn man(out: Option<&Path>) -> Result<u8, Error> {
+    let command = public_command();
+    match out {
+        Some(dir) => {
+            let cannot = |e| {
+                Error::bad_input(format!(
+                    "cannot write the manual pages into {}: check that it is a writable folder",
+                    dir.display()
+                ))
+                .with_source(e)
+            };
+            std::fs::create_dir_all(dir).map_err(cannot)?;
+            clap_mangen::generate_to(command, dir).map_err(cannot)?;
+        }
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut page)
+                .map_err(|e| Error::internal("cannot render the manual page").with_source(e))?;
+            print_stdout(&String::from_utf8_lossy(&page));
+        }
+    }
+    Ok(exit_code::ALL_PASSED)
 }
 
 fn merge(args: &MergeArgs) -> Result<u8, Error> {

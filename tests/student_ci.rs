@@ -1,17 +1,17 @@
 //! The CI files of the student template (`student-template/.github/workflows/
-//! grade.yml` and `student-template/.gitlab-ci.yml`) parse, grade the
-//! template's folder with sockgrade and publish its JUnit report. Nothing
-//! runs here: the files only run on GitHub and GitLab.
+//! grade.yml` and `student-template/.gitlab-ci.yml`) parse, run once per
+//! change, install a pinned sockgrade without building it, grade the
+//! template's folder and publish its JUnit report. Nothing runs here: the
+//! files only run on GitHub and GitLab.
 
 use std::path::{Path, PathBuf};
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// The GitHub workflow's steps, in order: a renamed or reordered step makes
 /// the instructions in `student-template/CI.md` wrong.
-const GITHUB_STEPS: [&str; 7] = [
+const GITHUB_STEPS: [&str; 6] = [
     "Check out",
     "Install Python",
-    "Cache sockgrade",
     "Install sockgrade",
     "Grade",
     "Publish the JUnit report",
@@ -62,13 +62,25 @@ fn the_github_workflow_grades_every_push_and_publishes_junit() {
     let events = workflow["on"]
         .as_hash()
         .unwrap_or_else(|| panic!("`on:` should be a mapping of events"));
-    for event in ["push", "pull_request", "workflow_dispatch"] {
-        // `push:` with nothing after it maps to null, and is still a key.
+    for event in ["push", "workflow_dispatch"] {
         assert!(
             events.contains_key(&Yaml::String(event.to_owned())),
             "the workflow should run on {event}"
         );
     }
+    // One run per change: a pull request from a branch of the same
+    // repository was graded by the push that updated the branch.
+    for twice in ["pull_request", "pull_request_target"] {
+        assert!(
+            !events.contains_key(&Yaml::String(twice.to_owned())),
+            "the workflow should not also run on {twice}: every change would be graded twice"
+        );
+    }
+    assert_eq!(
+        workflow["concurrency"]["cancel-in-progress"].as_bool(),
+        Some(true),
+        "a newer push cancels the grading it supersedes"
+    );
     let job = &workflow["jobs"]["grade"];
     assert!(!job.is_badvalue(), "the workflow should have a job `grade`");
     assert_eq!(text(&job["runs-on"], "runs-on"), "ubuntu-latest");
@@ -110,31 +122,71 @@ fn the_github_workflow_grades_every_push_and_publishes_junit() {
     );
 }
 
-#[test]
-fn the_github_workflow_installs_sockgrade_from_the_instructors_repository_once() {
-    let workflow = load(".github/workflows/grade.yml");
+/// The version a CI file pins: X.Y.Z.
+fn pinned(version: &Yaml, what: &str) -> String {
+    let version = text(version, what);
     assert!(
-        text(&workflow["env"]["SOCKGRADE_REPO"], "env.SOCKGRADE_REPO").contains("sockgrade"),
-        "the instructor sets SOCKGRADE_REPO at the top of the workflow"
+        version.split('.').count() == 3
+            && version
+                .split('.')
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+        "{what} should pin one release (X.Y.Z), is {version:?}"
+    );
+    version.to_string()
+}
+
+/// An install that takes a wheel of the pinned version and never builds.
+fn assert_installs_the_pinned_wheel(script: &str) {
+    assert!(
+        script.contains(r#"pip install"#) && script.contains(r#""sockgrade==$SOCKGRADE_VERSION""#),
+        "{script}"
+    );
+    assert!(
+        script.contains("--only-binary=sockgrade") || script.contains("--only-binary=:all:"),
+        "pip must never fall back to building sockgrade from source: {script}"
+    );
+    for build in ["cargo", "--git", "rustup", "maturin"] {
+        assert!(
+            !script.contains(build),
+            "the install builds sockgrade ({build}): {script}"
+        );
+    }
+}
+
+#[test]
+fn the_github_workflow_installs_the_pinned_sockgrade_without_building_it() {
+    let workflow = load(".github/workflows/grade.yml");
+    pinned(
+        &workflow["env"]["SOCKGRADE_VERSION"],
+        "env.SOCKGRADE_VERSION",
     );
     let install = step(&workflow, "Install sockgrade");
-    let run = text(&install["run"], "the install step's run");
-    assert!(
-        run.contains(r#"cargo install --locked --git "$SOCKGRADE_REPO" sockgrade"#),
-        "{run}"
-    );
+    assert_installs_the_pinned_wheel(text(&install["run"], "the install step's run"));
+    let steps = list(&workflow["jobs"]["grade"]["steps"], "jobs.grade.steps");
+    for step in steps {
+        let uses = step["uses"].as_str().unwrap_or_default();
+        assert!(
+            !uses.contains("rust-toolchain") && !uses.starts_with("actions/cache"),
+            "no Rust and no cache to fill: {uses}"
+        );
+    }
+}
 
-    let cache = step(&workflow, "Cache sockgrade");
-    assert!(text(&cache["uses"], "uses").starts_with("actions/cache@"));
-    assert!(text(&cache["with"]["path"], "the cached path").starts_with("~/.cargo/bin"));
-    assert!(text(&cache["with"]["key"], "the cache key").contains("env.SOCKGRADE_REPO"));
-    // A cached binary that cargo does not know about makes `cargo install`
-    // refuse to overwrite it: the install must be skipped on a hit.
-    let id = text(&cache["id"], "the cache step's id");
-    let condition = text(&install["if"], "the install step's if");
-    assert!(
-        condition.contains(&format!("steps.{id}.outputs.cache-hit")),
-        "{condition}"
+#[test]
+fn both_ci_files_pin_the_release_this_repository_makes() {
+    let github = pinned(
+        &load(".github/workflows/grade.yml")["env"]["SOCKGRADE_VERSION"],
+        "env.SOCKGRADE_VERSION",
+    );
+    let gitlab = pinned(
+        &load(".gitlab-ci.yml")["variables"]["SOCKGRADE_VERSION"],
+        "variables.SOCKGRADE_VERSION",
+    );
+    assert_eq!(github, gitlab, "both CI files pin the same sockgrade");
+    assert_eq!(
+        github,
+        env!("CARGO_PKG_VERSION"),
+        "a release bumps the templates' pinned version with Cargo.toml's"
     );
 }
 
@@ -143,15 +195,41 @@ fn the_gitlab_job_grades_every_push_and_reports_junit() {
     let pipeline = load(".gitlab-ci.yml");
     let job = &pipeline["grade"];
     assert!(!job.is_badvalue(), "the pipeline should have a job `grade`");
-    assert!(text(&job["image"], "image").starts_with("rust:"));
+    assert!(text(&job["image"], "image").starts_with("python:"));
+    pinned(
+        &pipeline["variables"]["SOCKGRADE_VERSION"],
+        "variables.SOCKGRADE_VERSION",
+    );
 
     let script: Vec<&str> = list(&job["script"], "grade.script")
         .iter()
         .map(|line| text(line, "a script line"))
         .collect();
-    let has = |needle: &str| script.iter().any(|line| line.contains(needle));
-    assert!(has("apt-get install") && has("python3"), "{script:#?}");
-    assert!(has(r#"--git "$SOCKGRADE_REPO" sockgrade"#), "{script:#?}");
+    assert_installs_the_pinned_wheel(&script.join("\n"));
+    // One pipeline per change: not a branch pipeline and a merge
+    // request pipeline for the same push.
+    let rules: Vec<String> = list(&pipeline["workflow"]["rules"], "workflow.rules")
+        .iter()
+        .map(|rule| {
+            format!(
+                "{} {}",
+                rule["if"].as_str().unwrap_or(""),
+                rule["when"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert!(
+        rules
+            .iter()
+            .any(|rule| rule.contains("merge_request_event")),
+        "{rules:?}"
+    );
+    assert!(
+        rules
+            .iter()
+            .any(|rule| rule.contains("$CI_OPEN_MERGE_REQUESTS") && rule.ends_with("never")),
+        "a branch with an open merge request gets no second pipeline: {rules:?}"
+    );
     let grade = script
         .iter()
         .find(|line| line.contains("sockgrade grade"))

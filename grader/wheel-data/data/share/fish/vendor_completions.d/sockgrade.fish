@@ -1,0 +1,90 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_sockgrade_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_sockgrade_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_sockgrade_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_sockgrade_using_subcommand
+    set -l cmd (__fish_sockgrade_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c sockgrade -n "__fish_sockgrade_needs_command" -s h -l help -d 'Print help'
+complete -c sockgrade -n "__fish_sockgrade_needs_command" -s V -l version -d 'Print version'
+complete -c sockgrade -n "__fish_sockgrade_needs_command" -f -a "grade" -d 'Grade the submission in a folder (default: the current folder)'
+complete -c sockgrade -n "__fish_sockgrade_needs_command" -f -a "batch" -d 'Grade every submission in a folder (a subfolder, .zip or .tar.gz each) into a gradebook'
+complete -c sockgrade -n "__fish_sockgrade_needs_command" -f -a "merge" -d 'Merge the output folders of sharded batch runs into one'
+complete -c sockgrade -n "__fish_sockgrade_needs_command" -f -a "peer" -d 'Play the grader\'s side of one exercise, live, while you run your program by hand (instead of netcat)'
+complete -c sockgrade -n "__fish_sockgrade_needs_command" -f -a "explain" -d 'Say in plain words what the grader does and accepts in an exercise'
+complete -c sockgrade -n "__fish_sockgrade_needs_command" -f -a "list" -d 'List the exercises: id, role, port and points'
+complete -c sockgrade -n "__fish_sockgrade_needs_command" -f -a "completions" -d 'Print a completion script for SHELL: `sockgrade completions bash > ~/.local/share/bash-completion/completions/sockgrade`'
+complete -c sockgrade -n "__fish_sockgrade_needs_command" -f -a "man" -d 'Print the manual page (roff, for `man -l -`), or with --out write one page per command into a folder (sockgrade.1, sockgrade-grade.1, ...)'
+complete -c sockgrade -n "__fish_sockgrade_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -s e -l exercise -d 'Grade only this exercise (repeat for several)' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l json -d 'Also write the results as JSON to FILE (`-` for stdout)' -r -F
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l junit -d 'Also write the results as JUnit XML to FILE (`-` for stdout)' -r -F
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l gradescope -d 'Also write Gradescope\'s results.json to FILE (`-` for stdout)' -r -F
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l isolation -d 'Namespaces for the student\'s programs: `auto` uses them where the kernel allows (Linux), so fixed ports are private to this grade' -r -f -a "auto\t'Namespaces where the kernel allows them, else none'
+namespace\t'Namespaces, or an error if the kernel does not allow them'
+none\t'No namespaces'"
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l memory -d 'Memory limit of each student program, in MiB' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l run-as -d 'When sockgrade runs as root, the user student programs run as (a name or a numeric uid)' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l seed -d 'Seed for the random values; a report\'s seed replays its run' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l exercises -d 'Use the exercises in FILE instead of the notebook\'s embedded ones' -r -F
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l timeout-scale -d 'Multiply every timeout by F (for a slow machine, or a debugger)' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -s j -l jobs -d 'How many exercises run at once (default: the number of CPUs)' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -s v -l verbose -d 'Show the transcript of every exercise, passed ones too'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -s q -l quiet -d 'Show only the summary line'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l out -d 'The output folder: per-submission results, grades.csv, summary.json' -r -F
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -s j -l jobs -d 'Most submissions graded at once (default: eight per CPU, since grading is mostly waiting; a new one starts only while the machine has CPU to spare)' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l shard -d 'Grade only part K of N of the submissions (sorted by name); needs --seed so that every shard draws the same values' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l seed -d 'Seed of the random values (each submission\'s is derived from it)' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -s e -l exercise -d 'Grade only this exercise (repeat for several)' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l exercises -d 'Use the exercises in FILE instead of the notebook\'s embedded ones' -r -F
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l timeout-scale -d 'Multiply every timeout by F' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l isolation -d 'Namespaces per submission: `auto` where the kernel allows, else one submission at a time' -r -f -a "auto\t'Namespaces where the kernel allows them, else none'
+namespace\t'Namespaces, or an error if the kernel does not allow them'
+none\t'No namespaces'"
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l memory -d 'Memory limit of each student program, in MiB' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l run-as -d 'When sockgrade runs as root, the user student programs run as (a name or a numeric uid)' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l resume -d 'Keep the submissions already graded in OUT; grade only the rest'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand merge" -l out -d 'Where to write the merged gradebook, summary and JUnit' -r -F
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand merge" -s h -l help -d 'Print help'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -l seed -d 'Seed for the random values' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -l timeout-scale -d 'Multiply every timeout by F (default 10: people type, debuggers pause)' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -l exercises -d 'Use the exercises in FILE instead of the notebook\'s embedded ones' -r -F
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -l repeat -d 'Keep going: a new conversation each time you rerun your program'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -s h -l help -d 'Print help'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand explain" -l exercises -d 'Use the exercises in FILE instead of the notebook\'s embedded ones' -r -F
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand explain" -s h -l help -d 'Print help'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand list" -l exercises -d 'Use the exercises in FILE instead of the notebook\'s embedded ones' -r -F
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand list" -s h -l help -d 'Print help'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand man" -l out -d 'The folder to write every page into' -r -F
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand man" -s h -l help -d 'Print help'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand help; and not __fish_seen_subcommand_from grade batch merge peer explain list completions man help" -f -a "grade" -d 'Grade the submission in a folder (default: the current folder)'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand help; and not __fish_seen_subcommand_from grade batch merge peer explain list completions man help" -f -a "batch" -d 'Grade every submission in a folder (a subfolder, .zip or .tar.gz each) into a gradebook'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand help; and not __fish_seen_subcommand_from grade batch merge peer explain list completions man help" -f -a "merge" -d 'Merge the output folders of sharded batch runs into one'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand help; and not __fish_seen_subcommand_from grade batch merge peer explain list completions man help" -f -a "peer" -d 'Play the grader\'s side of one exercise, live, while you run your program by hand (instead of netcat)'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand help; and not __fish_seen_subcommand_from grade batch merge peer explain list completions man help" -f -a "explain" -d 'Say in plain words what the grader does and accepts in an exercise'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand help; and not __fish_seen_subcommand_from grade batch merge peer explain list completions man help" -f -a "list" -d 'List the exercises: id, role, port and points'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand help; and not __fish_seen_subcommand_from grade batch merge peer explain list completions man help" -f -a "completions" -d 'Print a completion script for SHELL: `sockgrade completions bash > ~/.local/share/bash-completion/completions/sockgrade`'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand help; and not __fish_seen_subcommand_from grade batch merge peer explain list completions man help" -f -a "man" -d 'Print the manual page (roff, for `man -l -`), or with --out write one page per command into a folder (sockgrade.1, sockgrade-grade.1, ...)'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand help; and not __fish_seen_subcommand_from grade batch merge peer explain list completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
