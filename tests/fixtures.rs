@@ -79,6 +79,7 @@ fixture_tests! {
     a_dribbler_fails_by_the_step_deadline => "hostile-dribbler",
     a_parent_killer_fails_and_the_grade_goes_on => "hostile-parent-killer",
     a_program_writing_outside_its_folder_still_passes_but_writes_nothing_there => "hostile-writes-outside",
+    programs_overwriting_each_others_files_all_pass => "hostile-scribbler",
     a_program_typing_into_the_terminal_still_passes => "hostile-tty",
     a_client_thinking_for_two_seconds_of_cpu_passes => "cpu-heavy-client",
     a_program_looking_for_inherited_descriptors_still_passes => "hostile-descriptors",

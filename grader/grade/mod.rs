@@ -133,7 +133,11 @@ pub async fn grade_submission(
     let manifest = Manifest::read(folder)
         .map_err(|e| Error::bad_input(format!("the submission's manifest is broken: {e}")))?;
     let owner = environment.protections.run_as;
-    let exercises = match Workspace::prepare(folder, owner) {
+    // Views of one copy instead of a copy per exercise, where nothing but
+    // the grader can change that copy (see `Workspace::prepare`).
+    let views = environment.protections.landlock_abi.is_some()
+        && manifest.as_ref().is_none_or(|m| m.build.is_none());
+    let exercises = match Workspace::prepare(folder, owner, views) {
         Ok(workspace) => {
             grade_exercises(folder, workspace, manifest, &selected, options, environment).await?
         }

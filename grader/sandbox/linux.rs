@@ -93,6 +93,7 @@ fn enter(args: &[OsString], inside: fn(&[OsString]) -> u8) -> Result<u8, String>
                 // process that had one), so nothing reads the
                 // environment while it changes.
                 unsafe { std::env::set_var("TMPDIR", workspaces.path()) };
+                super::views::workspace_disk_is_private();
             }
             let code = match bring_loopback_up() {
                 Err(why) => {

@@ -30,13 +30,15 @@ mod memory;
 mod quick_moves;
 #[cfg(target_os = "linux")]
 mod syscalls;
+#[cfg(target_os = "linux")]
+pub mod views;
 
 #[cfg(target_os = "linux")]
 pub use cgroup::CgroupKind;
 #[cfg(target_os = "linux")]
 pub use confine::{Confinement, address_space_backstop, remove_all_cgroups};
 #[cfg(not(target_os = "linux"))]
-pub use elsewhere::{CgroupKind, Confinement, QuickMoves, remove_all_cgroups};
+pub use elsewhere::{CgroupKind, Confinement, QuickMoves, remove_all_cgroups, views};
 #[cfg(target_os = "linux")]
 pub use memory::MEMORY_SAMPLE_INTERVAL;
 #[cfg(target_os = "linux")]
@@ -441,6 +443,20 @@ mod elsewhere {
 
     /// No cgroups to remove.
     pub fn remove_all_cgroups() {}
+
+    /// No overlay views outside Linux: every exercise gets a copy.
+    pub mod views {
+        pub fn available() -> bool {
+            false
+        }
+        pub fn mount(
+            _: &std::path::Path,
+            _: &std::path::Path,
+            _: &std::path::Path,
+        ) -> std::io::Result<()> {
+            Err(std::io::ErrorKind::Unsupported.into())
+        }
+    }
 
     /// No cgroups to move programs into.
     #[derive(Debug)]

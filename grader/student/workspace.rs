@@ -1,11 +1,15 @@
 //! Private copies of a submission: one built once (the manifest's build runs
 //! there), and one per exercise made from it, so that no run of a program
-//! can change the submission or another exercise's files.
+//! can change the submission or another exercise's files. Where it can, an
+//! exercise gets an overlay view of the one copy instead of a copy of its
+//! own (see `sandbox::views`): the same files, its writes its own.
 
 use super::copy::{CopyError, Limits, Skipped, copy_submission};
 use crate::platform;
+use crate::sandbox::views;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use tempfile::TempDir;
 
 /// The temporary folders of one submission's grade; removed when dropped.
@@ -15,6 +19,10 @@ pub struct Workspace {
     base: PathBuf,
     owner: Option<(u32, u32)>,
     skipped: Vec<Skipped>,
+    /// Exercises get views instead of copies (see [`Workspace::prepare`]).
+    views: bool,
+    /// A view was mounted: the folders are left to the namespace's end.
+    mounted: AtomicBool,
 }
 
 /// The folders one exercise's program may write in.
@@ -31,7 +39,17 @@ impl Workspace {
     /// [`copy_submission`] for what is copied, and the limits). With an
     /// `owner` (the unprivileged user programs run as), the copies are
     /// theirs, and the root may be crossed but not listed by them.
-    pub fn prepare(submission: &Path, owner: Option<(u32, u32)>) -> Result<Workspace, CopyError> {
+    ///
+    /// With `views`, exercises get overlay views of the copy where the
+    /// kernel allows. The caller asks for them only when nothing but the
+    /// grader can change the copy once programs run (Landlock keeps each
+    /// program to its own folders) and no build runs in it: a per-exercise
+    /// copy is what removes the links and FIFOs a build may leave.
+    pub fn prepare(
+        submission: &Path,
+        owner: Option<(u32, u32)>,
+        views: bool,
+    ) -> Result<Workspace, CopyError> {
         let root = platform::private_tempdir("sockgrade-")?;
         let base = root.path().join("submission");
         let skipped = copy_submission(submission, &base, Limits::SUBMISSION)?;
@@ -44,6 +62,8 @@ impl Workspace {
             base,
             owner,
             skipped,
+            views: views && views::available(),
+            mounted: AtomicBool::new(false),
         })
     }
 
@@ -78,15 +98,39 @@ impl Workspace {
     /// and limits as the submission.
     pub fn exercise_folders(&self, exercise_id: &str) -> Result<ExerciseFolders, CopyError> {
         let work = self.root.path().join(format!("run-{exercise_id}"));
-        copy_submission(&self.base, &work, Limits::SUBMISSION)?;
+        let layer = self.root.path().join(format!("layer-{exercise_id}"));
+        let viewed = self.views && {
+            // The view's files are the copy's, already the programs' user's.
+            let mounted = views::mount(&self.base, &layer, &work).is_ok();
+            self.mounted.fetch_or(mounted, Ordering::Relaxed);
+            mounted
+        };
+        if !viewed {
+            // A half-made view leaves an empty folder behind at most.
+            let _ = std::fs::remove_dir(&work);
+            copy_submission(&self.base, &work, Limits::SUBMISSION)?;
+            if let Some(owner) = self.owner {
+                chown_tree(&work, owner)?;
+            }
+        }
         let tmp = self.root.path().join(format!("tmp-{exercise_id}"));
         std::fs::create_dir_all(&tmp)?;
         platform::set_mode(&tmp, 0o700)?;
         if let Some(owner) = self.owner {
-            chown_tree(&work, owner)?;
             chown_tree(&tmp, owner)?;
         }
         Ok(ExerciseFolders { work, tmp })
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        // Removing the folders would delete through the mounted views
+        // (each deletion a new whiteout); the namespace's end takes the
+        // mounts and their tmpfs instead.
+        if *self.mounted.get_mut() {
+            self.root.disable_cleanup(true);
+        }
     }
 }
 
@@ -114,7 +158,7 @@ mod tests {
         std::fs::create_dir_all(submission.path().join("lib/.git")).unwrap();
         std::fs::create_dir_all(submission.path().join(".git")).unwrap();
         std::fs::write(submission.path().join("lib/b.py"), "y").unwrap();
-        let workspace = Workspace::prepare(submission.path(), None).unwrap();
+        let workspace = Workspace::prepare(submission.path(), None, true).unwrap();
         let copy = workspace.exercise_folders("client-1").unwrap().work;
         let root = copy.parent().unwrap();
         use std::os::unix::fs::PermissionsExt;
