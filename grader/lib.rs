@@ -35,7 +35,9 @@
 //!   summary and exercise list writers (pure: one value in, bytes out).
 //! - [`transcript`]: the timeline of one exercise.
 //! - [`sandbox`]: the isolation and confinement in force: network, PID and
-//!   mount namespaces; per program cgroups, Landlock, another user, rlimits.
+//!   mount namespaces; per program cgroups (moved into without waiting for
+//!   the kernel), Landlock, another user, rlimits; each exercise's overlay
+//!   view of the submission's one private copy.
 //! - [`platform`]: everything OS-specific behind one interface, its
 //!   implementation chosen once (Unix or Windows; Linux's /proc or none):
 //!   process groups or Job objects, file modes, /proc reads, usage.
