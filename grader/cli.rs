@@ -332,6 +332,7 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
         ));
     }
     let set = args.exercises.load()?;
+    let folder = folder_to_grade(&args.dir);
     let options = GradeOptions {
         seed: args.seed.unwrap_or_else(random_seed),
         timeout_scale: args.timeout_scale,
@@ -362,7 +363,7 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
             let isolation = Isolation::Namespaces;
             let cgroups = environment.protections.cgroup.as_ref();
             match child::grade(
-                &args.dir,
+                &folder,
                 &set,
                 &options,
                 isolation,
@@ -385,7 +386,7 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
                 graded => return graded.map_err(ChildFailure::into_error),
             }
         }
-        grade_submission(&args.dir, &set, &options, &environment).await
+        grade_submission(&folder, &set, &options, &environment).await
     })?;
     let Some(report) = graded else {
         return Ok(exit_code::INTERRUPTED);
@@ -398,6 +399,24 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
     } else {
         exit_code::NOT_ALL_PASSED
     })
+}
+
+/// `dir`, or the one folder inside it when that is all it holds besides
+/// junk (an unzipped upload: `python/`, `alice/`, beside `__MACOSX/`), as
+/// `batch` does for an archive; said on stderr, since the report names it.
+fn folder_to_grade(dir: &Path) -> PathBuf {
+    match student::the_one_folder_in(dir) {
+        Ok(Some(inner)) => {
+            eprintln!(
+                "sockgrade: note: {} holds only the folder {}: grading that",
+                crate::text::escape_output(dir.display().to_string().as_bytes()),
+                crate::text::escape_output(inner.display().to_string().as_bytes()),
+            );
+            inner
+        }
+        // Not a readable folder: the grade says so, naming what was given.
+        _ => dir.to_path_buf(),
+    }
 }
 
 /// Runs `work` until it ends, or until a stop is asked for (Ctrl-C,

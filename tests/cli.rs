@@ -1062,3 +1062,37 @@ fn root_without_sys_admin_grades_without_namespaces_and_says_so() {
         "{stderr}"
     );
 }
+
+/// An unzipped upload (Gradescope's `/autograder/submission`, a zipped
+/// folder): everything one level down, beside macOS's junk and dotfiles.
+/// `grade` grades the one folder, and says so; a folder that holds more
+/// than one folder is graded as it is.
+#[test]
+fn a_submission_one_folder_down_is_graded_there_and_said_so() {
+    require_namespace!();
+    let upload = common::readable_tempdir();
+    common::copy_tree(
+        &submission("reference-python"),
+        &upload.path().join("python"),
+    );
+    std::fs::create_dir(upload.path().join("__MACOSX")).unwrap();
+    std::fs::write(upload.path().join("__MACOSX/._client-1.py"), "junk").unwrap();
+    std::fs::write(upload.path().join(".DS_Store"), "junk").unwrap();
+    let folder = upload.path().to_str().unwrap();
+    let out = sockgrade(&["grade", folder, "--json", "-"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["score"], 11.0);
+    assert_eq!(report["submission"], "python");
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("holds only the folder") && said.contains("python"),
+        "{said}"
+    );
+
+    // A second folder: not an upload one level down; nothing to grade here.
+    std::fs::create_dir(upload.path().join("rust")).unwrap();
+    let (code, report) = grade_json(upload.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(report["score"], 0.0);
+}

@@ -38,10 +38,6 @@ const MAX_TAR_OVERHEAD_BYTES: u64 = 64 * 1024 * 1024;
 /// Entry names longer than this are cut in error messages.
 const MAX_SHOWN_NAME_CHARS: usize = 120;
 
-/// Top-level names that macOS adds to archives, ignored when deciding
-/// whether everything is inside one folder.
-const MACOS_JUNK: &[&str] = &["__MACOSX", ".DS_Store"];
-
 /// The archive kinds sockgrade unpacks, by file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArchiveKind {
@@ -88,8 +84,8 @@ fn split_extension(file_name: &OsStr) -> Option<(&[u8], ArchiveKind)> {
 /// Unpacks `archive` into the empty folder `into` and returns the folder to
 /// grade: `into` itself, or, when everything in the archive is inside one
 /// top-level folder (the usual shape of an export: `alice/client-1.py`), that
-/// folder. macOS junk (`__MACOSX/`, `.DS_Store`, `._*`) is unpacked but
-/// ignored when deciding that.
+/// folder. macOS junk (`__MACOSX/`, `.DS_Store`, `._*`) and other dotfiles
+/// are unpacked but ignored when deciding that.
 ///
 /// Only regular files and folders are created; links, devices and fifos
 /// are skipped. An entry that would land outside `into` (`..`, an absolute
@@ -482,24 +478,10 @@ fn set_mode(target: &Path, mode: Option<u32>) -> io::Result<()> {
     }
 }
 
-/// `into`, or the one folder that holds everything but macOS junk.
+/// `into`, or the one folder that holds everything but junk (see
+/// `student::the_one_folder_in`).
 fn folder_to_grade(into: &Path) -> io::Result<PathBuf> {
-    let mut kept = Vec::new();
-    for entry in fs::read_dir(into)? {
-        let entry = entry?;
-        if !is_macos_junk(&entry.file_name()) {
-            kept.push(entry);
-        }
-    }
-    match kept.as_slice() {
-        [only] if only.file_type()?.is_dir() => Ok(only.path()),
-        _ => Ok(into.to_path_buf()),
-    }
-}
-
-/// `__MACOSX`, `.DS_Store`, and AppleDouble `._name` files from macOS tar.
-fn is_macos_junk(name: &OsStr) -> bool {
-    MACOS_JUNK.iter().any(|junk| name == *junk) || name.as_encoded_bytes().starts_with(b"._")
+    Ok(crate::student::the_one_folder_in(into)?.unwrap_or_else(|| into.to_path_buf()))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 mod capture;
 mod copy;
 mod locate;
+mod nesting;
 mod process;
 mod program_clock;
 mod slots;
@@ -16,6 +17,7 @@ pub use locate::{
     Interpreter, Interpreters, Located, MANIFEST, Manifest, ManifestError, Program, SCRIPT_KINDS,
     example_names, locate, underscored,
 };
+pub use nesting::the_one_folder_in;
 pub use process::{
     Finished, Launch, Observer, Running, START_ATTEMPTS, is_harness_start_failure, kill_all_running,
 };
