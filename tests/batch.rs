@@ -95,7 +95,7 @@ fn every_submission_gets_its_verdicts_and_a_row_in_the_gradebook() {
             "{fixture}"
         );
         assert_eq!(results(out.path(), fixture)["isolation"], "namespaces");
-        for file in ["junit.xml", "gradescope.json"] {
+        for file in ["junit.xml", "gradescope.json", "feedback.txt"] {
             assert!(
                 out.path().join(fixture).join(file).is_file(),
                 "{fixture}/{file}"
@@ -129,6 +129,15 @@ fn every_submission_gets_its_verdicts_and_a_row_in_the_gradebook() {
     assert_eq!(gradescope["score"], 0.0);
     assert_eq!(gradescope["tests"].as_array().unwrap().len(), 11);
     assert_eq!(gradescope["tests"][1]["status"], "failed");
+    // The feedback to hand back: the student's own terminal report, plain.
+    let feedback = std::fs::read_to_string(out.path().join("wrong-text/feedback.txt")).unwrap();
+    assert!(feedback.starts_with("sockgrade "), "{feedback}");
+    assert!(feedback.contains("wrong-text"), "{feedback}");
+    assert!(feedback.contains("score 0/11"), "{feedback}");
+    assert!(feedback.contains("failed"), "{feedback}");
+    assert!(!feedback.contains('\x1b'), "no colour codes: {feedback}");
+    let passed = std::fs::read_to_string(out.path().join("reference-python/feedback.txt")).unwrap();
+    assert!(passed.contains("score 11/11"), "{passed}");
 }
 
 #[test]

@@ -23,6 +23,9 @@ pub const RESULTS: &str = "results.json";
 pub const JUNIT: &str = "junit.xml";
 /// One submission's results in Gradescope's `results.json` format.
 pub const GRADESCOPE: &str = "gradescope.json";
+/// What the student would see running `sockgrade grade` themselves: the
+/// terminal report without colour, to hand back.
+pub const FEEDBACK: &str = "feedback.txt";
 /// The gradebook: a row per submission.
 pub const GRADEBOOK: &str = "grades.csv";
 /// Pass rates, score distribution, submissions needing a look.
@@ -121,6 +124,11 @@ pub fn write_submission(out: &Path, report: &SubmissionReport) -> io::Result<()>
     write_atomically(
         &folder.join(GRADESCOPE),
         &report::gradescope::render(report),
+    )?;
+    let plain = report::terminal::Style { color: false };
+    write_atomically(
+        &folder.join(FEEDBACK),
+        report::terminal::render(report, plain).as_bytes(),
     )?;
     // Last: its presence is what `--resume` takes as "done".
     write_atomically(&folder.join(RESULTS), &report::json::render(report))
