@@ -111,7 +111,10 @@ fn completions_offer_the_commands_and_never_the_internal_ones() {
     for (shell, _) in COMPLETIONS {
         let script = String::from_utf8(sockgrade(&["completions", shell]).stdout).unwrap();
         for command in ["grade", "batch", "merge", "peer", "explain", "list", "man"] {
-            assert!(script.contains(command), "{shell} lacks {command}");
+            // A word of its own: "grade" is also inside "sockgrade".
+            let word =
+                regex::Regex::new(&format!(r"(^|[^A-Za-z_-]){command}([^A-Za-z_-]|$)")).unwrap();
+            assert!(word.is_match(&script), "{shell} lacks {command}");
         }
         assert!(
             !script.contains("__child-grade") && !script.contains("__isolated"),
@@ -126,11 +129,16 @@ fn the_manual_page_documents_grade() {
     assert!(out.status.success());
     let page = String::from_utf8(out.stdout).unwrap();
     assert!(
-        page.starts_with(".ie") || page.contains(".TH sockgrade 1"),
+        page.contains(&format!(
+            ".TH sockgrade 1  \"sockgrade {}\"",
+            env!("CARGO_PKG_VERSION")
+        )),
         "{page}"
     );
-    assert!(page.contains(&format!("sockgrade {}", env!("CARGO_PKG_VERSION"))));
-    assert!(page.contains("grade"), "{page}");
+    // The page names each command's own page, and no internal one.
+    assert!(page.contains(r"sockgrade\-grade(1)"), "{page}");
+    assert!(page.contains(r"sockgrade\-batch(1)"), "{page}");
+    assert!(!page.contains("isolated"), "{page}");
 }
 
 #[test]

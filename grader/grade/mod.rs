@@ -79,9 +79,8 @@ impl Environment {
     /// Looks at this machine, for a grade under `isolation` that shares
     /// the start slots in `start_slots` (a batch's child) or none, with
     /// cgroups from `cgroups`; also returns the protections the machine
-    /// lacks, in words. A `--run-as`
-    /// user that does not exist, or slots that cannot be opened, are bad
-    /// input.
+    /// lacks, in words. A `--run-as` user that does not exist, or slots
+    /// that cannot be opened, are bad input.
     pub fn discover(
         sandbox: &SandboxConfig,
         isolation: Isolation,

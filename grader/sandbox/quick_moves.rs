@@ -17,7 +17,7 @@
 //! Every write is best effort: a refusal changes nothing either.
 
 use super::CgroupKind;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,7 +37,7 @@ pub fn prime(cgroup: &CgroupKind) {
 }
 
 /// "0" is the writing process itself, in any PID namespace.
-fn move_self(own: &PathBuf) {
+fn move_self(own: &Path) {
     let _ = std::fs::write(own, "0");
 }
 
@@ -97,7 +97,7 @@ impl Keeper {
 
     /// The thread's work: a move every [`INTERVAL`] while it is asked
     /// for, asleep otherwise, until stopped.
-    fn keep(&self, own: &PathBuf) {
+    fn keep(&self, own: &Path) {
         let mut until = self.lock();
         loop {
             match *until {

@@ -31,7 +31,7 @@ pub fn available() -> bool {
 /// and mode of `lower`'s, so the program's user may write in it as in a
 /// copy.
 pub fn mount(lower: &Path, layer: &Path, at: &Path) -> io::Result<()> {
-    use nix::mount::{MsFlags, mount};
+    use nix::mount::MsFlags;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     if !available() {
         return Err(io::Error::new(
@@ -67,25 +67,18 @@ pub fn mount(lower: &Path, layer: &Path, at: &Path) -> io::Result<()> {
         std::fs::Permissions::from_mode(root.mode() & 0o7777),
     )?;
     let options = format!("lowerdir={lower_text},upperdir={upper_text},workdir={work_text}");
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
-    let mounted = mount(
-        Some("sockgrade"),
-        at,
-        Some("overlay"),
-        flags,
-        Some(options.as_str()),
-    )
-    .or_else(|_| {
-        // In a user namespace the overlay keeps its metadata in user.*
-        // extended attributes, which it must be told.
-        let options = format!("{options},userxattr");
-        mount(
+    let mount_overlay = |options: &str| {
+        nix::mount::mount(
             Some("sockgrade"),
             at,
             Some("overlay"),
-            flags,
-            Some(options.as_str()),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some(options),
         )
-    });
-    mounted.map_err(io::Error::from)
+    };
+    // In a user namespace the overlay keeps its metadata in user.*
+    // extended attributes, which it must be told.
+    mount_overlay(&options)
+        .or_else(|_| mount_overlay(&format!("{options},userxattr")))
+        .map_err(io::Error::from)
 }
