@@ -12,7 +12,7 @@ use crate::peer::side::{self, Conversed, Side};
 use crate::peer::{Failure, FailureKind};
 use crate::platform;
 use crate::sandbox::Usage;
-use crate::student::{Finished, HeldSlot, ProgramClock, Running};
+use crate::student::{Finished, HeldSlot, Running};
 use std::path::Path;
 use std::time::Duration;
 use tokio::time::timeout;
@@ -101,9 +101,7 @@ pub(super) async fn converse(
     let values_here = &mut values;
     // The start and whole-exercise deadlines run on the program's own
     // time: waits for a CPU are given back (bounded), see ProgramClock.
-    let clock = observer
-        .pid
-        .map_or_else(ProgramClock::wall, ProgramClock::of_session);
+    let clock = observer.clock();
     let total = clock.deadline(deadlines.total);
     let conversation = async {
         let start = clock.deadline(deadlines.start);

@@ -37,9 +37,7 @@ impl<'a> Conversation<'a> {
         connection: Connection,
         observer: Observer,
     ) -> Conversation<'a> {
-        let clock = observer
-            .pid
-            .map_or_else(ProgramClock::wall, ProgramClock::of_session);
+        let clock = observer.clock();
         Conversation {
             exercise,
             values,

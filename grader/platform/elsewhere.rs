@@ -14,6 +14,10 @@ pub fn runqueue_waits_of_session(_sid: u32) -> Option<HashMap<u32, Duration>> {
     None
 }
 
+pub fn runqueue_waits_of_listed_threads(_list: &std::path::Path) -> Option<HashMap<u32, Duration>> {
+    None
+}
+
 pub fn session_is_busy(_sid: u32) -> Option<bool> {
     None
 }

@@ -16,6 +16,10 @@ pub fn runqueue_waits_of_session(sid: u32) -> Option<HashMap<u32, Duration>> {
     session::runqueue_waits(sid)
 }
 
+pub fn runqueue_waits_of_listed_threads(list: &std::path::Path) -> Option<HashMap<u32, Duration>> {
+    session::runqueue_waits_of_listed(list)
+}
+
 pub fn session_is_busy(sid: u32) -> Option<bool> {
     session::is_busy(sid)
 }

@@ -343,6 +343,15 @@ pub fn runqueue_waits_of_session(
     kernel::runqueue_waits_of_session(sid)
 }
 
+/// [`runqueue_waits_of_session`] for the threads whose IDs a cgroup's
+/// `list` file holds (`tasks`, `cgroup.threads`): one read instead of a
+/// scan of `/proc`. `None` where the list or the waits cannot be read.
+pub fn runqueue_waits_of_listed_threads(
+    list: &std::path::Path,
+) -> Option<std::collections::HashMap<u32, std::time::Duration>> {
+    kernel::runqueue_waits_of_listed_threads(list)
+}
+
 /// Whether some thread of the session led by `sid` is running, waiting
 /// for a CPU, or in an uninterruptible wait (loading its files): a program
 /// that is none of these is waiting for something, done starting. `None`

@@ -55,14 +55,43 @@ pub fn runqueue_waits(sid: u32) -> Option<HashMap<u32, Duration>> {
     fs::metadata("/proc/self/schedstat").ok()?;
     let mut waits = HashMap::new();
     for_each_thread(sid, |task, tid| {
-        let waited = fs::read_to_string(task.join("schedstat"))
-            .ok()
-            .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok());
-        if let Some(nanoseconds) = waited {
-            waits.insert(tid, Duration::from_nanos(nanoseconds));
+        if let Some(waited) = runqueue_wait(task) {
+            waits.insert(tid, waited);
         }
     })?;
     Some(waits)
+}
+
+/// See [`super::runqueue_waits_of_listed_threads`].
+pub fn runqueue_waits_of_listed(list: &Path) -> Option<HashMap<u32, Duration>> {
+    // The list names threads in the reader's PID namespace: only a
+    // /proc of that namespace has them under those numbers.
+    if !procfs::shows_own_pid_namespace() {
+        return None;
+    }
+    fs::metadata("/proc/self/schedstat").ok()?;
+    let tids = fs::read_to_string(list).ok()?;
+    Some(
+        tids.lines()
+            .filter_map(|line| line.trim().parse::<u32>().ok())
+            // /proc/TID answers for any thread, though only leaders are
+            // listed there.
+            .filter_map(|tid| {
+                Some((
+                    tid,
+                    runqueue_wait(&Path::new("/proc").join(tid.to_string()))?,
+                ))
+            })
+            .collect(),
+    )
+}
+
+/// The run-queue wait of the task whose `/proc` folder is `task`.
+fn runqueue_wait(task: &Path) -> Option<Duration> {
+    fs::read_to_string(task.join("schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map(Duration::from_nanos)
 }
 
 /// See [`super::session_is_busy`].
@@ -104,6 +133,18 @@ mod tests {
     fn session_of(child: &std::process::Child) -> u32 {
         let stat = fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
         stat_fields(&stat).nth(3).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn the_waits_of_listed_threads_are_read_one_by_one() {
+        // A list as a cgroup's `tasks` gives it: this thread, and one that
+        // does not exist (it is left out, not an error).
+        let list = tempfile::NamedTempFile::new().unwrap();
+        let own = nix::unistd::gettid().as_raw();
+        std::fs::write(list.path(), format!("{own}\n{}\n", i32::MAX)).unwrap();
+        let waits = runqueue_waits_of_listed(list.path()).unwrap();
+        assert_eq!(waits.keys().copied().collect::<Vec<_>>(), vec![own as u32]);
+        assert!(runqueue_waits_of_listed(Path::new("/nonexistent/tasks")).is_none());
     }
 
     #[test]

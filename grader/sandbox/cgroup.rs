@@ -220,6 +220,14 @@ impl CgroupKind {
         }
     }
 
+    /// The file of a cgroup that lists the IDs of all its threads.
+    pub fn thread_list_file(&self) -> &'static str {
+        match self {
+            CgroupKind::V1 { .. } => "tasks",
+            CgroupKind::V2 { .. } => "cgroup.threads",
+        }
+    }
+
     /// Whether memory is limited by these cgroups.
     pub fn limits_memory(&self) -> bool {
         match self {

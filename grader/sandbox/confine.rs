@@ -79,6 +79,9 @@ pub(super) fn unique_name(prefix: &str) -> String {
 #[derive(Debug)]
 pub struct Confinement {
     cgroups: Vec<PathBuf>,
+    /// The file where the kernel lists every thread in the program's
+    /// cgroup (`tasks` in v1, `cgroup.threads` in v2), if it has one.
+    thread_list: Option<PathBuf>,
     exec: Arc<ExecSteps>,
     /// The memory limit the watchdog enforces, where no cgroup does.
     watched_memory: Option<u64>,
@@ -114,9 +117,11 @@ impl Confinement {
             (libc::RLIMIT_NOFILE, descriptor_limit()),
         ];
         let mut cgroups = Vec::new();
+        let mut thread_list = None;
         if let Some(kind) = &protections.cgroup {
             cgroups = kind.create(&unique_name("sockgrade"), protections.memory_bytes)?;
             live_cgroups().extend(cgroups.iter().cloned());
+            thread_list = cgroups.first().map(|dir| dir.join(kind.thread_list_file()));
         }
         let watched_memory = (!protections.memory_in_cgroup()).then(|| {
             // No memory cgroup: a watchdog counts what is used; the
@@ -165,6 +170,7 @@ impl Confinement {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         Ok(Confinement {
             cgroups,
+            thread_list,
             exec: Arc::new(ExecSteps {
                 rlimits,
                 cgroup_procs,
@@ -186,6 +192,13 @@ impl Confinement {
             *self.watch.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(MemoryWatch::start(pid, limit, self.watched_processes));
         }
+    }
+
+    /// Where the kernel lists every thread of the program, whatever
+    /// session or process group they moved to: nothing it starts leaves
+    /// its cgroup.
+    pub fn thread_list(&self) -> Option<&Path> {
+        self.thread_list.as_deref()
     }
 
     /// Makes `command` confine its child.

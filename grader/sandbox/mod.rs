@@ -483,6 +483,9 @@ mod elsewhere {
             Ok(Confinement)
         }
         pub fn apply(&self, _: &mut tokio::process::Command) {}
+        pub fn thread_list(&self) -> Option<&Path> {
+            None
+        }
         pub fn started(&self, _: u32) {}
         pub fn finish(self) -> Usage {
             Usage::default()

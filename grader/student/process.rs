@@ -3,6 +3,7 @@
 //! everything it started.
 
 use super::capture::Capture;
+use super::program_clock::ProgramClock;
 use crate::outcome::ExitInfo;
 use crate::platform::{self, ProcessGroup};
 use crate::sandbox::Confinement;
@@ -79,6 +80,9 @@ pub struct Observer {
     pub stdout: Capture,
     /// The program's process ID (its process group's), when it is ours.
     pub pid: Option<u32>,
+    /// Where the kernel lists all the program's threads (its cgroup's
+    /// list), when it has a cgroup of its own.
+    pub thread_list: Option<PathBuf>,
 }
 
 impl Observer {
@@ -91,7 +95,15 @@ impl Observer {
             exit,
             stdout: Capture::closed(),
             pid: None,
+            thread_list: None,
         }
+    }
+
+    /// The program's own clock (wall time for a program not ours).
+    pub fn clock(&self) -> ProgramClock {
+        self.pid.map_or_else(ProgramClock::wall, |pid| {
+            ProgramClock::of_program(pid, self.thread_list.as_deref())
+        })
     }
 
     /// How the program ended, if it has.
@@ -205,6 +217,7 @@ impl Running {
                 exit,
                 stdout,
                 pid: Some(pid),
+                thread_list: confinement.and_then(|c| c.thread_list().map(Path::to_path_buf)),
             },
             stderr,
             readers: vec![stdout_task, stderr_task],

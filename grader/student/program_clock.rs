@@ -7,6 +7,7 @@
 //! time: no deadline moves past [`MOST_EXTENSION`] times its budget.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::{Instant, sleep_until};
@@ -39,9 +40,20 @@ impl ProgramClock {
     }
 
     /// The clock of the program whose session is led by `pid` (every
-    /// program starts a session of its own); wall time where the kernel
-    /// keeps no per-task waits.
-    pub fn of_session(pid: u32) -> ProgramClock {
+    /// program starts a session of its own) and whose threads, when it has
+    /// a cgroup of its own, are listed in `thread_list`; wall time where
+    /// the kernel keeps no per-task waits. The cgroup's list is one read
+    /// where the session is a scan of every process in `/proc`, and a
+    /// deadline asks several times a step.
+    pub fn of_program(pid: u32, thread_list: Option<&Path>) -> ProgramClock {
+        if let Some(list) = thread_list
+            && crate::platform::runqueue_waits_of_listed_threads(list).is_some()
+        {
+            let list = list.to_path_buf();
+            return ProgramClock::from_source(Arc::new(move || {
+                crate::platform::runqueue_waits_of_listed_threads(&list).unwrap_or_default()
+            }));
+        }
         if crate::platform::runqueue_waits_of_session(pid).is_none() {
             return ProgramClock::wall();
         }
