@@ -3,6 +3,7 @@
 //! JSON and JUnit never disagree about a score.
 
 use serde::{Deserialize, Serialize};
+use crate::exercise::Visibility;
 
 /// Version of the JSON result format; bumped on any incompatible change.
 /// (2: `isolation` and `protections` became values with stable names
@@ -139,6 +140,9 @@ pub struct ExerciseResult {
     pub stdout: String,
     /// The program's standard error (capped: head and tail kept; escaped).
     pub stderr: String,
+    /// The exercise's visibility on Gradescope, when not `visible`.
+    #[serde(default, skip_serializing_if = "Visibility::is_visible")]
+    pub visibility: Visibility,
 }
 
 impl ExerciseResult {
@@ -166,6 +170,7 @@ impl ExerciseResult {
             transcript: Vec::new(),
             stdout: String::new(),
             stderr: String::new(),
+            visibility: Visibility::Visible,
         }
     }
 }

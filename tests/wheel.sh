@@ -4,6 +4,8 @@
 # glibc 2.17 and later: Ubuntu 18.04 autograder images too), installs it
 # into a fresh virtual environment, and grades with the installed command:
 # the reference submission (11/11, exit 0) and a failing one (exit 1).
+# Then the Gradescope autograder (student-template/gradescope) with the
+# wheel in its zip: setup.sh installs it, run_autograder grades 11/11.
 # Prints the wheel's size, its platform tag and the time from `pip install`
 # to the end of the first grade.
 #
@@ -91,6 +93,25 @@ out=$(in_namespace "$sockgrade" grade fixtures/submissions/wrong-text 2>&1)
 code=$?
 set -e
 [[ $code == 1 ]] || fail "the installed sockgrade gave wrong-text exit $code, not 1: $out"
+
+# The Gradescope autograder as an instructor zips it, with this wheel in
+# the zip: setup.sh installs it (into a fresh environment here, the
+# image's Python on Gradescope), run_autograder grades an upload.
+autograder="$venv/autograder"
+mkdir -p "$autograder/submission"
+cp -r student-template/gradescope "$autograder/source"
+cp "$wheel" "$autograder/source/"
+python3 -m venv "$venv/image"
+PYTHON="$venv/image/bin/python" PATH="$venv/image/bin:$PATH" \
+    bash "$autograder/source/setup.sh" >/dev/null ||
+    fail "student-template/gradescope/setup.sh could not install the wheel beside it"
+cp -r fixtures/submissions/reference-python "$autograder/submission/python"
+AUTOGRADER_ROOT="$autograder" PATH="$venv/image/bin:$PATH" \
+    in_namespace bash "$autograder/source/run_autograder" 2>/dev/null ||
+    fail "run_autograder failed"
+score=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["score"])' \
+    "$autograder/results/results.json")
+[[ "$score" == 11.0 ]] || fail "the Gradescope autograder gave reference-python $score, not 11.0"
 
 echo "wheel: $(basename "$wheel"), ${size} KiB; platform tag $tag"
 echo "pip install of the wheel: $(((installed - started) / 1000000)) ms; from pip install to the end of the first grade: $(((graded - started) / 1000000)) ms"

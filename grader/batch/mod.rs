@@ -310,7 +310,10 @@ fn harness_error(
 ) -> SubmissionReport {
     let exercises: Vec<ExerciseResult> = set
         .chosen(&options.only)
-        .map(|e| ExerciseResult::new(&e.id, &e.title, e.points, Status::Error, reason))
+        .map(|e| ExerciseResult {
+            visibility: e.visibility,
+            ..ExerciseResult::new(&e.id, &e.title, e.points, Status::Error, reason)
+        })
         .collect();
     SubmissionReport {
         schema_version: SCHEMA_VERSION,

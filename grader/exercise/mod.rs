@@ -57,6 +57,34 @@ pub struct Exercise {
     /// order when a step fails.
     #[serde(default)]
     pub hints: Vec<HintSpec>,
+    /// When the student may see this exercise's result on Gradescope (the
+    /// other reports always show it).
+    #[serde(default, skip_serializing_if = "Visibility::is_visible")]
+    pub visibility: Visibility,
+}
+
+/// When a student may see an exercise's result, in Gradescope's terms
+/// (its test `visibility`): a course keeps some tests back until the
+/// deadline, or for good.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Visibility {
+    /// As soon as the grade is done.
+    #[default]
+    Visible,
+    /// Never (the instructor sees it).
+    Hidden,
+    /// Once the assignment's due date has passed.
+    AfterDueDate,
+    /// Once the instructor publishes the grades.
+    AfterPublished,
+}
+
+impl Visibility {
+    /// Whether it is the default, shown at once.
+    pub fn is_visible(&self) -> bool {
+        *self == Visibility::Visible
+    }
 }
 
 /// A known mistake: when the message the student sent at a failed step

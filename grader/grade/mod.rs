@@ -502,6 +502,7 @@ impl Graded {
             transcript: details.transcript,
             stdout: details.stdout,
             stderr: details.stderr,
+            visibility: exercise.visibility,
         }
     }
 }

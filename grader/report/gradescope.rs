@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use super::evidence;
+use crate::exercise::Visibility;
 use crate::outcome::{ExerciseResult, Status, SubmissionReport};
 
 /// Transcript lines in a test's output; Gradescope collapses the output, so
@@ -48,8 +49,8 @@ struct Test {
     output: String,
     /// How Gradescope shows `output`: as it is, in a `<pre>` block.
     output_format: OutputFormat,
-    /// Who may see the test: the student, at once.
-    visibility: Visibility,
+    /// Who may see the test, and when: the exercise's `visibility`.
+    visibility: GradescopeVisibility,
 }
 
 /// The `status` values Gradescope documents for a test.
@@ -70,13 +71,34 @@ enum OutputFormat {
     Text,
 }
 
-/// The one `visibility` value used here.
+/// A test's `visibility` in Gradescope's words.
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "snake_case")]
-enum Visibility {
-    /// Shown to the student as soon as grading is done.
+enum GradescopeVisibility {
     Visible,
+    Hidden,
+    AfterDueDate,
+    AfterPublished,
 }
+
+impl From<Visibility> for GradescopeVisibility {
+    fn from(visibility: Visibility) -> GradescopeVisibility {
+        match visibility {
+            Visibility::Visible => GradescopeVisibility::Visible,
+            Visibility::Hidden => GradescopeVisibility::Hidden,
+            Visibility::AfterDueDate => GradescopeVisibility::AfterDueDate,
+            Visibility::AfterPublished => GradescopeVisibility::AfterPublished,
+        }
+    }
+}
+
+/// What a test that the grader could not grade says first, and what the
+/// whole submission says when some were: a harness `error` is never the
+/// student's fault, and Gradescope, knowing only passed and failed, would
+/// otherwise show it as a plain zero.
+const NOT_YOUR_FAULT: &str = "the grader failed, not your program, so the points are not a \
+     grade yet. Submit again; if this happens again, tell your instructor, \
+     who can regrade the submission.";
 
 /// Renders the report as Gradescope's `results.json`, ending with a newline.
 pub fn render(report: &SubmissionReport) -> Vec<u8> {
@@ -97,32 +119,50 @@ fn test(exercise: &ExerciseResult) -> Test {
             TestStatus::Passed,
             format!("passed in {}", evidence::seconds(exercise.duration_ms)),
         ),
+        Status::Error => (
+            TestStatus::Failed,
+            format!("not graded: {NOT_YOUR_FAULT}\n\n{}", evidence_text(exercise)),
+        ),
         _ => (TestStatus::Failed, evidence_text(exercise)),
     };
+    let mut name = format!(
+        "{}: {}",
+        evidence::one_line(&exercise.id),
+        evidence::one_line(&exercise.title)
+    );
+    if exercise.status == Status::Error {
+        name.push_str(" (not graded: a grader error)");
+    }
     Test {
-        name: format!(
-            "{}: {}",
-            evidence::one_line(&exercise.id),
-            evidence::one_line(&exercise.title)
-        ),
+        name,
         score: exercise.score,
         max_score: exercise.max_score,
         status,
         output,
         output_format: OutputFormat::Text,
-        visibility: Visibility::Visible,
+        visibility: exercise.visibility.into(),
     }
 }
 
 /// `score 9/11 · 9 passed, 1 failed, 1 missing`, the terminal's summary
 /// line without the time (Gradescope has `execution_time` for that).
 fn summary_line(report: &SubmissionReport) -> String {
-    format!(
+    let line = format!(
         "score {}/{} · {}",
         evidence::points(report.score),
         evidence::points(report.max_score),
         evidence::status_counts(report)
-    )
+    );
+    let errors = report
+        .exercises
+        .iter()
+        .filter(|e| e.status == Status::Error)
+        .count();
+    match errors {
+        0 => line,
+        1 => format!("{line}\n\n1 exercise not graded: {NOT_YOUR_FAULT}"),
+        n => format!("{line}\n\n{n} exercises not graded: {NOT_YOUR_FAULT}"),
+    }
 }
 
 /// The output of a test that did not pass: `timeout: <message>`, then the
@@ -267,6 +307,61 @@ mod tests {
         assert!(
             crashed.contains("\n\nstderr (last 10 of 15 lines):\n  stderr line 6\n"),
             "{crashed}"
+        );
+    }
+
+    #[test]
+    fn a_harness_error_says_it_is_not_the_students_fault_and_not_a_grade() {
+        let mut report = sample_report();
+        report.exercises[1].status = Status::Error;
+        report.exercises[1].message = "port 5000 is held by another program".to_string();
+        let json = parsed(&report);
+        let test = &json["tests"][1];
+        assert_eq!(test["status"], "failed");
+        assert!(
+            test["name"]
+                .as_str()
+                .unwrap()
+                .ends_with("(not graded: a grader error)"),
+            "{}",
+            test["name"]
+        );
+        let output = test["output"].as_str().unwrap();
+        assert!(
+            output.starts_with("not graded: the grader failed, not your program"),
+            "{output}"
+        );
+        assert!(output.contains("Submit again"), "{output}");
+        assert!(
+            output.contains("error: port 5000 is held by another program"),
+            "{output}"
+        );
+        let summary = json["output"].as_str().unwrap();
+        assert!(
+            summary.ends_with("1 exercise not graded: the grader failed, not your program, so the points are not a grade yet. Submit again; if this happens again, tell your instructor, who can regrade the submission."),
+            "{summary}"
+        );
+        // Other verdicts say nothing of the kind.
+        assert!(!json["tests"][2]["output"].as_str().unwrap().contains("not graded"));
+        assert!(!parsed(&sample_report())["output"].as_str().unwrap().contains("not graded"));
+    }
+
+    #[test]
+    fn each_test_has_its_exercises_visibility_in_gradescopes_words() {
+        let mut report = sample_report();
+        report.exercises[1].visibility = Visibility::AfterDueDate;
+        report.exercises[2].visibility = Visibility::Hidden;
+        report.exercises[3].visibility = Visibility::AfterPublished;
+        let json = parsed(&report);
+        let shown: Vec<&str> = json["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["visibility"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            shown,
+            ["visible", "after_due_date", "hidden", "after_published"]
         );
     }
 

@@ -105,6 +105,7 @@ pub(crate) mod tests {
             transcript: Vec::new(),
             stdout: String::new(),
             stderr: String::new(),
+            visibility: crate::exercise::Visibility::Visible,
         }
     }
 
