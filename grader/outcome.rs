@@ -2,8 +2,8 @@
 //! [`SubmissionReport`]. Every reporter reads this one value, so the terminal,
 //! JSON and JUnit never disagree about a score.
 
-use serde::{Deserialize, Serialize};
 use crate::exercise::Visibility;
+use serde::{Deserialize, Serialize};
 
 /// Version of the JSON result format; bumped on any incompatible change.
 /// (2: `isolation` and `protections` became values with stable names

@@ -44,7 +44,10 @@ fn run_autograder(root: &Path, path: &Path) -> (Option<i32>, Value) {
             text(&output.stderr)
         )
     });
-    (output.status.code(), serde_json::from_slice(&written).unwrap())
+    (
+        output.status.code(),
+        serde_json::from_slice(&written).unwrap(),
+    )
 }
 
 /// The folder of the sockgrade under test, to put on PATH.

@@ -121,7 +121,10 @@ fn test(exercise: &ExerciseResult) -> Test {
         ),
         Status::Error => (
             TestStatus::Failed,
-            format!("not graded: {NOT_YOUR_FAULT}\n\n{}", evidence_text(exercise)),
+            format!(
+                "not graded: {NOT_YOUR_FAULT}\n\n{}",
+                evidence_text(exercise)
+            ),
         ),
         _ => (TestStatus::Failed, evidence_text(exercise)),
     };
@@ -342,8 +345,18 @@ mod tests {
             "{summary}"
         );
         // Other verdicts say nothing of the kind.
-        assert!(!json["tests"][2]["output"].as_str().unwrap().contains("not graded"));
-        assert!(!parsed(&sample_report())["output"].as_str().unwrap().contains("not graded"));
+        assert!(
+            !json["tests"][2]["output"]
+                .as_str()
+                .unwrap()
+                .contains("not graded")
+        );
+        assert!(
+            !parsed(&sample_report())["output"]
+                .as_str()
+                .unwrap()
+                .contains("not graded")
+        );
     }
 
     #[test]
