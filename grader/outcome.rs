@@ -314,6 +314,11 @@ pub struct SubmissionReport {
     #[serde(default)]
     pub programs_cpu_ms: Option<u64>,
     /// One result per exercise, in the exercise file's order.
+    /// The folder inside the submission that was graded, when the
+    /// submission held nothing but that one folder (a zipped folder): a
+    /// person should check that it is the student's work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graded_folder: Option<String>,
     pub exercises: Vec<ExerciseResult>,
 }
 

@@ -71,9 +71,8 @@ pub struct ScoreCount {
 pub struct Attention {
     /// The submission's name.
     pub submission: String,
-    /// One per exercise that timed out or hit a harness fault:
-    /// `server-2: timeout: <first line of its message>`.
-    pub reasons: Vec<String>,
+    /// Why, in one line: see [`review_reason`].
+    pub reason: String,
 }
 
 /// The summary of a batch, the value behind `summary.json` and the table at
@@ -111,7 +110,15 @@ pub fn summarize(reports: &[SubmissionReport], skipped: &[Skipped]) -> Summary {
         median_score: median(&scores),
         exercises: exercise_summaries(&reports),
         score_distribution: distribution(&scores),
-        needs_attention: reports.iter().filter_map(|r| attention(r)).collect(),
+        needs_attention: reports
+            .iter()
+            .filter_map(|r| {
+                Some(Attention {
+                    submission: r.submission.clone(),
+                    reason: review_reason(r)?,
+                })
+            })
+            .collect(),
         skipped: skipped.to_vec(),
     }
 }
@@ -213,27 +220,72 @@ fn distribution(scores: &[f64]) -> Vec<ScoreCount> {
     counts
 }
 
-/// Why `report` needs a person's look, if it does: a timeout may be a slow
-/// machine rather than the student, and an error is never the student's.
-fn attention(report: &SubmissionReport) -> Option<Attention> {
-    let reasons: Vec<String> = report
-        .exercises
-        .iter()
-        .filter(|e| matches!(e.status, Status::Timeout | Status::Error))
-        .map(|e| {
-            let first_line = e.message.lines().next().unwrap_or("").trim();
-            let head = format!("{}: {}", e.id, e.status.as_str());
-            if first_line.is_empty() {
-                head
+/// Why `report` needs a person's look before its score is a grade, in
+/// one line, if it does: a harness error is never the student's fault, a
+/// timeout may be the machine's, a submission with no program at all is
+/// often an upload in the wrong shape, and one graded a folder down should
+/// be checked to be the student's work.
+pub fn review_reason(report: &SubmissionReport) -> Option<String> {
+    let with = |status: Status| -> Vec<&crate::outcome::ExerciseResult> {
+        report
+            .exercises
+            .iter()
+            .filter(|e| e.status == status)
+            .collect()
+    };
+    let ids = |exercises: &[&crate::outcome::ExerciseResult]| {
+        exercises
+            .iter()
+            .map(|e| e.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let first_line = |exercise: &crate::outcome::ExerciseResult| {
+        truncate_chars(
+            exercise.message.lines().next().unwrap_or("").trim(),
+            MAX_REASON_CHARS,
+        )
+    };
+    let mut parts = Vec::new();
+    let errors = with(Status::Error);
+    let every = report.exercises.len();
+    match errors.first() {
+        Some(first) if errors.len() == every => {
+            parts.push(format!("not graded: {}", first_line(first)));
+        }
+        Some(first) => {
+            let said = first_line(first);
+            let said = if said.is_empty() {
+                String::new()
             } else {
-                format!("{head}: {}", truncate_chars(first_line, MAX_REASON_CHARS))
-            }
-        })
-        .collect();
-    (!reasons.is_empty()).then(|| Attention {
-        submission: report.submission.clone(),
-        reasons,
-    })
+                format!(" ({said})")
+            };
+            parts.push(format!(
+                "grader error in {}{said}: regrade it",
+                ids(&errors)
+            ));
+        }
+        None => {}
+    }
+    let timeouts = with(Status::Timeout);
+    if !timeouts.is_empty() {
+        parts.push(format!(
+            "timeout in {}: may be the machine's load; regrade or raise --timeout-scale",
+            ids(&timeouts)
+        ));
+    }
+    if every > 0 && with(Status::Missing).len() == every {
+        parts.push(
+            "no program for any exercise: an empty folder, or files named or placed otherwise"
+                .to_string(),
+        );
+    }
+    if let Some(folder) = &report.graded_folder {
+        parts.push(format!(
+            "graded the one folder it holds, {folder}: check that it is the student's work"
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 #[cfg(test)]
@@ -355,13 +407,42 @@ pub(crate) mod tests {
             summary.needs_attention,
             [Attention {
                 submission: "bob".to_string(),
-                reasons: vec![
-                    "client-1: timeout: no answer within 5s".to_string(),
-                    "client-2: error".to_string(),
-                ],
+                reason: "grader error in client-2: regrade it; timeout in client-1: may be \
+                         the machine's load; regrade or raise --timeout-scale"
+                    .to_string(),
             }]
         );
         assert_eq!(summary.skipped, skipped());
+    }
+
+    #[test]
+    fn one_reason_says_why_a_submission_needs_a_look() {
+        let mut broken = report("broken", 0.0);
+        for exercise in &mut broken.exercises {
+            exercise.status = Status::Error;
+            exercise.message = "the archive could not be read: not a zip\nmore".to_string();
+        }
+        assert_eq!(
+            review_reason(&broken).unwrap(),
+            "not graded: the archive could not be read: not a zip"
+        );
+        let mut empty = report("empty", 0.0);
+        for exercise in &mut empty.exercises {
+            exercise.status = Status::Missing;
+        }
+        assert!(
+            review_reason(&empty)
+                .unwrap()
+                .starts_with("no program for any exercise")
+        );
+        let mut nested = report("nested", 1.0);
+        nested.graded_folder = Some("python".to_string());
+        assert_eq!(
+            review_reason(&nested).unwrap(),
+            "graded the one folder it holds, python: check that it is the student's work"
+        );
+        // A plain failure is the student's: no look needed.
+        assert_eq!(review_reason(&report("carol", 1.0)), None);
     }
 
     #[test]

@@ -73,6 +73,107 @@ fn expected_statuses(fixture: &str) -> Vec<(String, String)> {
 }
 
 #[test]
+fn a_batch_of_one_submission_or_of_nothing_is_refused_saying_what_it_saw() {
+    let out = tempfile::tempdir().unwrap();
+    let one = batch(&submission("reference-python"), out.path(), &[]);
+    assert_eq!(one.status.code(), Some(2), "{}", text(&one.stderr));
+    let said = text(&one.stderr);
+    assert!(
+        said.contains("looks like one submission (it holds client-1.py"),
+        "{said}"
+    );
+    assert!(said.contains("sockgrade grade"), "{said}");
+    let empty = tempfile::tempdir().unwrap();
+    let nothing = batch(empty.path(), out.path(), &[]);
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(text(&nothing.stderr).contains("holds no submission: it is empty"));
+    std::fs::write(empty.path().join("notes.txt"), "").unwrap();
+    let notes = batch(empty.path(), out.path(), &[]);
+    assert_eq!(notes.status.code(), Some(2));
+    assert!(
+        text(&notes.stderr)
+            .contains("holds no submission (no folder, .zip or .tar.gz), only notes.txt"),
+        "{}",
+        text(&notes.stderr)
+    );
+}
+
+#[test]
+fn an_empty_folder_and_one_a_folder_down_are_flagged_for_a_look() {
+    require_namespace!();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    copy_tree(
+        &submission("reference-python"),
+        &dir.path().join("nested").join("python"),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let output = batch(dir.path(), out.path(), &["--seed", "3"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let csv = std::fs::read_to_string(out.path().join("grades.csv")).unwrap();
+    let rows: Vec<csv_row::Row> = csv_row::rows(&csv);
+    let empty = rows
+        .iter()
+        .find(|r| r.get("submission") == "empty")
+        .unwrap();
+    assert_eq!(empty.get("needs_review"), "yes", "{csv}");
+    assert!(
+        empty
+            .get("reason")
+            .starts_with("no program for any exercise"),
+        "{csv}"
+    );
+    assert_eq!(empty.get("client-1 status"), "missing");
+    // The upload a folder down is graded there: 11/11, but worth a look.
+    let nested = rows
+        .iter()
+        .find(|r| r.get("submission") == "nested")
+        .unwrap();
+    assert_eq!(nested.get("score"), "11", "{csv}");
+    assert_eq!(nested.get("needs_review"), "yes");
+    assert_eq!(
+        nested.get("reason"),
+        "graded the one folder it holds, python: check that it is the student's work"
+    );
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
+    let flagged: Vec<&str> = summary["needs_attention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["submission"].as_str().unwrap())
+        .collect();
+    assert_eq!(flagged, ["empty", "nested"]);
+}
+
+/// Reading `grades.csv` by column name.
+mod csv_row {
+    pub struct Row {
+        header: Vec<String>,
+        cells: Vec<String>,
+    }
+
+    impl Row {
+        pub fn get(&self, column: &str) -> &str {
+            let index = self.header.iter().position(|h| h == column).unwrap();
+            &self.cells[index]
+        }
+    }
+
+    pub fn rows(csv: &str) -> Vec<Row> {
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        reader
+            .records()
+            .map(|record| Row {
+                header: header.clone(),
+                cells: record.unwrap().iter().map(String::from).collect(),
+            })
+            .collect()
+    }
+}
+
+#[test]
 fn every_submission_gets_its_verdicts_and_a_row_in_the_gradebook() {
     require_namespace!();
     let fixtures = [
@@ -104,17 +205,29 @@ fn every_submission_gets_its_verdicts_and_a_row_in_the_gradebook() {
     }
     let csv = std::fs::read_to_string(out.path().join("grades.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
+    let ids = "client-demo,client-1,client-2,client-3,client-4,client-5,server-demo,server-1,server-2,server-3,server-4";
+    let statuses = ids
+        .split(',')
+        .map(|id| format!("{id} status"))
+        .collect::<Vec<_>>()
+        .join(",");
     assert_eq!(
         lines[0],
-        "submission,score,max_score,client-demo,client-1,client-2,client-3,client-4,client-5,server-demo,server-1,server-2,server-3,server-4"
+        format!("submission,score,max_score,needs_review,reason,{ids},{statuses}")
     );
     assert_eq!(lines.len(), 1 + fixtures.len(), "{csv}");
+    let passed = ["passed"; 11].join(",");
     assert!(
-        lines.contains(&"reference-python,11,11,1,1,1,1,1,1,1,1,1,1,1"),
+        lines.contains(
+            &format!("reference-python,11,11,no,,1,1,1,1,1,1,1,1,1,1,1,{passed}").as_str()
+        ),
         "{csv}"
     );
     assert!(
-        lines.contains(&"wrong-text,0,11,0,0,0,0,0,0,0,0,0,0,0"),
+        lines
+            .iter()
+            .any(|line| line
+                .starts_with("wrong-text,0,11,no,,0,0,0,0,0,0,0,0,0,0,0,missing,failed,")),
         "{csv}"
     );
     let summary: Value =

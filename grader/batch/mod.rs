@@ -92,6 +92,9 @@ pub async fn run(
         ))
         .with_source(e)
     })?;
+    if submissions.is_empty() {
+        return Err(no_submissions(&options.dir, set, &skipped));
+    }
     if let Some(shard) = options.shard {
         let mut position = 0..;
         submissions.retain(|_| shard.holds(position.next().unwrap_or(0)));
@@ -228,6 +231,60 @@ pub async fn run(
     })
 }
 
+/// The error of a batch folder with no submission in it, saying what it
+/// holds: most often it is one submission, given where the class folder
+/// was meant.
+fn no_submissions(dir: &Path, set: &ExerciseSet, skipped: &[crate::summary::Skipped]) -> Error {
+    let names: Vec<String> = skipped
+        .iter()
+        .filter_map(|s| Path::new(&s.path).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    let is_program = |name: &String| {
+        name == "sockgrade.json"
+            || set.exercises.iter().any(|e| {
+                Path::new(name)
+                    .file_stem()
+                    .is_some_and(|stem| stem.to_string_lossy() == e.id)
+            })
+    };
+    let shown = |names: &[String]| {
+        let mut list: Vec<String> = names
+            .iter()
+            .take(5)
+            .map(|n| escape_bytes(n.as_bytes()))
+            .collect();
+        if names.len() > 5 {
+            list.push(format!("and {} more", names.len() - 5));
+        }
+        list.join(", ")
+    };
+    let programs: Vec<String> = names.iter().filter(|n| is_program(n)).cloned().collect();
+    let message = if !programs.is_empty() {
+        format!(
+            "{} looks like one submission (it holds {}), not a folder of submissions: \
+             grade it with `sockgrade grade {}`, or give batch the folder that holds one \
+             folder or archive per student",
+            dir.display(),
+            shown(&programs),
+            dir.display()
+        )
+    } else if names.is_empty() {
+        format!(
+            "{} holds no submission: it is empty (batch grades each folder, .zip or .tar.gz in it)",
+            dir.display()
+        )
+    } else {
+        format!(
+            "{} holds no submission (no folder, .zip or .tar.gz), only {}: give batch the \
+             folder that holds one folder or archive per student",
+            dir.display(),
+            shown(&names)
+        )
+    };
+    Error::bad_input(message)
+}
+
 /// Grades one submission in a child that shares the batch's start slots
 /// in `slots`; every failure becomes a report. `None` when cancelled
 /// before it finished.
@@ -259,8 +316,16 @@ async fn grade_one(
     // An archive is unpacked into a private folder that lives as long as
     // its grade.
     let unpacked;
-    let folder = match &submission.source {
-        Source::Folder(path) => path.clone(),
+    let (folder, graded_folder) = match &submission.source {
+        // A folder holding only one folder (a zipped folder unpacked by
+        // hand, an LMS download) is graded in there, as `grade` does.
+        Source::Folder(path) => match crate::student::the_one_folder_in(path) {
+            Ok(Some(inner)) => {
+                let name = inner.file_name().map(|n| n.to_string_lossy().into_owned());
+                (inner, name)
+            }
+            _ => (path.clone(), None),
+        },
         Source::Archive(path) => {
             unpacked = match crate::platform::private_tempdir("sockgrade-unpacked-") {
                 Ok(dir) => dir,
@@ -269,7 +334,9 @@ async fn grade_one(
                 }
             };
             match archive::unpack(path, unpacked.path()) {
-                Ok(root) => root,
+                // An archive of a folder is the usual upload: the folder
+                // it holds is no surprise.
+                Ok(root) => (root, None),
                 Err(e) => return Some(error_report(e.to_string())),
             }
         }
@@ -294,6 +361,7 @@ async fn grade_one(
     Some(SubmissionReport {
         submission: submission.name.clone(),
         path: original,
+        graded_folder,
         ..report
     })
 }
@@ -321,6 +389,7 @@ fn harness_error(
         submission: name.to_string(),
         path: path.to_string(),
         seed: options.seed,
+        graded_folder: None,
         exercises_source: set.source.clone(),
         isolation,
         protections: Vec::new(),

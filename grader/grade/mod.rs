@@ -260,6 +260,7 @@ fn report(
         submission: name,
         path: folder.display().to_string(),
         seed: options.seed,
+        graded_folder: None,
         exercises_source: set.source.clone(),
         isolation: environment.isolation,
         protections: environment.protections.in_force(),

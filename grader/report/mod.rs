@@ -163,6 +163,7 @@ pub(crate) mod tests {
             submission: "alice".to_string(),
             path: "submissions/alice".to_string(),
             seed: 12345,
+            graded_folder: None,
             exercises_source: "embedded".to_string(),
             isolation: crate::outcome::Isolation::None,
             grader_max_rss_kib: Some(4096),

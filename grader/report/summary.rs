@@ -152,11 +152,8 @@ fn attention_list(attention: &[Attention], style: Style) -> Vec<String> {
         &format!("needs a human look ({}):", attention.len()),
     )];
     for (entry, name) in shown.iter().zip(&names) {
-        for (i, reason) in entry.reasons.iter().enumerate() {
-            let name = if i == 0 { name.as_str() } else { "" };
-            let reason = truncate_chars(&evidence::one_line(reason), evidence::MAX_LINE_CHARS);
-            lines.push(format!("  {name:<width$}  {reason}"));
-        }
+        let reason = truncate_chars(&evidence::one_line(&entry.reason), evidence::MAX_LINE_CHARS);
+        lines.push(format!("  {name:<width$}  {reason}"));
     }
     lines.extend(more_marker(attention.len(), shown.len()));
     lines
@@ -206,8 +203,7 @@ mod tests {
             "mean 2/4 · median 1/4",
             "",
             "needs a human look (1):",
-            "  bob  client-1: timeout: no answer within 5s",
-            "       client-2: error",
+            "  bob  grader error in client-2: regrade it; timeout in client-1: may be the machine's load; regrade or raise --timeout-scale",
             "",
             "skipped (1):",
             "  submissions/notes.txt: not a folder",
@@ -240,7 +236,10 @@ mod tests {
             .collect();
         let text = render_terminal(&summarize(&reports, &[]), PLAIN);
         assert!(text.contains("needs a human look (25):\n"), "{text}");
-        assert!(text.contains("  student-19  client-1"), "{text}");
+        assert!(
+            text.contains("  student-19  grader error in client-2"),
+            "{text}"
+        );
         assert!(!text.contains("student-20"), "{text}");
         assert!(
             text.ends_with("\n  … and 5 more (see summary.json)\n"),
