@@ -159,6 +159,10 @@ struct MergeArgs {
     /// Where to write the merged gradebook, summary and JUnit.
     #[arg(long, value_name = "OUT")]
     out: PathBuf,
+    /// Merge the shards given even if some of the run's shards are not
+    /// among them (said on stderr), instead of refusing.
+    #[arg(long)]
+    allow_partial: bool,
 }
 
 #[derive(Debug, Args)]
@@ -486,6 +490,12 @@ const BATCH_JOBS_PER_CPU: usize = 8;
 fn batch(args: &BatchArgs) -> Result<u8, Error> {
     let set = args.exercises.load()?;
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // A resumed run draws the values of the run it resumes, unless told
+    // another seed (which the resume then refuses, naming it).
+    let resumed_seed = match (args.resume, args.seed) {
+        (true, None) => crate::batch::identity::read(&args.out)?.and_then(|run| run.seed()),
+        _ => None,
+    };
     let options = BatchOptions {
         dir: args.dir.clone(),
         out: args.out.clone(),
@@ -494,7 +504,7 @@ fn batch(args: &BatchArgs) -> Result<u8, Error> {
         submissions_at_once: args.jobs.map_or(BATCH_JOBS_PER_CPU * cpus, usize::from),
         shard: args.shard,
         grade: GradeOptions {
-            seed: args.seed.unwrap_or_else(random_seed),
+            seed: args.seed.or(resumed_seed).unwrap_or_else(random_seed),
             timeout_scale: args.timeout_scale,
             // A submission's exercises mostly wait on deadlines: grade them
             // all at once, so a hanging submission costs its longest
@@ -588,7 +598,7 @@ fn man(out: Option<&Path>) -> Result<u8, Error> {
 }
 
 fn merge(args: &MergeArgs) -> Result<u8, Error> {
-    let merged = crate::batch::merge(&args.inputs, &args.out)?;
+    let merged = crate::batch::merge(&args.inputs, &args.out, args.allow_partial)?;
     print_batch_end(&merged.summary, &args.out);
     Ok(batch_exit_code(&merged.reports))
 }

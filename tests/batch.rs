@@ -863,3 +863,130 @@ fn merge_refuses_a_shard_whose_results_name_a_submission_outside_its_folder() {
     );
     assert!(!merged.join("grades.csv").exists());
 }
+
+/// `sockgrade merge INPUTS... --out OUT ARGS...`.
+fn merge_outputs(inputs: &[&Path], out: &Path, args: &[&str]) -> Output {
+    let inputs: Vec<String> = inputs
+        .iter()
+        .map(|p| format!("'{}'", p.display()))
+        .collect();
+    in_namespace(&format!(
+        "exec \"$SOCKGRADE\" merge {} --out '{}' {}",
+        inputs.join(" "),
+        out.display(),
+        args.join(" ")
+    ))
+}
+
+#[test]
+fn resume_refuses_a_run_graded_otherwise_and_takes_the_first_runs_seed() {
+    require_namespace!();
+    let dir = batch_of(&[("ann", "missing"), ("ben", "missing")]);
+    let out = tempfile::tempdir().unwrap();
+    batch(dir.path(), out.path(), &["--seed", "5", "-e", "client-1"]);
+    let seed = batch(
+        dir.path(),
+        out.path(),
+        &["--resume", "--seed", "6", "-e", "client-1"],
+    );
+    assert_eq!(seed.status.code(), Some(2));
+    let said = text(&seed.stderr);
+    assert!(said.contains("would mix two gradings"), "{said}");
+    assert!(said.contains("the seed (6 here, 5 there)"), "{said}");
+    let chosen = batch(dir.path(), out.path(), &["--resume", "-e", "client-2"]);
+    assert_eq!(chosen.status.code(), Some(2));
+    assert!(
+        text(&chosen.stderr)
+            .contains("the exercises chosen with -e (client-2 here, client-1 there)"),
+        "{}",
+        text(&chosen.stderr)
+    );
+    // Without --seed, the resume is the first run's: accepted.
+    let resumed = batch(dir.path(), out.path(), &["--resume", "-e", "client-1"]);
+    assert_eq!(resumed.status.code(), Some(1), "{}", text(&resumed.stderr));
+}
+
+#[test]
+fn a_new_run_into_an_old_output_keeps_no_result_of_the_old_one() {
+    require_namespace!();
+    let dir = batch_of(&[("ann", "missing"), ("ben", "missing")]);
+    let out = tempfile::tempdir().unwrap();
+    batch(dir.path(), out.path(), &["--seed", "5", "-e", "client-1"]);
+    assert!(out.path().join("ben/results.json").is_file());
+    std::fs::remove_dir_all(dir.path().join("ben")).unwrap();
+    batch(dir.path(), out.path(), &["--seed", "5", "-e", "client-1"]);
+    assert!(
+        !out.path().join("ben").exists(),
+        "the removed student's results are gone"
+    );
+    let csv = std::fs::read_to_string(out.path().join("grades.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    // And a resume drops them too, saying so.
+    copy_tree(&submission("missing"), &dir.path().join("cat"));
+    batch(dir.path(), out.path(), &["--seed", "5", "-e", "client-1"]);
+    std::fs::remove_dir_all(dir.path().join("cat")).unwrap();
+    let resumed = batch(dir.path(), out.path(), &["--resume", "-e", "client-1"]);
+    assert!(!out.path().join("cat").exists());
+    assert!(
+        text(&resumed.stderr).contains("no longer in the batch folder: cat"),
+        "{}",
+        text(&resumed.stderr)
+    );
+}
+
+#[test]
+fn merge_refuses_missing_shards_and_runs_that_differ() {
+    require_namespace!();
+    let dir = batch_of(&[("ann", "missing"), ("ben", "missing"), ("cat", "missing")]);
+    let shards: Vec<tempfile::TempDir> = (1..=3).map(|_| tempfile::tempdir().unwrap()).collect();
+    for (index, shard) in shards.iter().enumerate() {
+        let part = format!("{}/3", index + 1);
+        batch(
+            dir.path(),
+            shard.path(),
+            &["--seed", "9", "-e", "client-1", "--shard", &part],
+        );
+    }
+    let merged = tempfile::tempdir().unwrap();
+    let two = [shards[0].path(), shards[1].path()];
+    let partial = merge_outputs(&two, merged.path(), &[]);
+    assert_eq!(partial.status.code(), Some(2));
+    assert!(
+        text(&partial.stderr).contains("shard 3/3 missing"),
+        "{}",
+        text(&partial.stderr)
+    );
+    assert!(
+        !merged.path().join("grades.csv").exists(),
+        "nothing written"
+    );
+    let allowed = merge_outputs(&two, merged.path(), &["--allow-partial"]);
+    assert_eq!(allowed.status.code(), Some(1), "{}", text(&allowed.stderr));
+    assert!(text(&allowed.stderr).contains("without shard 3/3"));
+    let csv = std::fs::read_to_string(merged.path().join("grades.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    // A shard graded with another seed is another grading.
+    let other = tempfile::tempdir().unwrap();
+    batch(
+        dir.path(),
+        other.path(),
+        &["--seed", "10", "-e", "client-1", "--shard", "3/3"],
+    );
+    let mixed = merge_outputs(
+        &[shards[0].path(), shards[1].path(), other.path()],
+        tempfile::tempdir().unwrap().path(),
+        &[],
+    );
+    assert_eq!(mixed.status.code(), Some(2));
+    assert!(
+        text(&mixed.stderr).contains("the seed (10 here, 9 there)"),
+        "{}",
+        text(&mixed.stderr)
+    );
+    let all = merge_outputs(
+        &[shards[0].path(), shards[1].path(), shards[2].path()],
+        tempfile::tempdir().unwrap().path(),
+        &[],
+    );
+    assert_eq!(all.status.code(), Some(1), "{}", text(&all.stderr));
+}

@@ -7,6 +7,7 @@
 mod admission;
 mod archive;
 mod discover;
+pub mod identity;
 mod merge;
 pub mod output;
 mod progress;
@@ -106,6 +107,15 @@ pub async fn run(
         ))
         .with_source(e)
     })?;
+    let mut progress = Progress::new(submissions.len(), options.progress_bar);
+    let this_run = identity::RunIdentity::new(
+        set,
+        options.grade.seed,
+        &options.grade.only,
+        options.shard,
+        submissions.iter().map(|s| s.name.clone()).collect(),
+    );
+    start_gradebook(options, &this_run, &mut progress)?;
     let (isolation, fallback) = sandbox::decide(options.isolation).map_err(|why| {
         Error::bad_input(format!("--isolation namespace is not possible here: {why}"))
     })?;
@@ -117,7 +127,6 @@ pub async fn run(
         1
     };
 
-    let mut progress = Progress::new(submissions.len(), options.progress_bar);
     match (&fallback, isolation) {
         (Some(why), _) => progress.note(&format!(
             "grading one submission at a time, without namespaces: {why}"
@@ -228,6 +237,79 @@ pub async fn run(
         reports,
         summary,
         interrupted,
+    })
+}
+
+/// Makes `options.out` the gradebook of `this_run` before anything is
+/// graded: a resumed output must come from a run like this one (the same
+/// sockgrade, seed, exercises and selection, and shard), and keeps only the
+/// results of submissions this run grades; a new run starts from no
+/// results at all, so an interrupted run never mixes old results in.
+fn start_gradebook(
+    options: &BatchOptions,
+    this_run: &identity::RunIdentity,
+    progress: &mut Progress,
+) -> Result<(), Error> {
+    let out = &options.out;
+    let recorded = identity::read(out)?;
+    let previous: Vec<String> = output::read_all(out)
+        .map(|(reports, _)| reports.into_iter().map(|r| r.submission).collect())
+        .unwrap_or_default();
+    if options.resume {
+        match &recorded {
+            Some(first) => {
+                let mut differences = this_run.differences(first);
+                if this_run.shard != first.shard {
+                    differences.push(format!(
+                        "the shard ({} here, {} there)",
+                        this_run.shard.as_deref().unwrap_or("none"),
+                        first.shard.as_deref().unwrap_or("none")
+                    ));
+                }
+                if !differences.is_empty() {
+                    return Err(identity::resume_mismatch(out, &differences));
+                }
+            }
+            None if !previous.is_empty() => {
+                return Err(Error::bad_input(format!(
+                    "--resume: {} holds results but no {} (an older sockgrade's output?), so \
+                     nothing says how they were graded: grade into a new folder",
+                    out.display(),
+                    identity::FILE
+                )));
+            }
+            None => {}
+        }
+    }
+    let stale: Vec<&String> = previous
+        .iter()
+        .filter(|name| !options.resume || !this_run.submissions.contains(name))
+        .collect();
+    for name in &stale {
+        output::remove_submission(out, name).map_err(|e| {
+            Error::bad_input(format!(
+                "cannot remove the old results of {} in {}: check that it is writable",
+                escape_bytes(name.as_bytes()),
+                out.display()
+            ))
+            .with_source(e)
+        })?;
+    }
+    if options.resume && !stale.is_empty() {
+        let names: Vec<String> = stale.iter().map(|n| escape_bytes(n.as_bytes())).collect();
+        progress.note(&format!(
+            "removed the results of {} submission(s) no longer in the batch folder: {}",
+            names.len(),
+            names.join(", ")
+        ));
+    }
+    identity::write(out, this_run).map_err(|e| {
+        Error::bad_input(format!(
+            "cannot write {} in {}: check that it is writable",
+            identity::FILE,
+            out.display()
+        ))
+        .with_source(e)
     })
 }
 

@@ -75,6 +75,11 @@ fn folder_of(out: &Path, name: &str) -> io::Result<PathBuf> {
         })
 }
 
+/// Removes the results of `name` from `out` (its whole folder).
+pub fn remove_submission(out: &Path, name: &str) -> io::Result<()> {
+    std::fs::remove_dir_all(folder_of(out, name)?)
+}
+
 /// Why a batch output folder could not be read back.
 #[derive(Debug)]
 pub enum ReadError {

@@ -66,6 +66,7 @@ complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l run-as -d 
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l resume -d 'Keep the submissions already graded in OUT; grade only the rest'
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand merge" -l out -d 'Where to write the merged gradebook, summary and JUnit' -r -F
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand merge" -l allow-partial -d 'Merge the shards given even if some of the run\'s shards are not among them (said on stderr), instead of refusing'
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand merge" -s h -l help -d 'Print help'
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -l seed -d 'Seed for the random values' -r
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -l timeout-scale -d 'Multiply every timeout by F (default 10: people type, debuggers pause)' -r
