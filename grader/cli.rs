@@ -88,6 +88,10 @@ struct GradeArgs {
     /// Also write Gradescope's results.json to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     gradescope: Option<PathBuf>,
+    /// How the JUnit report shows a missing exercise: a failure (a grade),
+    /// or skipped (a student's own CI, before every exercise is started).
+    #[arg(long, value_enum, value_name = "AS", default_value_t = report::junit::MissingAs::Failure)]
+    missing: report::junit::MissingAs,
     /// Namespaces for the student's programs: `auto` uses them where the
     /// kernel allows (Linux), so fixed ports are private to this grade.
     #[arg(long, value_enum, default_value_t = IsolationRequest::Auto)]
@@ -654,7 +658,10 @@ fn write_outputs(args: &GradeArgs, report: &SubmissionReport) -> Result<(), Erro
         emit(path, &report::json::render(report))?;
     }
     if let Some(path) = &args.junit {
-        emit(path, &report::junit::render(std::slice::from_ref(report)))?;
+        emit(
+            path,
+            &report::junit::render(std::slice::from_ref(report), args.missing),
+        )?;
     }
     if let Some(path) = &args.gradescope {
         emit(path, &report::gradescope::render(report))?;

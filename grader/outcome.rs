@@ -140,6 +140,10 @@ pub struct ExerciseResult {
     pub stdout: String,
     /// The program's standard error (capped: head and tail kept; escaped).
     pub stderr: String,
+    /// The student's file that was run, relative to the submission (for
+    /// CI annotations: JUnit's `file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program_file: Option<String>,
     /// The exercise's visibility on Gradescope, when not `visible`.
     #[serde(default, skip_serializing_if = "Visibility::is_visible")]
     pub visibility: Visibility,
@@ -170,6 +174,7 @@ impl ExerciseResult {
             transcript: Vec::new(),
             stdout: String::new(),
             stderr: String::new(),
+            program_file: None,
             visibility: Visibility::Visible,
         }
     }

@@ -491,10 +491,78 @@ fn junit_loads_in_junitparser_as_ci_report_tools_read_it() {
     );
     let lines = text(&parsed.stdout);
     assert!(lines.starts_with("suite wrong-text 11 11 0\n"), "{lines}");
-    assert!(lines.contains("case client-1 Failure\n"), "{lines}");
-    assert!(lines.contains("case server-3 Failure\n"), "{lines}");
-    assert!(lines.contains("case client-5 Failure\n"), "{lines}"); // missing counts as a failure
+    let case = |id: &str| {
+        lines
+            .lines()
+            .find(|line| line.starts_with(&format!("case {id}: ")))
+            .unwrap_or_else(|| panic!("no case {id}: {lines}"))
+            .to_string()
+    };
+    assert!(case("client-1").ends_with(" Failure"), "{lines}");
+    assert!(case("server-3").ends_with(" Failure"), "{lines}");
+    assert!(case("client-5").ends_with(" Failure"), "{lines}"); // missing counts as a failure
     assert_eq!(lines.matches("case ").count(), 11, "{lines}");
+}
+
+/// The Jenkins xunit schema (`junit-10.xsd`, the one pytest's own tests
+/// validate against) with DESIGN.md's one addition, `file` and `line` on
+/// a testcase; `.ci/run` takes it from pytest's source package.
+fn jenkins_schema() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/junit-10.xsd");
+    path.is_file().then_some(path)
+}
+
+#[test]
+fn junit_is_valid_against_the_jenkins_xunit_schema() {
+    require_namespace!();
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import xmlschema"])
+        .output();
+    let (Some(schema), true) = (jenkins_schema(), probe.is_ok_and(|p| p.status.success())) else {
+        assert!(
+            !common::strict(),
+            "SOCKGRADE_STRICT_TESTS is set, but target/tools/junit-10.xsd or xmlschema is missing"
+        );
+        eprintln!("skipped: needs target/tools/junit-10.xsd and xmlschema (see .ci/run)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // A right submission, a wrong one and one with crashes and hostile
+    // bytes, each with --missing as a grade and as a student's CI has it.
+    for (fixture, missing) in [
+        ("reference-python", "failure"),
+        ("wrong-text", "failure"),
+        ("crash-at-start", "skipped"),
+        ("hostile-binary-spew", "failure"),
+        ("missing", "skipped"),
+    ] {
+        let junit = dir.path().join(format!("{fixture}.xml"));
+        let folder = submission(fixture);
+        let output = sockgrade(&[
+            "grade",
+            folder.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+            "--missing",
+            missing,
+        ]);
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "{fixture}: {}",
+            text(&output.stderr)
+        );
+        let checked = std::process::Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/validate_junit.py"))
+            .arg(&schema)
+            .arg(&junit)
+            .output()
+            .unwrap();
+        assert!(
+            checked.status.success(),
+            "{fixture}: not valid against junit-10.xsd: {}",
+            text(&checked.stderr)
+        );
+    }
 }
 
 #[test]
@@ -662,6 +730,7 @@ fn a_batch_output_folder_that_cannot_be_made_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, "").unwrap();
+    std::fs::create_dir(dir.path().join("alice")).unwrap();
     let out = blocker.join("out");
     let output = sockgrade_here(&[
         "batch",

@@ -10,6 +10,7 @@
 //! the gradebook, and no two names share a folder.
 
 use crate::outcome::SubmissionReport;
+use crate::report::junit::MissingAs;
 use crate::report::{self, write_atomically};
 use crate::summary::{self, Skipped, Summary};
 use crate::text::escape_bytes;
@@ -124,7 +125,7 @@ pub fn write_submission(out: &Path, report: &SubmissionReport) -> io::Result<()>
     std::fs::create_dir_all(&folder)?;
     write_atomically(
         &folder.join(JUNIT),
-        &report::junit::render(std::slice::from_ref(report)),
+        &report::junit::render(std::slice::from_ref(report), MissingAs::Failure),
     )?;
     write_atomically(
         &folder.join(GRADESCOPE),
@@ -159,7 +160,10 @@ pub fn write_aggregates(
     let summary = summary::summarize(reports, skipped);
     write_atomically(&out.join(GRADEBOOK), &report::csv::render(reports))?;
     write_atomically(&out.join(SUMMARY), &crate::report::json::pretty(&summary))?;
-    write_atomically(&out.join(JUNIT), &report::junit::render(reports))?;
+    write_atomically(
+        &out.join(JUNIT),
+        &report::junit::render(reports, MissingAs::Failure),
+    )?;
     Ok(summary)
 }
 

@@ -404,6 +404,10 @@ async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResul
         &exercise.id,
         context.manifest.as_ref(),
     );
+    let program_file = match &located {
+        Located::Found(program) => program.file.clone(),
+        Located::Missing(_) => None,
+    };
     let graded = match located {
         Located::Missing(tried) => Graded::verdict(
             Status::Missing,
@@ -422,7 +426,10 @@ async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResul
             None => run(exercise, &program, context).await,
         },
     };
-    graded.into_result(exercise, started.elapsed())
+    ExerciseResult {
+        program_file,
+        ..graded.into_result(exercise, started.elapsed())
+    }
 }
 
 /// Why there is no program for `exercise`: the names looked for, and
@@ -503,6 +510,7 @@ impl Graded {
             transcript: details.transcript,
             stdout: details.stdout,
             stderr: details.stderr,
+            program_file: None,
             visibility: exercise.visibility,
         }
     }

@@ -1,10 +1,22 @@
 //! The JUnit XML report, for CI: one testsuite per submission, one testcase
-//! per exercise. A student's program can send any bytes, so every string is
-//! made valid XML 1.0 before it goes in.
+//! per exercise, held to the Jenkins xunit schema (`junit-10.xsd`) with the
+//! one de facto addition CI reporters read, `file` on a testcase. A
+//! student's program can send any bytes, so every string is made valid XML
+//! 1.0 before it goes in, and text is escaped, never put in CDATA sections
+//! (a `]]>` in a program's output splits one, which some consumers join
+//! back wrongly).
+//!
+//! Written with quick-xml rather than junit-report: that crate always
+//! writes `id`, `package` and `hostname` defaults, makes a suite's time the
+//! sum of its cases' (exercises run at the same time, so the sum is not how
+//! long the grade took), and puts every text in CDATA.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io;
+use std::path::Path;
 
-use junit_report::{Duration, OffsetDateTime, Report, TestCase, TestCaseBuilder, TestSuite};
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesText, Event};
 
 use super::evidence;
 use crate::outcome::{ExerciseResult, Status, SubmissionReport};
@@ -17,70 +29,194 @@ const MAX_TRANSCRIPT_LINES: usize = 200;
 /// the testcase's `system-out` and `system-err`.
 const MAX_OUTPUT_LINES: usize = 10;
 
-/// The timestamp attribute junit-report writes for [`OffsetDateTime::UNIX_EPOCH`].
-/// The crate always writes one, but a report holds no time of day (reporters
-/// are pure), and no date beats a false one: the attribute is optional for
-/// JUnit consumers, so it is removed.
-const EPOCH_TIMESTAMP_ATTRIBUTE: &str = r#" timestamp="1970-01-01T00:00:00Z""#;
+/// How a missing exercise is reported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum MissingAs {
+    /// A failure: right for a grade, where it costs its points.
+    #[default]
+    Failure,
+    /// Skipped: for a student's own CI, where exercises not yet started
+    /// should not be red annotations.
+    Skipped,
+}
 
 /// Renders the reports as one JUnit XML document.
-pub fn render(reports: &[SubmissionReport]) -> Vec<u8> {
-    let mut report = Report::new();
-    report.add_testsuites(reports.iter().map(testsuite));
-    let mut bytes = Vec::new();
-    report.write_xml(&mut bytes).expect(
-        "writing to a Vec cannot fail, and neither can formatting the fixed \
-         epoch timestamp",
-    );
-    let xml = String::from_utf8(bytes).expect("quick-xml writes the UTF-8 strings it is given");
-    // Attribute values have their quotes escaped, so this exact text can only
-    // be the attribute itself.
-    let mut xml = xml.replace(EPOCH_TIMESTAMP_ATTRIBUTE, "");
-    xml.push('\n');
-    xml.into_bytes()
+pub fn render(reports: &[SubmissionReport], missing: MissingAs) -> Vec<u8> {
+    let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
+    document(&mut writer, reports, missing).expect("writing to a Vec cannot fail");
+    let mut bytes = writer.into_inner();
+    bytes.push(b'\n');
+    bytes
 }
 
-/// The testsuite of one submission.
-fn testsuite(report: &SubmissionReport) -> TestSuite {
-    let name = xml_safe(&report.submission);
-    let mut suite = TestSuite::new(&name);
-    suite.set_timestamp(OffsetDateTime::UNIX_EPOCH);
-    let classname = format!("sockgrade.{name}");
-    suite.add_testcases(
-        report
-            .exercises
-            .iter()
-            .map(|exercise| testcase(exercise, &classname)),
-    );
-    suite
+/// How many testcases of a suite (or of all) are failures, errors and
+/// skipped.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    tests: usize,
+    failures: usize,
+    errors: usize,
+    skipped: usize,
 }
 
-/// The testcase of one exercise: passed is a success; a wrong answer, a
-/// timeout or a missing program is a failure (the student's to fix); a crash
-/// or a harness fault is an error, as a test runner reports a panic.
-fn testcase(exercise: &ExerciseResult, classname: &str) -> TestCase {
-    let name = xml_safe(&exercise.id);
-    let time = Duration::milliseconds(i64::try_from(exercise.duration_ms).unwrap_or(i64::MAX));
-    let kind = exercise.status.as_str();
-    let message = xml_safe(&exercise.message);
-    let mut builder = match exercise.status {
-        Status::Passed => TestCaseBuilder::success(&name, time),
-        Status::Failed | Status::Timeout | Status::Missing => {
-            TestCaseBuilder::failure(&name, time, kind, &message)
+impl Counts {
+    fn of(report: &SubmissionReport, missing: MissingAs) -> Counts {
+        let mut counts = Counts::default();
+        for exercise in &report.exercises {
+            counts.tests += 1;
+            match outcome(exercise.status, missing) {
+                Outcome::Success => {}
+                Outcome::Failure => counts.failures += 1,
+                Outcome::Error => counts.errors += 1,
+                Outcome::Skipped => counts.skipped += 1,
+            }
         }
-        Status::Crashed | Status::Error => TestCaseBuilder::error(&name, time, kind, &message),
-    };
-    builder.set_classname(classname);
-    if exercise.status != Status::Passed {
-        builder.set_trace(&cdata_safe(&failure_text(exercise)));
+        counts
     }
-    if !exercise.stdout.is_empty() {
-        builder.set_system_out(&cdata_safe(&exercise.stdout));
+
+    fn add(self, other: Counts) -> Counts {
+        Counts {
+            tests: self.tests + other.tests,
+            failures: self.failures + other.failures,
+            errors: self.errors + other.errors,
+            skipped: self.skipped + other.skipped,
+        }
     }
-    if !exercise.stderr.is_empty() {
-        builder.set_system_err(&cdata_safe(&exercise.stderr));
+}
+
+/// What a verdict is in JUnit's terms: passed is a success; a wrong
+/// answer, a timeout or a missing program is a failure (the student's to
+/// fix); a crash or a harness fault is an error, as a test runner reports a
+/// panic; missing is skipped when asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Success,
+    Failure,
+    Error,
+    Skipped,
+}
+
+fn outcome(status: Status, missing: MissingAs) -> Outcome {
+    match status {
+        Status::Passed => Outcome::Success,
+        Status::Missing if missing == MissingAs::Skipped => Outcome::Skipped,
+        Status::Failed | Status::Timeout | Status::Missing => Outcome::Failure,
+        Status::Crashed | Status::Error => Outcome::Error,
     }
-    builder.build()
+}
+
+fn document(
+    writer: &mut Writer<Vec<u8>>,
+    reports: &[SubmissionReport],
+    missing: MissingAs,
+) -> io::Result<()> {
+    writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let total = reports
+        .iter()
+        .map(|r| Counts::of(r, missing))
+        .fold(Counts::default(), Counts::add);
+    writer
+        .create_element("testsuites")
+        .with_attribute(("tests", total.tests.to_string().as_str()))
+        .with_attribute(("failures", total.failures.to_string().as_str()))
+        .with_attribute(("errors", total.errors.to_string().as_str()))
+        .write_inner_content(|writer| {
+            for report in reports {
+                testsuite(writer, report, missing)?;
+            }
+            Ok(())
+        })?;
+    Ok(())
+}
+
+/// The testsuite of one submission; its time is the grade's wall time.
+fn testsuite(
+    writer: &mut Writer<Vec<u8>>,
+    report: &SubmissionReport,
+    missing: MissingAs,
+) -> io::Result<()> {
+    let name = xml_safe(&report.submission);
+    let counts = Counts::of(report, missing);
+    let classname = format!("sockgrade.{name}");
+    writer
+        .create_element("testsuite")
+        .with_attribute(("name", name.as_str()))
+        .with_attribute(("tests", counts.tests.to_string().as_str()))
+        .with_attribute(("failures", counts.failures.to_string().as_str()))
+        .with_attribute(("errors", counts.errors.to_string().as_str()))
+        .with_attribute(("skipped", counts.skipped.to_string().as_str()))
+        .with_attribute(("time", seconds(report.duration_ms).as_str()))
+        .write_inner_content(|writer| {
+            for exercise in &report.exercises {
+                testcase(writer, report, exercise, &classname, missing)?;
+            }
+            Ok(())
+        })?;
+    Ok(())
+}
+
+/// The testcase of one exercise, named `client-1: Title`, with `file`
+/// naming the student's program (where CI reporters put annotations).
+fn testcase(
+    writer: &mut Writer<Vec<u8>>,
+    report: &SubmissionReport,
+    exercise: &ExerciseResult,
+    classname: &str,
+    missing: MissingAs,
+) -> io::Result<()> {
+    let name = xml_safe(&format!("{}: {}", exercise.id, exercise.title));
+    let time = seconds(exercise.duration_ms);
+    let file = exercise.program_file.as_ref().map(|file| {
+        let path = Path::new(&report.path).join(file);
+        xml_safe(&path.to_string_lossy())
+    });
+    let mut element = writer
+        .create_element("testcase")
+        .with_attribute(("name", name.as_str()))
+        .with_attribute(("classname", classname))
+        .with_attribute(("time", time.as_str()));
+    if let Some(file) = &file {
+        element = element.with_attribute(("file", file.as_str()));
+    }
+    let verdict = outcome(exercise.status, missing);
+    if verdict == Outcome::Success && exercise.stdout.is_empty() && exercise.stderr.is_empty() {
+        element.write_empty()?;
+        return Ok(());
+    }
+    element.write_inner_content(|writer| {
+        let tag = match verdict {
+            Outcome::Success => None,
+            Outcome::Failure => Some("failure"),
+            Outcome::Error => Some("error"),
+            Outcome::Skipped => Some("skipped"),
+        };
+        if let Some(tag) = tag {
+            let message = xml_safe(&exercise.message);
+            writer
+                .create_element(tag)
+                .with_attribute(("type", exercise.status.as_str()))
+                .with_attribute(("message", message.as_str()))
+                .write_text_content(BytesText::new(&xml_safe(&failure_text(exercise))))?;
+        }
+        for (tag, text) in [
+            ("system-out", &exercise.stdout),
+            ("system-err", &exercise.stderr),
+        ] {
+            if !text.is_empty() {
+                writer
+                    .create_element(tag)
+                    .write_text_content(BytesText::new(&xml_safe(text)))?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Seconds with millisecond precision (`15.774`), as the schema's
+/// `SUREFIRE_TIME` allows: a float's `15.774000000000001` does not match it.
+fn seconds(milliseconds: u64) -> String {
+    format!("{}.{:03}", milliseconds / 1000, milliseconds % 1000)
 }
 
 /// The text of a failure or error: the message again (some CI tools show only
@@ -117,26 +253,19 @@ fn xml_safe(text: &str) -> String {
     out
 }
 
-/// [`xml_safe`] text for a CDATA section, which junit-report uses for texts
-/// and output: a section cannot contain `]]>`, so each one closes the section
-/// after `]]` and opens a new one for `>`; a parser joins them back.
-fn cdata_safe(text: &str) -> String {
-    xml_safe(text).replace("]]>", "]]]]><![CDATA[>")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::tests::sample_report;
 
     fn rendered() -> String {
-        String::from_utf8(render(&[sample_report()])).unwrap()
+        String::from_utf8(render(&[sample_report()], MissingAs::Failure)).unwrap()
     }
 
     /// The `<testcase ...>` of `id`, up to the next testcase.
     fn testcase_xml<'a>(xml: &'a str, id: &str) -> &'a str {
         let start = xml
-            .find(&format!(r#"<testcase name="{id}""#))
+            .find(&format!(r#"<testcase name="{id}: "#))
             .unwrap_or_else(|| panic!("no testcase {id} in {xml}"));
         let rest = &xml[start..];
         let end = rest[1..].find("<testcase").map_or(rest.len(), |i| i + 1);
@@ -147,32 +276,62 @@ mod tests {
     fn has_one_testsuite_per_submission_and_one_testcase_per_exercise() {
         let xml = rendered();
         assert!(
-            xml.starts_with(r#"<?xml version="1.0" encoding="utf-8"?>"#),
+            xml.starts_with(r#"<?xml version="1.0" encoding="UTF-8"?>"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<testsuites tests="4" failures="2" errors="1">"#),
             "{xml}"
         );
         assert_eq!(xml.matches("<testsuite ").count(), 1, "{xml}");
+        // The grade's wall time, not the sum of exercises run at once.
         assert!(
             xml.contains(
-                r#"name="alice" package="testsuite/alice" tests="4" errors="1" failures="2""#
+                r#"<testsuite name="alice" tests="4" failures="2" errors="1" skipped="0" time="1.234">"#
             ),
             "{xml}"
         );
         assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
         assert!(xml.ends_with("</testsuites>\n"), "{xml}");
-        let two = String::from_utf8(render(&[sample_report(), sample_report()])).unwrap();
+        let two = String::from_utf8(render(
+            &[sample_report(), sample_report()],
+            MissingAs::Failure,
+        ))
+        .unwrap();
         assert_eq!(two.matches("<testsuite ").count(), 2, "{two}");
+    }
+
+    #[test]
+    fn has_no_attribute_of_no_use() {
+        let xml = rendered();
+        for noise in ["package=", "hostname=", "id=", "timestamp=", "<![CDATA["] {
+            assert!(!xml.contains(noise), "{noise} in {xml}");
+        }
+        assert_eq!(xml, rendered(), "the same report gives the same bytes");
+    }
+
+    #[test]
+    fn names_each_case_with_its_title_and_its_program_file() {
+        let xml = rendered();
+        let passed = testcase_xml(&xml, "client-demo");
+        assert!(
+            passed.starts_with(
+                r#"<testcase name="client-demo: Title of client-demo" classname="sockgrade.alice" time="0.120" file="submissions/alice/client-demo.py"/>"#
+            ),
+            "{passed}"
+        );
+    }
+
+    #[test]
+    fn writes_times_to_the_millisecond() {
+        assert_eq!(seconds(15_774), "15.774");
+        assert_eq!(seconds(5), "0.005");
+        assert_eq!(seconds(0), "0.000");
     }
 
     #[test]
     fn maps_each_status_to_success_failure_or_error() {
         let xml = rendered();
-        let passed = testcase_xml(&xml, "client-demo");
-        assert!(
-            passed.starts_with(
-                r#"<testcase name="client-demo" time="0.12" classname="sockgrade.alice"/>"#
-            ),
-            "{passed}"
-        );
         let failed = testcase_xml(&xml, "client-1");
         assert!(
             failed.contains(r#"<failure type="failed" message="expected the reply"#),
@@ -180,10 +339,7 @@ mod tests {
         );
         assert!(failed.contains("expected: How do you do?\n"), "{failed}");
         assert!(failed.contains("  0.005s ← How are you?"), "{failed}");
-        assert!(
-            failed.contains("<system-out><![CDATA[line one\n"),
-            "{failed}"
-        );
+        assert!(failed.contains("<system-out>line one\n"), "{failed}");
         assert!(!failed.contains("<system-err>"), "{failed}");
         let crashed = testcase_xml(&xml, "client-2");
         assert!(
@@ -194,14 +350,25 @@ mod tests {
             crashed.contains("stderr (last 10 of 15 lines):\n  stderr line 6\n"),
             "{crashed}"
         );
-        assert!(
-            crashed.contains("<system-err><![CDATA[stderr line 1\n"),
-            "{crashed}"
-        );
+        assert!(crashed.contains("<system-err>stderr line 1\n"), "{crashed}");
         let missing = testcase_xml(&xml, "client-5");
         assert!(
             missing.contains(r#"<failure type="missing" message="no client-5.py"#),
             "{missing}"
+        );
+    }
+
+    #[test]
+    fn missing_exercises_can_be_skipped_for_a_students_own_ci() {
+        let xml = String::from_utf8(render(&[sample_report()], MissingAs::Skipped)).unwrap();
+        let missing = testcase_xml(&xml, "client-5");
+        assert!(
+            missing.contains(r#"<skipped type="missing" message="no client-5.py"#),
+            "{missing}"
+        );
+        assert!(
+            xml.contains(r#"tests="4" failures="1" errors="1" skipped="1""#),
+            "{xml}"
         );
     }
 
@@ -221,21 +388,10 @@ mod tests {
     }
 
     #[test]
-    fn closes_cdata_sections_only_where_they_end() {
+    fn escapes_an_end_of_cdata_in_output_instead_of_splitting_a_section() {
         let xml = rendered();
-        // A stray `]]>` would end its section early; a real end is followed
-        // by the next section or the closing tag.
-        for (at, _) in xml.match_indices("]]>") {
-            assert!(xml[at + 3..].starts_with('<'), "stray ]]> at {at} in {xml}");
-        }
-        assert!(xml.contains("printed]]]]><![CDATA[> <b>"), "{xml}");
-    }
-
-    #[test]
-    fn leaves_out_the_timestamp_it_does_not_know() {
-        let xml = rendered();
-        assert!(!xml.contains("timestamp="), "{xml}");
-        assert_eq!(xml, rendered(), "the same report gives the same bytes");
+        assert!(xml.contains("printed]]&gt; &lt;b&gt;"), "{xml}");
+        assert!(!xml.contains("]]>"), "{xml}");
     }
 
     #[test]
@@ -248,14 +404,14 @@ mod tests {
             xml_safe("tab\tnl\ncr\r é 🦀 \u{e000}"),
             "tab\tnl\ncr\r é 🦀 \u{e000}"
         );
-        assert_eq!(cdata_safe("x]]>y"), "x]]]]><![CDATA[>y");
     }
 
     #[test]
     fn a_hint_reaches_the_failure_text_as_in_gradescope() {
         let mut report = crate::report::tests::sample_report();
         report.exercises[1].hint = Some("count only the letters".to_string());
-        let xml = String::from_utf8(render(std::slice::from_ref(&report))).unwrap();
+        let xml =
+            String::from_utf8(render(std::slice::from_ref(&report), MissingAs::Failure)).unwrap();
         assert!(xml.contains("hint:     count only the letters"), "{xml}");
         let gradescope = String::from_utf8(crate::report::gradescope::render(&report)).unwrap();
         assert!(

@@ -282,6 +282,9 @@ pub struct Program {
     pub argv: Vec<OsString>,
     /// The command as a student would type it, for reports.
     pub display: String,
+    /// The student's file that is run, relative to the submission (none
+    /// for a manifest's command).
+    pub file: Option<String>,
 }
 
 /// The outcome of looking for an exercise's program.
@@ -338,6 +341,7 @@ pub fn locate(folder: &Path, exercise_id: &str, manifest: Option<&Manifest>) -> 
             interpreter: None,
             argv: words.into_iter().map(OsString::from).collect(),
             display: command.clone(),
+            file: None,
         });
     }
     let stems = [exercise_id.to_string(), underscored(exercise_id)];
@@ -351,6 +355,7 @@ pub fn locate(folder: &Path, exercise_id: &str, manifest: Option<&Manifest>) -> 
                     interpreter: Some(*interpreter),
                     argv: vec![file.clone().into()],
                     display: format!("{} {file}", interpreter.name()),
+                    file: Some(file.clone()),
                 });
             }
         }
@@ -362,6 +367,7 @@ pub fn locate(folder: &Path, exercise_id: &str, manifest: Option<&Manifest>) -> 
                 interpreter: None,
                 argv: vec![format!("./{stem}").into()],
                 display: format!("./{stem}"),
+                file: Some(stem.clone()),
             });
         }
     }
@@ -406,6 +412,7 @@ mod tests {
                 interpreter: Some(Interpreter::Python),
                 argv: vec!["client_1.py".into()],
                 display: "python3 client_1.py".into(),
+                file: Some("client_1.py".into()),
             })
         );
     }
