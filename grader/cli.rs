@@ -99,7 +99,7 @@ struct GradeArgs {
     #[command(flatten)]
     sandbox: SandboxArgs,
     /// Seed for the random values; a report's seed replays its run.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(..=MAX_SEED))]
     seed: Option<u64>,
     #[command(flatten)]
     exercises: ExercisesArg,
@@ -134,7 +134,7 @@ struct BatchArgs {
     #[arg(long, value_name = "K/N", requires = "seed")]
     shard: Option<Shard>,
     /// Seed of the random values (each submission's is derived from it).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(..=MAX_SEED))]
     seed: Option<u64>,
     /// Grade only this exercise (repeat for several).
     #[arg(long = "exercise", short = 'e', value_name = "ID")]
@@ -177,7 +177,7 @@ struct PeerArgs {
     #[arg(long)]
     repeat: bool,
     /// Seed for the random values.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(..=MAX_SEED))]
     seed: Option<u64>,
     /// Multiply every timeout by F (default 10: people type, debuggers pause).
     #[arg(long, value_name = "F", default_value_t = 10.0, value_parser = parse_scale)]
@@ -250,6 +250,11 @@ impl ExercisesArg {
         })
     }
 }
+
+/// The largest seed: 2^53 - 1, the largest integer every JSON reader
+/// (JavaScript's numbers among them) holds exactly, so a seed read back
+/// from a report replays the same run.
+const MAX_SEED: u64 = (1 << 53) - 1;
 
 fn parse_scale(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {

@@ -261,7 +261,7 @@ pub enum Protection {
 }
 
 /// Versions of the tool that produced a report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolInfo {
     /// Always `sockgrade`.
     pub name: String,

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::outcome::{Status, SubmissionReport};
+use crate::outcome::{Status, SubmissionReport, ToolInfo};
 use crate::report::evidence::points;
 use crate::text::truncate_chars;
 
@@ -75,10 +75,28 @@ pub struct Attention {
     pub reason: String,
 }
 
+/// The version of `summary.json`'s format: raised when a field changes
+/// meaning or goes away, not when one is added.
+pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
+
 /// The summary of a batch, the value behind `summary.json` and the table at
 /// the end of a batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// [`SUMMARY_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The sockgrade that wrote it.
+    pub tool: ToolInfo,
+    /// The batch's seed, as a string (a random seed may exceed 2^53, which
+    /// common JSON tools round); each submission's own is in its results.
+    #[serde(default)]
+    pub seed: Option<String>,
+    /// Where the exercises came from: `embedded` or the file's path.
+    #[serde(default)]
+    pub exercises_source: Option<String>,
+    /// When the gradebook was written, UTC (RFC 3339).
+    #[serde(default)]
+    pub generated_at: Option<String>,
     /// Submissions graded.
     pub submissions: usize,
     /// The highest `max_score` among the submissions (0 when there are none).
@@ -104,6 +122,11 @@ pub fn summarize(reports: &[SubmissionReport], skipped: &[Skipped]) -> Summary {
     let reports = sorted(reports);
     let scores: Vec<f64> = reports.iter().map(|r| r.score).collect();
     Summary {
+        schema_version: SUMMARY_SCHEMA_VERSION,
+        tool: ToolInfo::default(),
+        seed: None,
+        exercises_source: None,
+        generated_at: None,
         submissions: reports.len(),
         max_score: reports.iter().map(|r| r.max_score).fold(0.0, f64::max),
         mean_score: mean(&scores),

@@ -356,14 +356,27 @@ fn shards_merged_give_the_gradebook_of_a_single_run() {
         merged.path().display()
     ));
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
-    for file in ["grades.csv", "summary.json"] {
-        let single = std::fs::read_to_string(whole.path().join(file)).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(merged.path().join(file)).unwrap(),
-            single,
-            "{file}"
+    assert_eq!(
+        std::fs::read_to_string(merged.path().join("grades.csv")).unwrap(),
+        std::fs::read_to_string(whole.path().join("grades.csv")).unwrap(),
+    );
+    // The same summary but for the moment it was written.
+    let summary = |out: &Path| {
+        let mut json: Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        assert!(
+            json["generated_at"].as_str().unwrap().ends_with('Z'),
+            "{json}"
         );
-    }
+        json["generated_at"] = Value::Null;
+        json
+    };
+    let single = summary(whole.path());
+    assert_eq!(summary(merged.path()), single);
+    assert_eq!(single["schema_version"], 1);
+    assert_eq!(single["seed"], "42");
+    assert_eq!(single["exercises_source"], "embedded");
+    assert_eq!(single["tool"]["version"], env!("CARGO_PKG_VERSION"));
     for (name, _) in copies {
         assert_eq!(
             results(merged.path(), name)["seed"],

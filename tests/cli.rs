@@ -726,6 +726,17 @@ fn an_unreadable_submission_folder_is_bad_input() {
 }
 
 #[test]
+fn a_seed_beyond_what_json_holds_exactly_is_bad_usage() {
+    let output = sockgrade_here(&["grade", "--seed", "9007199254740992", "."]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("is not in 0..=9007199254740991"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
 fn a_batch_output_folder_that_cannot_be_made_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let blocker = dir.path().join("file");

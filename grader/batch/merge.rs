@@ -42,7 +42,8 @@ pub fn merge(inputs: &[PathBuf], out: &Path, allow_partial: bool) -> Result<Merg
     for report in &reports {
         output::write_submission(out, report).map_err(write_error)?;
     }
-    let summary = output::write_aggregates(out, &reports, &skipped).map_err(write_error)?;
+    let summary =
+        output::write_aggregates(out, &reports, &skipped, &merged_run).map_err(write_error)?;
     Ok(Merged { reports, summary })
 }
 

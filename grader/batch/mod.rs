@@ -226,13 +226,14 @@ pub async fn run(
     progress.finish();
 
     reports.sort_by(|a, b| a.submission.cmp(&b.submission));
-    let summary = output::write_aggregates(&options.out, &reports, &skipped).map_err(|e| {
-        Error::bad_input(format!(
-            "cannot write the gradebook in {}: check that it is writable",
-            options.out.display()
-        ))
-        .with_source(e)
-    })?;
+    let summary =
+        output::write_aggregates(&options.out, &reports, &skipped, &this_run).map_err(|e| {
+            Error::bad_input(format!(
+                "cannot write the gradebook in {}: check that it is writable",
+                options.out.display()
+            ))
+            .with_source(e)
+        })?;
     Ok(BatchOutcome {
         reports,
         summary,

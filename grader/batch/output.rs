@@ -9,6 +9,7 @@
 //! ends in it after such a name: no student's name can take the place of
 //! the gradebook, and no two names share a folder.
 
+use super::identity::RunIdentity;
 use crate::outcome::SubmissionReport;
 use crate::report::junit::MissingAs;
 use crate::report::{self, write_atomically};
@@ -151,13 +152,22 @@ fn read_results(folder: &Path) -> Option<SubmissionReport> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// Writes the gradebook, the summary and the combined JUnit of `reports`.
+/// Writes the gradebook, the summary and the combined JUnit of `reports`,
+/// graded by `run`.
 pub fn write_aggregates(
     out: &Path,
     reports: &[SubmissionReport],
     skipped: &[Skipped],
+    run: &RunIdentity,
 ) -> io::Result<Summary> {
-    let summary = summary::summarize(reports, skipped);
+    let summary = Summary {
+        seed: Some(run.seed.clone()),
+        exercises_source: Some(run.exercises_source.clone()),
+        generated_at: Some(
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        ),
+        ..summary::summarize(reports, skipped)
+    };
     write_atomically(&out.join(GRADEBOOK), &report::csv::render(reports))?;
     write_atomically(&out.join(SUMMARY), &crate::report::json::pretty(&summary))?;
     write_atomically(
