@@ -1,7 +1,7 @@
 //! The command line: arguments (clap), what each command does, and where
 //! its outputs go. This is the one place that decides file or stdout.
 
-use crate::batch::{BatchOptions, Shard};
+use crate::batch::{BatchOptions, ShardRequest};
 use crate::child::{self, ChildFailure, Reply};
 use crate::error::{Error, exit_code};
 use crate::exercise::{ExerciseSet, LoadError};
@@ -130,9 +130,11 @@ struct BatchArgs {
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     /// Grade only part K of N of the submissions (sorted by name); needs --seed
-    /// so that every shard draws the same values.
+    /// so that every shard draws the same values. `auto` (or `auto/N`) takes
+    /// K and N from a Slurm job array, a Kubernetes Indexed Job or
+    /// SOCKGRADE_SHARD_INDEX and SOCKGRADE_SHARD_COUNT.
     #[arg(long, value_name = "K/N", requires = "seed")]
-    shard: Option<Shard>,
+    shard: Option<ShardRequest>,
     /// Seed of the random values (each submission's is derived from it).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(..=MAX_SEED))]
     seed: Option<u64>,
@@ -505,13 +507,28 @@ fn batch(args: &BatchArgs) -> Result<u8, Error> {
         (true, None) => crate::batch::identity::read(&args.out)?.and_then(|run| run.seed()),
         _ => None,
     };
+    let shard = match args.shard {
+        None => None,
+        Some(request) => {
+            let (shard, from) = request
+                .resolve(|name| std::env::var(name).ok())
+                .map_err(Error::bad_input)?;
+            if let Some(from) = from {
+                eprintln!(
+                    "sockgrade: grading shard {}/{} ({from})",
+                    shard.index, shard.count
+                );
+            }
+            Some(shard)
+        }
+    };
     let options = BatchOptions {
         dir: args.dir.clone(),
         out: args.out.clone(),
         // Wide, because admission by CPU pressure is what bounds the work
         // that runs; --jobs bounds what waits (memory, open files).
         submissions_at_once: args.jobs.map_or(BATCH_JOBS_PER_CPU * cpus, usize::from),
-        shard: args.shard,
+        shard,
         grade: GradeOptions {
             seed: args.seed.or(resumed_seed).unwrap_or_else(random_seed),
             timeout_scale: args.timeout_scale,

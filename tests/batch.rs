@@ -1003,3 +1003,33 @@ fn merge_refuses_missing_shards_and_runs_that_differ() {
     );
     assert_eq!(all.status.code(), Some(1), "{}", text(&all.stderr));
 }
+
+#[test]
+fn shard_auto_takes_its_part_from_a_slurm_array_and_refuses_without_one() {
+    require_namespace!();
+    let dir = batch_of(&[("ann", "missing"), ("ben", "missing"), ("cat", "missing")]);
+    let out = tempfile::tempdir().unwrap();
+    let output = in_namespace(&format!(
+        "SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_MAX=3 \
+         exec \"$SOCKGRADE\" batch '{}' --out '{}' --shard auto --seed 4 -e client-1",
+        dir.path().display(),
+        out.path().display()
+    ));
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("grading shard 2/3 (SLURM_ARRAY_TASK_ID=2 of 3 tasks)"),
+        "{}",
+        text(&output.stderr)
+    );
+    let run: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("batch.json")).unwrap()).unwrap();
+    assert_eq!(run["shard"], "2/3");
+    assert_eq!(run["submissions"], serde_json::json!(["ben"]));
+    let alone = batch(dir.path(), out.path(), &["--shard", "auto", "--seed", "4"]);
+    assert_eq!(alone.status.code(), Some(2));
+    assert!(
+        text(&alone.stderr).contains("found no scheduler's shard in the environment"),
+        "{}",
+        text(&alone.stderr)
+    );
+}

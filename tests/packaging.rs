@@ -261,6 +261,37 @@ fn every_yaml_example_in_the_readme_parses_and_its_workflows_lint_clean() {
 }
 
 #[test]
+fn the_readmes_kubernetes_job_is_an_indexed_job_whose_count_sockgrade_is_told() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let job = yaml_blocks(&readme)
+        .into_iter()
+        .map(|(_, text)| YamlLoader::load_from_str(&text).unwrap().remove(0))
+        .find(|doc| doc["kind"].as_str() == Some("Job"))
+        .expect("the README shows a Kubernetes Job");
+    assert_eq!(job["apiVersion"].as_str(), Some("batch/v1"));
+    let spec = &job["spec"];
+    assert_eq!(spec["completionMode"].as_str(), Some("Indexed"));
+    let completions = spec["completions"].as_i64().expect("completions");
+    let container = &spec["template"]["spec"]["containers"][0];
+    let count = container["env"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|var| var["name"].as_str() == Some("SOCKGRADE_SHARD_COUNT"))
+        .and_then(|var| var["value"].as_str())
+        .expect("SOCKGRADE_SHARD_COUNT is set");
+    assert_eq!(count, completions.to_string());
+    let script = container["args"][0].as_str().unwrap();
+    for needed in ["--shard auto", "--seed", "$JOB_COMPLETION_INDEX"] {
+        assert!(script.contains(needed), "{needed} in {script}");
+    }
+    assert_eq!(
+        spec["template"]["spec"]["restartPolicy"].as_str(),
+        Some("Never")
+    );
+}
+
+#[test]
 fn the_projects_and_the_templates_workflows_lint_clean() {
     let mut files: Vec<PathBuf> = Vec::new();
     for dir in [".github/workflows", "student-template/.github/workflows"] {

@@ -11,11 +11,13 @@ pub mod identity;
 mod merge;
 pub mod output;
 mod progress;
+mod scheduler;
 mod tar_guard;
 mod zip_directory;
 
 pub use discover::{Shard, Source, Submission, discover};
 pub use merge::{Merged, merge};
+pub use scheduler::ShardRequest;
 
 use crate::child::{self, ChildFailure};
 use crate::error::Error;

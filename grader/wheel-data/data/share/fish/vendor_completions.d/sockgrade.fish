@@ -55,7 +55,7 @@ complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -s q -l quiet
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l out -d 'The output folder: per-submission results, grades.csv, summary.json' -r -F
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -s j -l jobs -d 'Most submissions graded at once (default: eight per CPU, since grading is mostly waiting; a new one starts only while the machine has CPU to spare)' -r
-complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l shard -d 'Grade only part K of N of the submissions (sorted by name); needs --seed so that every shard draws the same values' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l shard -d 'Grade only part K of N of the submissions (sorted by name); needs --seed so that every shard draws the same values. `auto` (or `auto/N`) takes K and N from a Slurm job array, a Kubernetes Indexed Job or SOCKGRADE_SHARD_INDEX and SOCKGRADE_SHARD_COUNT' -r
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l seed -d 'Seed of the random values (each submission\'s is derived from it)' -r
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -s e -l exercise -d 'Grade only this exercise (repeat for several)' -r
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l exercises -d 'Use the exercises in FILE instead of the notebook\'s embedded ones' -r -F
