@@ -19,10 +19,19 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use tokio::sync::watch;
 
+/// The exit statuses, shown under `--help` (DESIGN.md's promise).
+const EXIT_STATUS: &str = "\
+Exit status:
+  0    every exercise passed (batch, merge: in every submission)
+  1    some exercise did not pass
+  2    bad usage or bad input: a missing folder, a broken exercise file or manifest
+  3    an internal fault of sockgrade (please report it)
+  130  interrupted by Ctrl-C or SIGTERM (batch keeps what is done)";
+
 /// Grades TCP socket-programming exercises by playing the other side of
 /// every conversation.
 #[derive(Debug, Parser)]
-#[command(name = "sockgrade", version, about, max_term_width = 100)]
+#[command(name = "sockgrade", version, about, max_term_width = 100, after_help = EXIT_STATUS)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,11 +40,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Grade the submission in a folder (default: the current folder).
+    #[command(after_help = EXIT_STATUS)]
     Grade(GradeArgs),
     /// Grade every submission in a folder (a subfolder, .zip or .tar.gz each)
     /// into a gradebook.
+    #[command(after_help = EXIT_STATUS)]
     Batch(BatchArgs),
     /// Merge the output folders of sharded batch runs into one.
+    #[command(after_help = EXIT_STATUS)]
     Merge(MergeArgs),
     /// Play the grader's side of one exercise, live, while you run your
     /// program by hand (instead of netcat).
@@ -115,6 +127,8 @@ struct GradeArgs {
     /// Show only the summary line.
     #[arg(long, short = 'q')]
     quiet: bool,
+    #[command(flatten)]
+    color: ColorArg,
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +169,12 @@ struct BatchArgs {
     /// Keep the submissions already graded in OUT; grade only the rest.
     #[arg(long)]
     resume: bool,
+    /// No line per submission and no table at the end: only notes,
+    /// problems and one closing line.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    #[command(flatten)]
+    color: ColorArg,
 }
 
 #[derive(Debug, Args)]
@@ -169,6 +189,11 @@ struct MergeArgs {
     /// among them (said on stderr), instead of refusing.
     #[arg(long)]
     allow_partial: bool,
+    /// Only one closing line, no table.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    #[command(flatten)]
+    color: ColorArg,
 }
 
 #[derive(Debug, Args)]
@@ -200,6 +225,14 @@ struct ExplainArgs {
 struct ListArgs {
     #[command(flatten)]
     exercises: ExercisesArg,
+}
+
+#[derive(Debug, Args)]
+struct ColorArg {
+    /// When to colour the report: auto (on a terminal, unless NO_COLOR is
+    /// set or TERM is dumb; CLICOLOR_FORCE forces it), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = report::colour::ColorChoice::Auto)]
+    color: report::colour::ColorChoice,
 }
 
 #[derive(Debug, Args)]
@@ -541,7 +574,8 @@ fn batch(args: &BatchArgs) -> Result<u8, Error> {
         },
         isolation: args.isolation,
         resume: args.resume,
-        progress_bar: std::io::stderr().is_terminal(),
+        progress_bar: std::io::stderr().is_terminal() && !args.quiet,
+        quiet: args.quiet,
     };
     let (environment, missing) = Environment::discover(
         &options.grade.sandbox,
@@ -555,7 +589,7 @@ fn batch(args: &BatchArgs) -> Result<u8, Error> {
     let cgroups = environment.protections.cgroup;
     let outcome = runtime.block_on(crate::batch::run(&options, &set, cgroups))?;
     runtime.shutdown_background();
-    print_batch_end(&outcome.summary, &args.out);
+    print_batch_end(&outcome.summary, &args.out, args.quiet, &args.color);
     Ok(if outcome.interrupted {
         exit_code::INTERRUPTED
     } else {
@@ -625,7 +659,7 @@ fn man(out: Option<&Path>) -> Result<u8, Error> {
 
 fn merge(args: &MergeArgs) -> Result<u8, Error> {
     let merged = crate::batch::merge(&args.inputs, &args.out, args.allow_partial)?;
-    print_batch_end(&merged.summary, &args.out);
+    print_batch_end(&merged.summary, &args.out, args.quiet, &args.color);
     Ok(batch_exit_code(&merged.reports))
 }
 
@@ -645,14 +679,26 @@ fn batch_exit_code(reports: &[SubmissionReport]) -> u8 {
     }
 }
 
-fn print_batch_end(summary: &Summary, out: &Path) {
+fn print_batch_end(summary: &Summary, out: &Path, quiet: bool, color: &ColorArg) {
+    let out = crate::text::escape_output(out.display().to_string().as_bytes());
+    if quiet {
+        let mean = summary
+            .mean_score
+            .map_or_else(|| "-".to_string(), report::evidence::points);
+        print_stdout(&format!(
+            "{} submissions graded · mean {mean}/{} · {} need a human look · written to {out}\n",
+            summary.submissions,
+            report::evidence::points(summary.max_score),
+            summary.needs_attention.len(),
+        ));
+        return;
+    }
     let style = report::terminal::Style {
-        color: std::io::stdout().is_terminal() && !no_color(),
+        color: report::colour::wanted_here(color.color, std::io::stdout().is_terminal()),
     };
     let mut text = report::summary::render_terminal(summary, style);
     text.push_str(&format!(
-        "\nwritten to {}: grades.csv, summary.json, junit.xml, and per submission results.json, junit.xml, gradescope.json\n",
-        out.display()
+        "\nwritten to {out}: grades.csv, summary.json, junit.xml, and per submission results.json, junit.xml, gradescope.json, feedback.txt\n",
     ));
     print_stdout(&text);
 }
@@ -694,7 +740,7 @@ fn write_outputs(args: &GradeArgs, report: &SubmissionReport) -> Result<(), Erro
         std::io::stdout().is_terminal()
     };
     let style = report::terminal::Style {
-        color: to_terminal && !no_color(),
+        color: report::colour::wanted_here(args.color.color, to_terminal),
     };
     let detail = match (args.quiet, args.verbose) {
         (true, _) => report::terminal::Detail::Quiet,
@@ -737,10 +783,6 @@ fn print_stdout(text: &str) {
 }
 
 /// `NO_COLOR` set to anything non-empty turns colour off (no-color.org).
-fn no_color() -> bool {
-    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-}
-
 /// A fresh seed, small enough to read, type, and keep exact in JSON.
 fn random_seed() -> u64 {
     use std::hash::BuildHasher;

@@ -1033,3 +1033,23 @@ fn shard_auto_takes_its_part_from_a_slurm_array_and_refuses_without_one() {
         text(&alone.stderr)
     );
 }
+
+#[test]
+fn a_quiet_batch_says_one_line_and_no_line_per_submission() {
+    require_namespace!();
+    let dir = batch_of(&[("ann", "missing"), ("ben", "missing")]);
+    let out = tempfile::tempdir().unwrap();
+    let output = batch(dir.path(), out.path(), &["-q", "-e", "client-1"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert!(
+        !text(&output.stderr).contains("[1/2]"),
+        "{}",
+        text(&output.stderr)
+    );
+    let said = text(&output.stdout);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(
+        said.starts_with("2 submissions graded · mean 0/1 · 2 need a human look · written to "),
+        "{said}"
+    );
+}

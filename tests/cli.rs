@@ -1176,3 +1176,46 @@ fn a_submission_one_folder_down_is_graded_there_and_said_so() {
     assert_eq!(code, 1);
     assert_eq!(report["score"], 0.0);
 }
+
+#[test]
+fn colour_is_asked_for_with_color_or_clicolor_force_and_refused_with_no_color() {
+    require_namespace!();
+    let folder = submission("wrong-text");
+    let folder = folder.to_str().unwrap();
+    let has_colour = |output: &std::process::Output| text(&output.stdout).contains("\u{1b}[");
+    // Into a pipe: no colour unless asked (in_namespace sets NO_COLOR=1).
+    let plain = in_namespace(&format!(
+        "unset NO_COLOR; exec \"$SOCKGRADE\" grade '{folder}'"
+    ));
+    assert!(!has_colour(&plain), "{}", text(&plain.stdout));
+    let always = sockgrade(&["grade", folder, "--color", "always"]);
+    assert!(has_colour(&always), "{}", text(&always.stdout));
+    let forced = in_namespace(&format!(
+        "unset NO_COLOR; CLICOLOR_FORCE=1 exec \"$SOCKGRADE\" grade '{folder}'"
+    ));
+    assert!(has_colour(&forced), "{}", text(&forced.stdout));
+    let refused = in_namespace(&format!(
+        "NO_COLOR=1 CLICOLOR_FORCE=1 exec \"$SOCKGRADE\" grade '{folder}'"
+    ));
+    assert!(!has_colour(&refused));
+    let never = in_namespace(&format!(
+        "unset NO_COLOR; CLICOLOR_FORCE=1 exec \"$SOCKGRADE\" grade '{folder}' --color never"
+    ));
+    assert!(!has_colour(&never));
+}
+
+#[test]
+fn help_lists_the_exit_statuses() {
+    for command in [&["--help"][..], &["grade", "--help"], &["batch", "--help"]] {
+        let output = sockgrade_here(command);
+        let help = text(&output.stdout);
+        for line in [
+            "Exit status:",
+            "0    every exercise passed",
+            "2    bad usage or bad input",
+            "130  interrupted",
+        ] {
+            assert!(help.contains(line), "{command:?}: {line} in {help}");
+        }
+    }
+}

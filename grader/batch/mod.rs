@@ -60,6 +60,8 @@ pub struct BatchOptions {
     pub resume: bool,
     /// Show a progress bar (a terminal) instead of plain lines.
     pub progress_bar: bool,
+    /// No line per submission (`batch -q`).
+    pub quiet: bool,
 }
 
 /// What a batch run produced.
@@ -109,7 +111,7 @@ pub async fn run(
         ))
         .with_source(e)
     })?;
-    let mut progress = Progress::new(submissions.len(), options.progress_bar);
+    let mut progress = Progress::new(submissions.len(), options.progress_bar, options.quiet);
     let this_run = identity::RunIdentity::new(
         set,
         options.grade.seed,

@@ -11,14 +11,17 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[derive(Debug)]
 pub struct Progress {
     bar: Option<ProgressBar>,
+    /// No line per submission (`batch -q`); notes are still shown.
+    quiet: bool,
     total: usize,
     done: usize,
     not_all_passed: usize,
 }
 
 impl Progress {
-    /// A display for `total` submissions: a bar when `on_terminal`.
-    pub fn new(total: usize, on_terminal: bool) -> Progress {
+    /// A display for `total` submissions: a bar when `on_terminal`, and no
+    /// line per submission when `quiet`.
+    pub fn new(total: usize, on_terminal: bool, quiet: bool) -> Progress {
         let bar = on_terminal.then(|| {
             let bar = ProgressBar::new(total as u64);
             let template = "{bar:30.cyan/blue} {pos}/{len} graded · eta {eta} · {msg}";
@@ -30,6 +33,7 @@ impl Progress {
         });
         Progress {
             bar,
+            quiet,
             total,
             done: 0,
             not_all_passed: 0,
@@ -68,6 +72,7 @@ impl Progress {
                 bar.inc(1);
                 bar.set_message(format!("{} with failures", self.not_all_passed));
             }
+            None if self.quiet => {}
             None => eprintln!("{line}"),
         }
     }

@@ -4,6 +4,7 @@
 //!
 //! [`SubmissionReport`]: crate::outcome::SubmissionReport
 
+pub mod colour;
 pub mod csv;
 pub(crate) mod evidence;
 pub mod gradescope;

@@ -50,6 +50,9 @@ complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l seed -d 'S
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l exercises -d 'Use the exercises in FILE instead of the notebook\'s embedded ones' -r -F
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l timeout-scale -d 'Multiply every timeout by F (for a slow machine, or a debugger)' -r
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -s j -l jobs -d 'How many exercises run at once (default: the number of CPUs)' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l color -d 'When to colour the report: auto (on a terminal, unless NO_COLOR is set or TERM is dumb; CLICOLOR_FORCE forces it), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -s v -l verbose -d 'Show the transcript of every exercise, passed ones too'
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -s q -l quiet -d 'Show only the summary line'
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -65,10 +68,18 @@ namespace\t'Namespaces, or an error if the kernel does not allow them'
 none\t'No namespaces'"
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l memory -d 'Memory limit of each student program, in MiB' -r
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l run-as -d 'When sockgrade runs as root, the user student programs run as (a name or a numeric uid)' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l color -d 'When to colour the report: auto (on a terminal, unless NO_COLOR is set or TERM is dumb; CLICOLOR_FORCE forces it), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l resume -d 'Keep the submissions already graded in OUT; grade only the rest'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -s q -l quiet -d 'No line per submission and no table at the end: only notes, problems and one closing line'
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand merge" -l out -d 'Where to write the merged gradebook, summary and JUnit' -r -F
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand merge" -l color -d 'When to colour the report: auto (on a terminal, unless NO_COLOR is set or TERM is dumb; CLICOLOR_FORCE forces it), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand merge" -l allow-partial -d 'Merge the shards given even if some of the run\'s shards are not among them (said on stderr), instead of refusing'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand merge" -s q -l quiet -d 'Only one closing line, no table'
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand merge" -s h -l help -d 'Print help'
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -l seed -d 'Seed for the random values' -r
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -l timeout-scale -d 'Multiply every timeout by F (default 10: people type, debuggers pause)' -r
