@@ -56,6 +56,13 @@ enum Command {
     Explain(ExplainArgs),
     /// List the exercises: id, role, port and points.
     List(ListArgs),
+    /// Print the JSON Schema of a JSON file sockgrade writes: a submission's
+    /// results.json, a batch's summary.json, or Gradescope's results.json.
+    Schema {
+        /// Which file's schema.
+        #[arg(value_enum)]
+        document: report::schema::Document,
+    },
     /// Print a completion script for SHELL: `sockgrade completions bash >
     /// ~/.local/share/bash-completion/completions/sockgrade`.
     Completions {
@@ -362,6 +369,10 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             Ok(exit_code::ALL_PASSED)
         }
         Command::Man { out } => man(out.as_deref()),
+        Command::Schema { document } => {
+            print_stdout(&String::from_utf8_lossy(&report::schema::render(document)));
+            Ok(exit_code::ALL_PASSED)
+        }
         Command::ChildGrade => child_grade(),
         Command::Isolated { args } => Ok(sandbox::run_isolated(&args, run_in_namespaces)),
     }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// The verdict of one exercise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// The conversation went as the exercise requires.
@@ -43,7 +43,7 @@ impl Status {
 }
 
 /// Who produced a transcript entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     /// Bytes the grader sent to the student's program.
@@ -55,7 +55,7 @@ pub enum Direction {
 }
 
 /// One line of the conversation, in the order it happened.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TranscriptEntry {
     /// Milliseconds since the exercise started.
     pub at_ms: u64,
@@ -67,7 +67,7 @@ pub struct TranscriptEntry {
 }
 
 /// How the student's program ended, when it did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExitInfo {
     /// The exit code, when the program exited by itself.
     pub code: Option<i32>,
@@ -106,7 +106,7 @@ fn signal_name(signal: i32) -> &'static str {
 }
 
 /// The grade of one exercise for one submission.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExerciseResult {
     /// The exercise id, such as `client-1`.
     pub id: String,
@@ -182,7 +182,9 @@ impl ExerciseResult {
 
 /// The isolation a whole grade ran under. Reports write its stable name
 /// (`none`, `namespaces`); the terminal reporter says it in words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Isolation {
     /// The programs share the grader's network; each one's process group
@@ -196,7 +198,7 @@ pub enum Isolation {
 /// One protection every program of a grade ran under, as data with stable
 /// names (`{"kind": "landlock", "abi": 6, "reads_limited": true}`); the
 /// terminal reporter says it in words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Protection {
     /// A cgroup of its own per program; every process in it is killed at
@@ -261,7 +263,7 @@ pub enum Protection {
 }
 
 /// Versions of the tool that produced a report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ToolInfo {
     /// Always `sockgrade`.
     pub name: String,
@@ -279,7 +281,7 @@ impl Default for ToolInfo {
 }
 
 /// The grade of one submission: the value every reporter reads.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SubmissionReport {
     /// The JSON format's version ([`SCHEMA_VERSION`]).
     pub schema_version: u32,
@@ -318,12 +320,12 @@ pub struct SubmissionReport {
     /// executable), in ms.
     #[serde(default)]
     pub programs_cpu_ms: Option<u64>,
-    /// One result per exercise, in the exercise file's order.
     /// The folder inside the submission that was graded, when the
     /// submission held nothing but that one folder (a zipped folder): a
     /// person should check that it is the student's work.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub graded_folder: Option<String>,
+    /// One result per exercise, in the exercise file's order.
     pub exercises: Vec<ExerciseResult>,
 }
 

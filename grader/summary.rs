@@ -21,7 +21,7 @@ use crate::text::truncate_chars;
 const MAX_REASON_CHARS: usize = 200;
 
 /// A file or folder the batch could not grade, and why; given by the caller.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Skipped {
     /// The path as the batch found it.
     pub path: String,
@@ -30,7 +30,7 @@ pub struct Skipped {
 }
 
 /// How one exercise went over the whole batch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExerciseSummary {
     /// The exercise id, such as `client-1`.
     pub id: String,
@@ -58,7 +58,7 @@ impl ExerciseSummary {
 }
 
 /// How many submissions got one score.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScoreCount {
     /// The score, rounded as every report writes points (two decimals).
     pub score: f64,
@@ -67,7 +67,7 @@ pub struct ScoreCount {
 }
 
 /// A submission a person should look at before its grade is trusted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Attention {
     /// The submission's name.
     pub submission: String,
@@ -81,7 +81,7 @@ pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
 
 /// The summary of a batch, the value behind `summary.json` and the table at
 /// the end of a batch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     /// [`SUMMARY_SCHEMA_VERSION`].
     pub schema_version: u32,

@@ -68,6 +68,19 @@ fn the_packages_completions_are_what_the_binary_makes() {
 }
 
 #[test]
+fn the_packages_json_schemas_are_what_the_binary_makes() {
+    for (document, file) in [
+        ("results", "results.schema.json"),
+        ("summary", "summary.schema.json"),
+        ("gradescope", "gradescope.schema.json"),
+    ] {
+        let out = sockgrade(&["schema", document]);
+        assert!(out.status.success(), "schema {document}: {out:?}");
+        check_copy(&share().join("sockgrade/schemas").join(file), &out.stdout);
+    }
+}
+
+#[test]
 fn the_packages_manual_pages_are_what_the_binary_makes_and_no_more() {
     let made = tempfile::tempdir().unwrap();
     let out = sockgrade(&["man", "--out", made.path().to_str().unwrap()]);

@@ -67,7 +67,9 @@ sockgrade="$venv/bin/sockgrade"
 shown=$("$sockgrade" --version)
 [[ "$shown" == "sockgrade $version" ]] || fail "sockgrade --version says '$shown', not 'sockgrade $version'"
 for page in man/man1/sockgrade.1 man/man1/sockgrade-grade.1 bash-completion/completions/sockgrade \
-    zsh/site-functions/_sockgrade fish/vendor_completions.d/sockgrade.fish; do
+    zsh/site-functions/_sockgrade fish/vendor_completions.d/sockgrade.fish \
+    sockgrade/schemas/results.schema.json sockgrade/schemas/summary.schema.json \
+    sockgrade/schemas/gradescope.schema.json; do
     [[ -f "$venv/share/$page" ]] || fail "the wheel did not install share/$page"
 done
 

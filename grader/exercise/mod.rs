@@ -66,7 +66,9 @@ pub struct Exercise {
 /// When a student may see an exercise's result, in Gradescope's terms
 /// (its test `visibility`): a course keeps some tests back until the
 /// deadline, or for good.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Visibility {
     /// As soon as the grade is done.

@@ -18,7 +18,7 @@ const MAX_TRANSCRIPT_LINES: usize = 100;
 const MAX_OUTPUT_LINES: usize = 10;
 
 /// The whole `results.json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct Results {
     /// Points earned; given, so Gradescope uses the report's score rather
     /// than adding the tests' up again.
@@ -34,7 +34,7 @@ struct Results {
 }
 
 /// One exercise as a Gradescope test.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct Test {
     /// `client-1: How do you do?`: the exercise id and title.
     name: String,
@@ -54,7 +54,7 @@ struct Test {
 }
 
 /// The `status` values Gradescope documents for a test.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum TestStatus {
     /// Shown as a pass.
@@ -64,7 +64,7 @@ enum TestStatus {
 }
 
 /// The one `output_format` value used here.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum OutputFormat {
     /// Plain text: a student's bytes are never read as HTML or Markdown.
@@ -72,7 +72,7 @@ enum OutputFormat {
 }
 
 /// A test's `visibility` in Gradescope's words.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum GradescopeVisibility {
     Visible,
@@ -99,6 +99,11 @@ impl From<Visibility> for GradescopeVisibility {
 const NOT_YOUR_FAULT: &str = "the grader failed, not your program, so the points are not a \
      grade yet. Submit again; if this happens again, tell your instructor, \
      who can regrade the submission.";
+
+/// The JSON Schema of what [`render`] writes.
+pub fn schema() -> schemars::Schema {
+    schemars::schema_for!(Results)
+}
 
 /// Renders the report as Gradescope's `results.json`, ending with a newline.
 pub fn render(report: &SubmissionReport) -> Vec<u8> {

@@ -11,6 +11,7 @@ pub mod gradescope;
 pub mod json;
 pub mod junit;
 pub mod listing;
+pub mod schema;
 pub mod summary;
 pub mod terminal;
 
