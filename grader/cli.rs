@@ -28,6 +28,13 @@ Exit status:
   3    an internal fault of sockgrade (please report it)
   130  interrupted by Ctrl-C or SIGTERM (batch keeps what is done)";
 
+/// `gradebook` grades nothing: its statuses say whether the file is written.
+const GRADEBOOK_EXIT_STATUS: &str = "\
+Exit status:
+  0    the filled gradebook is written (students and submissions that did not meet are listed on stderr)
+  2    bad usage or bad input: an unreadable export, roster or batch output, an unknown column
+  3    an internal fault of sockgrade (please report it)";
+
 /// Grades TCP socket-programming exercises by playing the other side of
 /// every conversation.
 #[derive(Debug, Parser)]
@@ -49,6 +56,10 @@ enum Command {
     /// Merge the output folders of sharded batch runs into one.
     #[command(after_help = EXIT_STATUS)]
     Merge(MergeArgs),
+    /// Fill an assignment's column of the gradebook exported from Canvas or
+    /// Moodle with a batch's scores, ready to import.
+    #[command(after_help = GRADEBOOK_EXIT_STATUS)]
+    Gradebook(crate::gradebook::GradebookArgs),
     /// Play the grader's side of one exercise, live, while you run your
     /// program by hand (instead of netcat).
     Peer(PeerArgs),
@@ -362,6 +373,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             Ok(exit_code::ALL_PASSED)
         }
         Command::Merge(args) => merge(&args),
+        Command::Gradebook(args) => crate::gradebook::run(&args),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut public_command(), "sockgrade", &mut script);

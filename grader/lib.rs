@@ -26,6 +26,8 @@
 //!   a typed [`child::Request`] on its stdin, a typed [`child::Reply`] in
 //!   a file only the caller can write.
 //! - [`summary`]: a batch's summary as a value, computed from its reports.
+//! - [`gradebook`]: a batch's scores put into the gradebook an LMS exported
+//!   (Canvas, Moodle), matched to its students, for import.
 //! - [`hints`]: feedback that names a recognised mistake, from evidence.
 //! - [`explain`]: what the grader does and accepts for one exercise, in words.
 //! - [`outcome`]: the result values every reporter reads (isolation and
@@ -54,6 +56,7 @@ pub mod error;
 pub mod exercise;
 pub mod explain;
 pub mod grade;
+pub mod gradebook;
 pub mod hints;
 pub mod outcome;
 pub mod peer;
