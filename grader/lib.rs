@@ -39,7 +39,10 @@
 //! - [`sandbox`]: the isolation and confinement in force: network, PID and
 //!   mount namespaces; per program cgroups (moved into without waiting for
 //!   the kernel), Landlock, another user, rlimits; each exercise's overlay
-//!   view of the submission's one private copy.
+//!   view of the submission's one private copy; and starting a program
+//!   confined (`sandbox::start`: on Linux a clone that shares the grader's
+//!   memory until exec, watched through a pidfd, instead of a fork of the
+//!   multi-threaded grader).
 //! - [`platform`]: everything OS-specific behind one interface, its
 //!   implementation chosen once (Unix or Windows; Linux's /proc or none):
 //!   process groups or Job objects, file modes, /proc reads, usage.

@@ -55,6 +55,13 @@ pub fn detach_from_grader(command: &mut tokio::process::Command) {
     os::detach_from_grader(command);
 }
 
+/// Marks every descriptor above stderr close-on-exec (in a child about to
+/// exec; system calls only).
+#[cfg(unix)]
+pub fn close_inherited_descriptors() {
+    os::close_inherited_descriptors();
+}
+
 /// A started program and everything it starts, to be ended together: the
 /// process group (and session) it leads on Unix, a Job object on Windows.
 #[derive(Debug, Clone)]
@@ -64,6 +71,13 @@ impl ProcessGroup {
     /// The group of `child`, just started with [`detach_from_grader`].
     pub fn adopt(child: &tokio::process::Child) -> ProcessGroup {
         ProcessGroup(os::Group::adopt(child))
+    }
+
+    /// The group led by the program `pid`, started detached from the
+    /// grader (see [`crate::sandbox::start`]).
+    #[cfg(unix)]
+    pub fn led_by(pid: u32) -> ProcessGroup {
+        ProcessGroup(os::Group::led_by(pid))
     }
 
     /// The process ID of the program that leads it.

@@ -26,7 +26,7 @@ pub fn detach_from_grader(command: &mut tokio::process::Command) {
 /// Marks every descriptor above stderr close-on-exec: they close at the
 /// program's exec, while the runtime's own exec-error pipe (already
 /// close-on-exec) keeps working until then.
-fn close_inherited_descriptors() {
+pub fn close_inherited_descriptors() {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: close_range takes plain integers.
@@ -73,6 +73,10 @@ impl Group {
         Group {
             leader: child.id().unwrap_or(0),
         }
+    }
+
+    pub fn led_by(pid: u32) -> Group {
+        Group { leader: pid }
     }
 
     pub fn leader(&self) -> u32 {

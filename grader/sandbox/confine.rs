@@ -90,9 +90,9 @@ pub struct Confinement {
     watch: std::sync::Mutex<Option<MemoryWatch>>,
 }
 
-/// What the child does between fork and exec, all prepared.
+/// What the child does between fork (or clone) and exec, all prepared.
 #[derive(Debug)]
-struct ExecSteps {
+pub(super) struct ExecSteps {
     rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
     cgroup_procs: Vec<CString>,
     ipc_namespace: bool,
@@ -201,6 +201,11 @@ impl Confinement {
         self.thread_list.as_deref()
     }
 
+    /// What the child runs between clone and exec (see `spawn`).
+    pub(super) fn exec_steps(&self) -> &ExecSteps {
+        &self.exec
+    }
+
     /// Makes `command` confine its child.
     pub fn apply(&self, command: &mut tokio::process::Command) {
         let steps = Arc::clone(&self.exec);
@@ -252,8 +257,12 @@ impl Drop for Confinement {
 }
 
 impl ExecSteps {
-    /// Runs in the child between fork and exec.
-    fn run(&self) -> io::Result<()> {
+    /// Runs in the child between fork (or a clone sharing the grader's
+    /// memory) and exec: system calls only, and raw ones where glibc's
+    /// wrapper would act for the process's other threads (setuid and
+    /// friends signal every thread of a multi-threaded process, and a
+    /// clone shares the grader's threads' memory).
+    pub(super) fn run(&self) -> io::Result<()> {
         for procs in &self.cgroup_procs {
             // "0" moves the writer itself: the program is in its cgroup
             // before it can fork.
@@ -301,15 +310,28 @@ impl ExecSteps {
         if let Some((uid, gid)) = self.user {
             // Groups first, then the group, then the user: after setuid
             // nothing else may change.
-            nix::unistd::setgroups(&[])?;
-            nix::unistd::setgid(nix::unistd::Gid::from_raw(gid))?;
-            nix::unistd::setuid(nix::unistd::Uid::from_raw(uid))?;
+            let no_groups: *const libc::gid_t = std::ptr::null();
+            // SAFETY: plain system calls on integers (and no group list).
+            unsafe {
+                raw_call(libc::syscall(libc::SYS_setgroups, 0, no_groups))?;
+                raw_call(libc::syscall(libc::SYS_setgid, gid))?;
+                raw_call(libc::syscall(libc::SYS_setuid, uid))?;
+            }
         }
         // Last: nothing above may be refused by it.
         if let Some(filter) = &self.refused_calls {
             syscalls::enforce(filter)?;
         }
         Ok(())
+    }
+}
+
+/// A raw system call's result as an `io::Result`.
+fn raw_call(result: libc::c_long) -> io::Result<()> {
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 

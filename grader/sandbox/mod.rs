@@ -29,6 +29,9 @@ mod memory;
 #[cfg(target_os = "linux")]
 mod quick_moves;
 #[cfg(target_os = "linux")]
+mod spawn;
+mod start;
+#[cfg(target_os = "linux")]
 mod syscalls;
 #[cfg(target_os = "linux")]
 pub mod views;
@@ -45,6 +48,7 @@ pub use memory::MEMORY_SAMPLE_INTERVAL;
 pub use quick_moves::QuickMoves;
 
 pub use crate::outcome::Isolation;
+pub use start::{Program, Started, start};
 
 use crate::outcome::Protection;
 use std::ffi::OsString;

@@ -6,14 +6,12 @@ use super::capture::Capture;
 use super::program_clock::ProgramClock;
 use crate::outcome::ExitInfo;
 use crate::platform::{self, ProcessGroup};
-use crate::sandbox::Confinement;
+use crate::sandbox::{self, Confinement};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio::process::Command;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
@@ -158,50 +156,30 @@ impl Running {
             path if path.is_relative() && path.components().count() > 1 => launch.cwd.join(path),
             path => path.to_path_buf(),
         };
-        let mut command = Command::new(program);
-        if let Some(inherited) = platform::INHERITED_ENV {
-            // A program sees only what it needs, never the grader's own
-            // environment (a CI's tokens and secrets live there); the
-            // rest it gets is set by the grader (`Launch::env`).
-            command.env_clear().envs(
-                inherited
-                    .iter()
-                    .filter_map(|name| Some((name, std::env::var_os(name)?))),
-            );
-        }
-        command
-            .args(args)
-            .current_dir(&launch.cwd)
-            .envs(launch.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        platform::detach_from_grader(&mut command);
-        if let Some(confinement) = confinement {
-            confinement.apply(&mut command);
-        }
-        let mut child = command.spawn()?;
-        let group = ProcessGroup::adopt(&child);
+        let started = sandbox::start(
+            &sandbox::Program {
+                file: &program,
+                args,
+                cwd: &launch.cwd,
+                env: &launch.env,
+            },
+            confinement,
+        )?;
+        let group = started.group;
         let pid = group.leader();
         if let Some(confinement) = confinement {
             confinement.started(pid);
         }
         running_groups().insert(pid, group.clone());
-        let (stdout, stdout_task) = match child.stdout.take() {
-            Some(pipe) => Capture::start(pipe),
-            None => (Capture::closed(), tokio::spawn(async {})),
-        };
-        let (stderr, stderr_task) = match child.stderr.take() {
-            Some(pipe) => Capture::start(pipe),
-            None => (Capture::closed(), tokio::spawn(async {})),
-        };
+        let (stdout, stdout_task) = Capture::start(started.stdout);
+        let (stderr, stderr_task) = Capture::start(started.stderr);
+        let mut exit_of_program = started.exit;
         let (exit_sender, exit) = watch::channel(None);
         let (signalled, signalled_receiver) = watch::channel(false);
         // The monitor owns the child: it reports the exit the moment it
         // happens, which is how a crash ends an exercise at once.
         tokio::spawn(async move {
-            let info = match child.wait().await {
+            let info = match (&mut exit_of_program).await {
                 Ok(status) => platform::exit_info(status, *signalled_receiver.borrow()),
                 Err(_) => ExitInfo {
                     code: None,
