@@ -118,6 +118,10 @@ struct GradeArgs {
     /// Also write Gradescope's results.json to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     gradescope: Option<PathBuf>,
+    /// Also write a self-contained HTML page of the results to FILE (`-`
+    /// for stdout): each exercise's verdict, hint and conversation.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// How the JUnit report shows a missing exercise: a failure (a grade),
     /// or skipped (a student's own CI, before every exercise is started).
     #[arg(long, value_enum, value_name = "AS", default_value_t = report::junit::MissingAs::Failure)]
@@ -399,7 +403,7 @@ fn list(args: &ListArgs) -> Result<u8, Error> {
 fn grade(args: &GradeArgs) -> Result<u8, Error> {
     if formats_to_stdout(args) > 1 {
         return Err(Error::bad_input(
-            "only one of --json, --junit and --gradescope can be `-` (stdout): give the others a file",
+            "only one of --json, --junit, --gradescope and --html can be `-` (stdout): give the others a file",
         ));
     }
     let set = args.exercises.load()?;
@@ -721,7 +725,7 @@ fn print_batch_end(summary: &Summary, out: &Path, quiet: bool, color: &ColorArg)
     };
     let mut text = report::summary::render_terminal(summary, style);
     text.push_str(&format!(
-        "\nwritten to {out}: grades.csv, summary.json, junit.xml, and per submission results.json, junit.xml, gradescope.json, feedback.txt\n",
+        "\nwritten to {out}: grades.csv, summary.json, junit.xml, report.html, and per submission results.json, junit.xml, gradescope.json, feedback.txt, report.html\n",
     ));
     print_stdout(&text);
 }
@@ -735,7 +739,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 
 /// How many of the machine-readable formats go to stdout (`-`).
 fn formats_to_stdout(args: &GradeArgs) -> usize {
-    [&args.json, &args.junit, &args.gradescope]
+    [&args.json, &args.junit, &args.gradescope, &args.html]
         .iter()
         .filter(|p| p.as_deref() == Some(Path::new("-")))
         .count()
@@ -756,6 +760,9 @@ fn write_outputs(args: &GradeArgs, report: &SubmissionReport) -> Result<(), Erro
     }
     if let Some(path) = &args.gradescope {
         emit(path, &report::gradescope::render(report))?;
+    }
+    if let Some(path) = &args.html {
+        emit(path, report::html::render(report).as_bytes())?;
     }
     let to_terminal = if stdout_taken {
         std::io::stderr().is_terminal()

@@ -1,10 +1,14 @@
 //! Feedback that names the real mistake: the exercise's own hints (data:
-//! a pattern over what the student sent), then general detectors for the
-//! mistakes every socket course sees: a reply received but not printed,
-//! Python's `b'...'` form, a connection refused, a port already in use.
+//! a pattern over what the program sent, or printed, at the failed step),
+//! then general detectors for the mistakes every socket course sees:
+//! Python's `b'...'` form, the received newline kept inside an answer, a
+//! server that hangs up after one answer or waits for the client to speak
+//! first, a client that connects to a host of its own, a reply received
+//! but not printed, a port already in use, a connection refused.
 
-use crate::exercise::{Exercise, Step, Values};
+use crate::exercise::{Exercise, Role, Step, Values};
 use crate::outcome::Status;
+use crate::peer::FailureKind;
 use crate::peer::matching::matches;
 
 /// What a failed exercise left to look at.
@@ -18,6 +22,8 @@ pub struct Evidence<'a> {
     pub status: Status,
     /// The step that failed, if one did.
     pub failed_step: Option<usize>,
+    /// How the conversation failed, if it did.
+    pub failure: Option<&'a FailureKind>,
     /// What the program sent at that step and the grader did not accept.
     pub received: &'a str,
     /// What the program printed.
@@ -45,27 +51,154 @@ pub fn hint(evidence: &Evidence) -> Option<String> {
     }
     from_exercise(evidence)
         .or_else(|| bytes_form_sent(evidence))
+        .or_else(|| newline_inside(evidence))
+        .or_else(|| hung_up_after_answering(evidence))
+        .or_else(|| waited_for_the_client(evidence))
+        .or_else(|| connected_elsewhere(evidence))
         .or_else(|| reply_not_printed(evidence))
         .or_else(|| address_in_use(evidence))
         .or_else(|| connection_refused(evidence))
 }
 
-/// The exercise's own hints, on what the student sent at the failed step.
+/// The exercise's own hints, on what the program produced at the failed
+/// step: what it sent at an `expect` step, what it printed at an
+/// `expect-output` step.
 fn from_exercise(evidence: &Evidence) -> Option<String> {
-    let received = evidence.received.trim();
-    if received.is_empty() {
-        return None;
-    }
     let step = evidence.exercise.steps.get(evidence.failed_step?)?;
-    if !matches!(step, Step::Expect(_)) {
+    let produced = match step {
+        Step::Expect(_) => evidence.received.trim(),
+        Step::ExpectOutput(_) => evidence.stdout.trim(),
+        _ => return None,
+    };
+    if produced.is_empty() {
         return None;
     }
     evidence
         .exercise
         .hints
         .iter()
-        .find(|hint| matches(&hint.when, evidence.values, received, true))
+        .find(|hint| matches(&hint.when, evidence.values, produced, true))
         .map(|hint| evidence.values.fill(&hint.hint))
+}
+
+/// The matcher of the failed step, when it reads a message the program
+/// sent.
+fn failed_expect<'a>(evidence: &Evidence<'a>) -> Option<&'a crate::exercise::Matcher> {
+    match evidence.exercise.steps.get(evidence.failed_step?)? {
+        Step::Expect(matcher) => Some(matcher),
+        _ => None,
+    }
+}
+
+/// The answer is right once the line breaks inside it are gone: the text
+/// the program received kept its `\n`, and the program built its answer
+/// around it (`"doubled:" + data * 2`).
+fn newline_inside(evidence: &Evidence) -> Option<String> {
+    let matcher = failed_expect(evidence)?;
+    let received = evidence.received.trim();
+    if !received.contains(['\n', '\r']) {
+        return None;
+    }
+    let joined: String = received
+        .chars()
+        .filter(|c| !matches!(c, '\n' | '\r'))
+        .collect();
+    matches(matcher, evidence.values, &joined, true).then(|| {
+        "your answer has a line break in the middle: the message you received ends with a newline, \
+         and it stayed in what you built from it; strip it first (data.decode().strip() in Python)"
+            .to_string()
+    })
+}
+
+/// A server that answered, then closed the connection while the grader
+/// had more to send: one `recv` and one `send` instead of a loop.
+fn hung_up_after_answering(evidence: &Evidence) -> Option<String> {
+    if evidence.exercise.role != Role::Server
+        || !matches!(evidence.failure, Some(FailureKind::Closed))
+        || !evidence.received.trim().is_empty()
+    {
+        return None;
+    }
+    let failed = evidence.failed_step?;
+    failed_expect(evidence)?;
+    let answered_before = evidence.exercise.steps[..failed]
+        .iter()
+        .any(|step| matches!(step, Step::Expect(_)));
+    answered_before.then(|| {
+        "your server answered, then closed the connection while the grader had more to send: \
+         keep the connection open and loop, recv() and answer, until recv() returns nothing \
+         (b'' in Python: the client has closed)"
+            .to_string()
+    })
+}
+
+/// A server that waited for the client to speak first, where the
+/// exercise's server speaks first (a prompt): both sides waited.
+fn waited_for_the_client(evidence: &Evidence) -> Option<String> {
+    if evidence.exercise.role != Role::Server
+        || evidence.status != Status::Timeout
+        || evidence.failed_step != Some(0)
+        || !evidence.received.trim().is_empty()
+    {
+        return None;
+    }
+    failed_expect(evidence)?;
+    let reset = evidence.stderr.contains("ConnectionResetError")
+        || evidence.stderr.contains("Connection reset");
+    let mut hint = "in this exercise your server speaks first: right after accept() it sends a \
+                    prompt (any text, such as \"Send me a phrase:\"), then reads the answer; \
+                    it waited to receive instead, and so did the grader"
+        .to_string();
+    if reset {
+        hint.push_str(
+            " (the connection reset in its error output is the grader hanging up after waiting)",
+        );
+    }
+    Some(hint)
+}
+
+/// A client that looked up a host of its own (the notebook's website)
+/// instead of connecting where the grader listens.
+fn connected_elsewhere(evidence: &Evidence) -> Option<String> {
+    let lookup_failed = [
+        "gaierror",
+        "Name or service not known",
+        "Temporary failure in name resolution",
+        "nodename nor servname",
+        "getaddrinfo",
+        "UnknownHostException",
+        "no such host",
+        "Network is unreachable",
+        "ENETUNREACH",
+        "EAI_AGAIN",
+        "ENOTFOUND",
+    ];
+    if evidence.exercise.role != Role::Client
+        || !lookup_failed
+            .iter()
+            .any(|text| evidence.stderr.contains(text))
+    {
+        return None;
+    }
+    let port = evidence.port;
+    let takes_arguments = evidence
+        .exercise
+        .args
+        .iter()
+        .any(|arg| arg.names().any(|name| name == "host" || name == "port"));
+    Some(if takes_arguments {
+        format!(
+            "your client connected to a host of its own, but the grader is the server it must talk to: \
+             connect to the HOST and PORT your program is given as its arguments (sys.argv[1] and \
+             int(sys.argv[2]) in Python; in this run 127.0.0.1 and {port}); nothing outside this machine \
+             can be reached while grading"
+        )
+    } else {
+        format!(
+            "your client connected to a host of its own: the grader listens on 127.0.0.1 port {port}; \
+             nothing outside this machine can be reached while grading"
+        )
+    })
 }
 
 /// `str(data)` of Python bytes sent instead of the bytes themselves.
@@ -172,6 +305,7 @@ mod tests {
             values,
             status: Status::Failed,
             failed_step: Some(step),
+            failure: None,
             received,
             stdout: "",
             stderr: "",
@@ -257,6 +391,83 @@ mod tests {
         let (exercise, values) = embedded("server-demo");
         let text = hint(&evidence(&exercise, &values, 1, "b'hello\\n'")).unwrap();
         assert!(text.contains("b'...' form"), "{text}");
+    }
+
+    #[test]
+    fn an_answer_with_the_received_newline_inside_is_named() {
+        let (exercise, values) = embedded("client-4");
+        let word = values.get("word").unwrap().to_string();
+        let sent = format!("doubled:{word}\n{word}\n");
+        let text = hint(&evidence(&exercise, &values, 1, &sent)).unwrap();
+        assert!(text.contains("line break between"), "{text}");
+        // The general detector, for an exercise without a hint of its own.
+        let (echo, values) = embedded("server-demo");
+        let text = hint(&evidence(&echo, &values, 1, "hel\nlo")).unwrap();
+        assert!(text.contains("line break in the middle"), "{text}");
+        assert_eq!(hint(&evidence(&echo, &values, 1, "help\nme")), None);
+    }
+
+    #[test]
+    fn a_server_that_hangs_up_after_one_answer_is_told_to_loop() {
+        let (exercise, values) = embedded("server-demo");
+        let mut e = evidence(&exercise, &values, 3, "");
+        e.failure = Some(&FailureKind::Closed);
+        assert!(hint(&e).unwrap().contains("loop"));
+        // Closed before answering anything: not this mistake.
+        e.failed_step = Some(1);
+        assert_eq!(hint(&e), None);
+    }
+
+    #[test]
+    fn a_server_waiting_for_the_client_to_speak_first_is_told_to_prompt() {
+        let (exercise, values) = embedded("server-2");
+        let mut e = evidence(&exercise, &values, 0, "");
+        e.status = Status::Timeout;
+        e.failure = Some(&FailureKind::Timeout);
+        let text = hint(&e).unwrap();
+        assert!(
+            text.contains("speaks first") && !text.contains("reset"),
+            "{text}"
+        );
+        e.stderr = "ConnectionResetError: [Errno 104] Connection reset by peer";
+        assert!(hint(&e).unwrap().contains("grader hanging up"));
+        // A client exercise where the grader speaks first is not this.
+        let (client, values) = embedded("client-3");
+        let mut e = evidence(&client, &values, 1, "");
+        e.status = Status::Timeout;
+        assert_eq!(hint(&e), None);
+    }
+
+    #[test]
+    fn a_client_connecting_to_a_host_of_its_own_is_told_about_host_and_port() {
+        let (exercise, values) = embedded("client-5");
+        let mut e = evidence(&exercise, &values, 0, "");
+        e.failed_step = None;
+        e.status = Status::Crashed;
+        e.port = 40123;
+        e.stderr = "socket.gaierror: [Errno -3] Temporary failure in name resolution";
+        let text = hint(&e).unwrap();
+        assert!(
+            text.contains("HOST and PORT") && text.contains("40123"),
+            "{text}"
+        );
+        let (fixed, values) = embedded("client-1");
+        let mut e = evidence(&fixed, &values, 0, "");
+        e.failed_step = None;
+        e.stderr = "socket.gaierror: [Errno -2] Name or service not known";
+        assert!(hint(&e).unwrap().contains("127.0.0.1 port 5555"));
+    }
+
+    #[test]
+    fn client_5_hints_name_the_part_of_the_response_not_printed() {
+        let (exercise, values) = embedded("client-5");
+        let token = values.get("token").unwrap().to_string();
+        let body = format!("Hello from sockgrade, token {token}\n");
+        let mut e = evidence(&exercise, &values, 1, "");
+        e.stdout = &body;
+        assert!(hint(&e).unwrap().contains("not its status line"));
+        e.stdout = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n";
+        assert!(hint(&e).unwrap().contains("not its body"));
     }
 
     #[test]

@@ -34,7 +34,8 @@
 //!   protections as values; the words are the terminal's).
 //! - [`practice`]: `sockgrade peer`, the grader's side played live.
 //! - [`report`]: terminal, JSON, JUnit, Gradescope, CSV gradebook, batch
-//!   summary and exercise list writers (pure: one value in, bytes out).
+//!   summary, HTML (a submission's page, the class page) and exercise list
+//!   writers (pure: one value in, bytes out).
 //! - [`transcript`]: the timeline of one exercise.
 //! - [`sandbox`]: the isolation and confinement in force: network, PID and
 //!   mount namespaces; per program cgroups (moved into without waiting for

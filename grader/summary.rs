@@ -55,6 +55,27 @@ impl ExerciseSummary {
     pub fn total(&self) -> usize {
         self.passed + self.failed + self.timeout + self.crashed + self.missing + self.error
     }
+
+    /// The share that passed, in whole percent rounded down, so 100% means
+    /// that every submission passed.
+    pub fn pass_percent(&self) -> usize {
+        (self.passed * 100).checked_div(self.total()).unwrap_or(0)
+    }
+
+    /// The verdicts other than `passed` that some submission got, with
+    /// their counts, in the reports' order.
+    pub fn others(&self) -> Vec<(Status, usize)> {
+        [
+            (Status::Failed, self.failed),
+            (Status::Timeout, self.timeout),
+            (Status::Crashed, self.crashed),
+            (Status::Error, self.error),
+            (Status::Missing, self.missing),
+        ]
+        .into_iter()
+        .filter(|&(_, count)| count > 0)
+        .collect()
+    }
 }
 
 /// How many submissions got one score.

@@ -257,6 +257,26 @@ fn the_json_report_has_the_documented_fields() {
 }
 
 #[test]
+fn an_exercise_is_chosen_by_the_underscored_name_its_file_may_have() {
+    require_namespace!();
+    // client_1.py is accepted as client-1's file, so -e client_1 is too.
+    let (code, report) = grade_json(
+        &submission("reference-python"),
+        &["-e", "client_1", "-e", "server_demo"],
+    );
+    assert_eq!(code, 0, "{report}");
+    let graded: Vec<(String, String)> = common::statuses(&report);
+    assert_eq!(
+        graded,
+        [
+            ("client-1".to_string(), "passed".to_string()),
+            ("server-demo".to_string(), "passed".to_string())
+        ],
+        "{report}"
+    );
+}
+
+#[test]
 fn the_same_seed_replays_the_same_random_values() {
     require_namespace!();
     let word_sent = |seed: &str| {
@@ -791,6 +811,25 @@ fn hints_name_each_classic_mistake_and_stay_silent_on_right_answers() {
         ("wrong-text", "server-3", "joined the two numbers as text"),
         ("wrong-text", "server-2", "spaces and punctuation"),
         ("reply-not-printed", "client-1", "printed nothing"),
+        ("unnamed-mistakes", "client-4", "line break between"),
+        ("unnamed-mistakes", "server-demo", "loop, recv() and answer"),
+        (
+            "unnamed-mistakes",
+            "server-2",
+            "your server speaks first: right after accept()",
+        ),
+        (
+            "unnamed-mistakes",
+            "client-5",
+            "HOST and PORT your program is given",
+        ),
+        ("unnamed-mistakes-2", "client-5", "not its status line"),
+        (
+            "unnamed-mistakes-2",
+            "client-1",
+            r#"{"exercises": {"client-1": "ruby client-1.rb"}}"#,
+        ),
+        ("unnamed-mistakes-2", "server-2", "#!/usr/bin/env perl"),
     ];
     let mut reports = std::collections::HashMap::new();
     for (fixture, id, says) in expected {
@@ -838,7 +877,7 @@ fn peer_narrates_a_right_client_and_passes() {
         "{stdout}"
     );
     assert!(stdout.contains("should also print"), "{stdout}");
-    assert!(stdout.contains("✓ passed"), "{stdout}");
+    assert!(stdout.contains("✓ the conversation went"), "{stdout}");
 }
 
 #[test]
@@ -953,7 +992,10 @@ fn each_machine_format_can_have_stdout_to_itself() {
         "-",
     ]);
     assert_eq!(both.status.code(), Some(2));
-    assert!(text(&both.stderr).contains("only one of --json, --junit and --gradescope can be `-`"));
+    assert!(
+        text(&both.stderr)
+            .contains("only one of --json, --junit, --gradescope and --html can be `-`")
+    );
 }
 
 /// An exercise file of one server exercise, `extra` being more of its

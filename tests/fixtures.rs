@@ -71,6 +71,8 @@ fixture_tests! {
     binary_garbage_from_a_program_is_a_crash_with_readable_evidence => "hostile-binary-spew",
     a_daemon_holding_the_port_times_out => "hostile-daemon",
     classic_mistakes_fail => "hint-mistakes",
+    mistakes_that_had_no_hint_fail => "unnamed-mistakes",
+    more_mistakes_that_had_no_hint_fail_or_are_missing => "unnamed-mistakes-2",
     an_output_flood_fails_without_filling_the_grader => "hostile-output-flood",
     a_socket_flood_fails_without_filling_the_grader => "hostile-socket-flood",
     a_fork_spree_times_out => "hostile-fork-spree",

@@ -64,7 +64,53 @@ fn a_right_client_passes_and_the_conversation_is_narrated() {
     assert!(said.contains("peer exit 0"), "{said}");
     assert!(said.contains("listening on 127.0.0.1 port 5555"), "{said}");
     assert!(said.contains("← How do you do?"), "{said}");
-    assert!(said.contains("✓ passed"), "{said}");
+    // What the client prints is not seen here: no "passed" a grade of the
+    // same client could refute, but what checks it.
+    assert!(said.contains("✓ the conversation went"), "{said}");
+    assert!(
+        said.contains("`sockgrade grade -e client-1` checks that too"),
+        "{said}"
+    );
+    assert!(!said.contains("✓ passed"), "{said}");
+}
+
+#[test]
+fn the_verdict_comes_right_after_a_conversation_a_person_keeps_open() {
+    if skip() {
+        return;
+    }
+    // A person's netcat keeps the connection open after the last reply
+    // until told to close. With the default timeouts (ten times a
+    // grade's) the verdict must still come at once, not ten exit graces
+    // (20 s) later: the peer ends while this client still holds its
+    // connection, for 12 s.
+    let said = in_a_folder_of_its_own(
+        r#"
+        "$SOCKGRADE" peer client-1 --seed 1 > peer.out 2>&1 &
+        peer=$!
+        tries=0
+        until grep -q 'now run your client' peer.out; do
+            tries=$((tries + 1)); [ $tries -gt 400 ] && break; sleep 0.05
+        done
+        python3 -c "
+import socket, time
+s = socket.create_connection(('127.0.0.1', 5555))
+s.sendall(b'How do you do?\n')
+s.recv(1024)
+time.sleep(12)
+open('student-closing', 'w').close()
+" &
+        student=$!
+        wait $peer
+        echo "peer exit $?"
+        [ -e student-closing ] || echo "student still connected"
+        kill $student
+        cat peer.out
+        "#,
+    );
+    assert!(said.contains("peer exit 0"), "{said}");
+    assert!(said.contains("student still connected"), "{said}");
+    assert!(said.contains("✓ the conversation went"), "{said}");
 }
 
 #[test]

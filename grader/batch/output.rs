@@ -1,13 +1,15 @@
-//! The batch's output folder: per submission `results.json`, `junit.xml`
-//! and `gradescope.json` in a folder of its own, each written atomically
-//! the moment that submission is done; then the gradebook, the summary and
-//! the combined JUnit. Reading it back serves `--resume` and `merge`.
+//! The batch's output folder: per submission `results.json`, `junit.xml`,
+//! `gradescope.json`, `feedback.txt` and `report.html` in a folder of its
+//! own, each written atomically the moment that submission is done; then
+//! the gradebook, the summary, the combined JUnit and the class page.
+//! Reading it back serves `--resume` and `merge`.
 //!
 //! A submission's folder is its name, except that a name that is one of the
-//! batch's own files (`grades.csv`, `summary.json`, `junit.xml`, in any
-//! case) gets [`ESCAPED_SUFFIX`] appended, and so does a name that already
-//! ends in it after such a name: no student's name can take the place of
-//! the gradebook, and no two names share a folder.
+//! batch's own files (`grades.csv`, `summary.json`, `junit.xml`,
+//! `report.html`, in any case) gets [`ESCAPED_SUFFIX`] appended, and so
+//! does a name that already ends in it after such a name: no student's
+//! name can take the place of the gradebook or the class page, and no two
+//! names share a folder.
 
 use super::identity::RunIdentity;
 use crate::outcome::SubmissionReport;
@@ -32,9 +34,12 @@ pub const FEEDBACK: &str = "feedback.txt";
 pub const GRADEBOOK: &str = "grades.csv";
 /// Pass rates, score distribution, submissions needing a look.
 pub const SUMMARY: &str = "summary.json";
+/// The HTML pages: the class page at the top, one per submission in its
+/// folder.
+pub const HTML: &str = report::html::FILE_NAME;
 
 /// The files the batch writes at the top of its output folder.
-pub const OWN_FILES: [&str; 3] = [GRADEBOOK, SUMMARY, JUNIT];
+pub const OWN_FILES: [&str; 4] = [GRADEBOOK, SUMMARY, JUNIT, HTML];
 
 /// Appended to a submission name that would be one of [`OWN_FILES`].
 pub const ESCAPED_SUFFIX: &str = ".submission";
@@ -137,6 +142,7 @@ pub fn write_submission(out: &Path, report: &SubmissionReport) -> io::Result<()>
         &folder.join(FEEDBACK),
         report::terminal::render(report, plain).as_bytes(),
     )?;
+    write_atomically(&folder.join(HTML), report::html::render(report).as_bytes())?;
     // Last: its presence is what `--resume` takes as "done".
     write_atomically(&folder.join(RESULTS), &report::json::render(report))
 }
@@ -174,6 +180,8 @@ pub fn write_aggregates(
         &out.join(JUNIT),
         &report::junit::render(reports, MissingAs::Failure),
     )?;
+    let class_page = report::html::render_class(&summary, reports, &folder_name);
+    write_atomically(&out.join(HTML), class_page.as_bytes())?;
     Ok(summary)
 }
 
@@ -230,6 +238,7 @@ mod tests {
         assert_eq!(folder("grades.csv"), "grades.csv.submission");
         assert_eq!(folder("JUnit.XML"), "JUnit.XML.submission");
         assert_eq!(folder("summary.json"), "summary.json.submission");
+        assert_eq!(folder("Report.HTML"), "Report.HTML.submission");
         // The escaped form of one name is never another name's folder.
         assert_eq!(
             folder("grades.csv.submission"),

@@ -161,9 +161,13 @@ impl ExerciseSet {
         })
     }
 
-    /// The exercise called `id`.
+    /// The exercise called `id`, or, failing that, the one whose other
+    /// spelling it is (`client_1`, as its file may be named).
     pub fn get(&self, id: &str) -> Option<&Exercise> {
-        self.exercises.iter().find(|e| e.id == id)
+        let exercises = || self.exercises.iter();
+        exercises()
+            .find(|e| e.id == id)
+            .or_else(|| exercises().find(|e| e.answers_to(id)))
     }
 
     /// The exercise called `id`, or an error that lists the real ones.
@@ -186,9 +190,12 @@ impl ExerciseSet {
     where
         'a: 'b,
     {
-        self.exercises
-            .iter()
-            .filter(move |e| only.is_empty() || only.contains(&e.id))
+        self.exercises.iter().filter(move |e| {
+            only.is_empty()
+                || only
+                    .iter()
+                    .any(|name| self.get(name).is_some_and(|named| std::ptr::eq(named, *e)))
+        })
     }
 
     fn unknown(&self, id: &str) -> UnknownExercise {
@@ -238,17 +245,20 @@ mod tests {
     use super::*;
     use crate::exercise::{Matcher, Role, Step};
 
+    /// The ids `only` selects, in the order `select` gives them.
+    fn selected(set: &ExerciseSet, only: &[&str]) -> Vec<String> {
+        let only: Vec<String> = only.iter().map(|id| id.to_string()).collect();
+        let chosen = set.select(&only).unwrap();
+        chosen.iter().map(|e| e.id.clone()).collect()
+    }
+
     #[test]
     fn a_selection_keeps_the_files_order_and_an_unknown_id_lists_the_real_ones() {
         let set = ExerciseSet::embedded().unwrap();
-        let only = ["server-1".to_string(), "client-2".to_string()];
-        let ids: Vec<&str> = set
-            .select(&only)
-            .unwrap()
-            .iter()
-            .map(|e| e.id.as_str())
-            .collect();
-        assert_eq!(ids, ["client-2", "server-1"]);
+        assert_eq!(
+            selected(&set, &["server-1", "client-2"]),
+            ["client-2", "server-1"]
+        );
         assert_eq!(set.select(&[]).unwrap().len(), 11);
         let error = set
             .select(&["client-9".to_string()])
@@ -262,6 +272,17 @@ mod tests {
         );
         assert_eq!(set.find("client-9").unwrap_err().to_string(), error);
         assert_eq!(set.find("client-1").unwrap().id, "client-1");
+    }
+
+    #[test]
+    fn an_exercise_answers_to_the_underscored_name_its_file_may_have() {
+        let set = ExerciseSet::embedded().unwrap();
+        assert_eq!(set.find("client_1").unwrap().id, "client-1");
+        assert_eq!(
+            selected(&set, &["server_demo", "client-2"]),
+            ["client-2", "server-demo"]
+        );
+        assert!(set.find("client__1").is_err());
     }
 
     #[test]

@@ -329,7 +329,19 @@ pub struct Invalid {
     pub problem: String,
 }
 
+/// The other spelling of an exercise's names the contract accepts:
+/// `client_1` for `client-1` (Python modules cannot hold a `-`).
+pub fn underscored(exercise_id: &str) -> String {
+    exercise_id.replace('-', "_")
+}
+
 impl Exercise {
+    /// Whether `name` names this exercise: its id, or its id's other
+    /// spelling (`client_1`), as on the command line.
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.id == name || underscored(&self.id) == name
+    }
+
     /// Checks what serde cannot: placeholders name known values, value
     /// names are placeholder names, no value depends on itself, no text can
     /// expand past 64 Ki characters (`MAX_EXPANDED_CHARS`), regexes (of steps

@@ -43,6 +43,7 @@ pub(super) fn judge(exercise: &Exercise, evidence: &Evidence, memory_mib: u64) -
         values: &evidence.values,
         status,
         failed_step: failure.and_then(|f| f.step),
+        failure: failure.map(|f| &f.kind),
         received: &evidence.unaccepted,
         stdout: &evidence.finished.stdout,
         stderr: &evidence.finished.stderr,

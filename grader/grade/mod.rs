@@ -406,12 +406,19 @@ async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResul
     );
     let program_file = match &located {
         Located::Found(program) => program.file.clone(),
-        Located::Missing(_) => None,
+        Located::Missing { .. } => None,
     };
     let graded = match located {
-        Located::Missing(tried) => Graded::verdict(
+        Located::Missing { tried, unrunnable } => Graded::with(
             Status::Missing,
-            missing_message(exercise, &tried, context.workspace.skipped()),
+            missing_message(exercise, &tried, &unrunnable, context.workspace.skipped()),
+            Details {
+                // The file the student meant, and how to make it run.
+                hint: unrunnable
+                    .first()
+                    .map(|file| crate::student::how_to_run(&exercise.id, file)),
+                ..Details::default()
+            },
         ),
         Located::Found(program) => match &context.build_failure {
             Some(build) => Graded::with(
@@ -434,12 +441,23 @@ async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResul
 
 /// Why there is no program for `exercise`: the names looked for, and
 /// which of them is there but was not copied.
-fn missing_message(exercise: &Exercise, tried: &[String], skipped: &[Skipped]) -> String {
+fn missing_message(
+    exercise: &Exercise,
+    tried: &[String],
+    unrunnable: &[String],
+    skipped: &[Skipped],
+) -> String {
     let mut message = format!(
         "no program for {}: looked for {}",
         exercise.id,
         tried.join(", ")
     );
+    if !unrunnable.is_empty() {
+        message.push_str(&format!(
+            "; found {}, which does not run by its name",
+            unrunnable.join(", ")
+        ));
+    }
     for skipped in skipped {
         if tried.iter().any(|name| skipped.path == Path::new(name)) {
             message.push_str(&format!(

@@ -173,7 +173,11 @@ impl Listening {
             }),
             exit = observer.wait_exit() => Err(Failure::new(
                 FailureKind::Exited(exit.clone()),
-                format!("the program ended ({}) without connecting to port {}", exit.describe(), self.port),
+                format!(
+                    "the program ended ({}) without connecting to the grader (127.0.0.1 port {})",
+                    exit.describe(),
+                    self.port
+                ),
             )),
             () = sleep_until(deadline) => Err(Failure::new(
                 FailureKind::Timeout,

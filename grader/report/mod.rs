@@ -1,5 +1,5 @@
 //! Reporters: pure functions from a [`SubmissionReport`] to bytes (terminal
-//! text, JSON, JUnit XML), and [`write_atomically`], the one place that writes
+//! text, JSON, JUnit XML, an HTML page), and [`write_atomically`], the one place that writes
 //! a report file.
 //!
 //! [`SubmissionReport`]: crate::outcome::SubmissionReport
@@ -8,6 +8,7 @@ pub mod colour;
 pub mod csv;
 pub(crate) mod evidence;
 pub mod gradescope;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod listing;

@@ -3,7 +3,6 @@
 
 use super::evidence::{self, points};
 use super::terminal::{Style, ansi, status_color};
-use crate::outcome::Status;
 use crate::summary::{Attention, ExerciseSummary, Skipped, Summary};
 use crate::text::truncate_chars;
 
@@ -60,8 +59,7 @@ fn exercise_table(exercises: &[ExerciseSummary], style: Style) -> Vec<String> {
         .zip(&ids)
         .map(|(exercise, id)| {
             let total = exercise.total();
-            // Rounded down, so 100% means that every submission passed.
-            let percent = (exercise.passed * 100).checked_div(total).unwrap_or(0);
+            let percent = exercise.pass_percent();
             let code = if exercise.passed == total {
                 ansi::GREEN
             } else {
@@ -69,22 +67,16 @@ fn exercise_table(exercises: &[ExerciseSummary], style: Style) -> Vec<String> {
             };
             // Pad before painting: escape codes have no width on screen.
             let rate = style.paint(code, &format!("{percent:>3}%"));
-            let others: Vec<String> = [
-                (Status::Failed, exercise.failed),
-                (Status::Timeout, exercise.timeout),
-                (Status::Crashed, exercise.crashed),
-                (Status::Error, exercise.error),
-                (Status::Missing, exercise.missing),
-            ]
-            .into_iter()
-            .filter(|&(_, count)| count > 0)
-            .map(|(status, count)| {
-                style.paint(
-                    status_color(status),
-                    &format!("{count} {}", status.as_str()),
-                )
-            })
-            .collect();
+            let others: Vec<String> = exercise
+                .others()
+                .into_iter()
+                .map(|(status, count)| {
+                    style.paint(
+                        status_color(status),
+                        &format!("{count} {}", status.as_str()),
+                    )
+                })
+                .collect();
             let others = if others.is_empty() {
                 String::new()
             } else {

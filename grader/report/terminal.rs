@@ -113,7 +113,7 @@ pub fn render_with(report: &SubmissionReport, style: Style, detail: Detail) -> S
     let missing: Vec<&ExerciseResult> = report
         .exercises
         .iter()
-        .filter(|e| e.status == Status::Missing)
+        .filter(|e| e.status == Status::Missing && !has_evidence(e))
         .collect();
     if !missing.is_empty() {
         lines.push(String::new());
@@ -128,7 +128,13 @@ pub fn render_with(report: &SubmissionReport, style: Style, detail: Detail) -> S
 
 /// True for the exercises that ran and did not pass: those get a section.
 fn has_evidence(exercise: &ExerciseResult) -> bool {
-    !matches!(exercise.status, Status::Passed | Status::Missing)
+    match exercise.status {
+        Status::Passed => false,
+        // Missing, but a file meant as the program is there: its own
+        // section says which and how to make it run.
+        Status::Missing => exercise.hint.is_some(),
+        _ => true,
+    }
 }
 
 /// `sockgrade 0.1.0 · alice (submissions/alice)`.

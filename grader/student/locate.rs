@@ -292,8 +292,79 @@ pub struct Program {
 pub enum Located {
     /// Found and runnable.
     Found(Program),
-    /// No program: the file names that were tried.
-    Missing(Vec<String>),
+    /// No program: the file names that were tried, and the files named
+    /// after the exercise that are there but that the contract does not
+    /// run (`client-1.rb`, a `client-1` without its execute bit).
+    Missing {
+        tried: Vec<String>,
+        unrunnable: Vec<String>,
+    },
+}
+
+/// The most entries of a submission folder looked through for a file
+/// named after a missing exercise: a folder of a million files must not
+/// make every missing exercise slow.
+const UNRUNNABLE_SCAN_LIMIT: usize = 10_000;
+
+/// Files in `folder` named after the exercise (either spelling), with an
+/// extension the contract does not run or no execute bit: what the
+/// student meant as the program.
+fn unrunnable_files(folder: &Path, stems: &[String]) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = entries
+        .take(UNRUNNABLE_SCAN_LIMIT)
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| {
+            let stem = name.split_once('.').map_or(name.as_str(), |(stem, _)| stem);
+            stems.iter().any(|wanted| wanted == stem)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// How to make `file`, found for `exercise_id` but not run by the
+/// contract, run: a manifest naming its command, or an executable named
+/// after the exercise with a `#!` line.
+pub fn how_to_run(exercise_id: &str, file: &str) -> String {
+    let Some((_, extension)) = file.rsplit_once('.') else {
+        return format!(
+            "{file} is here but not executable: make it executable (chmod +x {file}) and start it with a \
+             #! line naming its interpreter (such as #!/usr/bin/env python3)"
+        );
+    };
+    let known = SCRIPT_KINDS
+        .iter()
+        .map(|(extension, _)| format!(".{extension}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (command, shebang) = match extension {
+        "rb" => (format!("ruby {file}"), Some("ruby")),
+        "pl" => (format!("perl {file}"), Some("perl")),
+        "php" => (format!("php {file}"), Some("php")),
+        "lua" => (format!("lua {file}"), Some("lua")),
+        "tcl" => (format!("tclsh {file}"), Some("tclsh")),
+        "java" => (format!("java {file}"), None),
+        "go" => (format!("go run {file}"), None),
+        _ => ("the command that runs it".to_string(), None),
+    };
+    let manifest = format!(
+        "add a manifest {MANIFEST} naming its command, {{\"exercises\": {{\"{exercise_id}\": \"{command}\"}}}}"
+    );
+    match shebang {
+        Some(interpreter) => format!(
+            "{file} is here, but only {known} files (or an executable {exercise_id}) run by their name: {manifest}, \
+             or rename it {exercise_id}, start it with #!/usr/bin/env {interpreter} and make it executable \
+             (chmod +x {exercise_id})"
+        ),
+        None => format!(
+            "{file} is here, but only {known} files (or an executable {exercise_id}) run by their name: {manifest}"
+        ),
+    }
 }
 
 /// The kinds of script the contract knows, by extension, in the order
@@ -306,11 +377,7 @@ pub const SCRIPT_KINDS: &[(&str, Interpreter)] = &[
     ("js", Interpreter::Node),
 ];
 
-/// The other spelling of an exercise's names the contract accepts:
-/// `client_1` for `client-1` (Python modules cannot hold a `-`).
-pub fn underscored(exercise_id: &str) -> String {
-    exercise_id.replace('-', "_")
-}
+pub use crate::exercise::underscored;
 
 /// Names of a program for `exercise_id`, for a message that shows what to
 /// call it: the first script kind under both spellings, then the other
@@ -374,7 +441,10 @@ pub fn locate(folder: &Path, exercise_id: &str, manifest: Option<&Manifest>) -> 
     if stems[0] == stems[1] {
         tried.dedup();
     }
-    Located::Missing(tried)
+    Located::Missing {
+        tried,
+        unrunnable: unrunnable_files(folder, &stems),
+    }
 }
 
 #[cfg(test)]
@@ -389,7 +459,7 @@ mod tests {
         );
         let empty = tempfile::tempdir().unwrap();
         for id in ["client-5", "server-demo"] {
-            let Located::Missing(tried) = locate(empty.path(), id, None) else {
+            let Located::Missing { tried, .. } = locate(empty.path(), id, None) else {
                 panic!("found a program in an empty folder");
             };
             for name in example_names(id) {
@@ -420,12 +490,44 @@ mod tests {
     #[test]
     fn lists_what_it_tried_when_missing() {
         let dir = tempfile::tempdir().unwrap();
-        let Located::Missing(tried) = locate(dir.path(), "server-2", None) else {
+        let Located::Missing { tried, unrunnable } = locate(dir.path(), "server-2", None) else {
             panic!("expected missing");
         };
         assert!(tried.contains(&"server-2.py".to_string()));
         assert!(tried.contains(&"server_2.sh".to_string()));
         assert!(tried.contains(&"server-2".to_string()));
+        assert!(unrunnable.is_empty());
+    }
+
+    #[test]
+    fn names_files_meant_as_the_program_that_do_not_run_by_their_name() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "client-1.rb",
+            "client_1.notes.txt",
+            "client-10.rb",
+            "server-2",
+        ] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        let Located::Missing { unrunnable, .. } = locate(dir.path(), "client-1", None) else {
+            panic!("expected missing");
+        };
+        assert_eq!(unrunnable, ["client-1.rb", "client_1.notes.txt"]);
+        let ruby = how_to_run("client-1", "client-1.rb");
+        assert!(
+            ruby.contains(r#"{"exercises": {"client-1": "ruby client-1.rb"}}"#),
+            "{ruby}"
+        );
+        assert!(
+            ruby.contains("#!/usr/bin/env ruby") && ruby.contains("chmod +x client-1"),
+            "{ruby}"
+        );
+        let Located::Missing { unrunnable, .. } = locate(dir.path(), "server-2", None) else {
+            panic!("a file without its execute bit is not run");
+        };
+        assert_eq!(unrunnable, ["server-2"]);
+        assert!(how_to_run("server-2", "server-2").contains("chmod +x server-2"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub use capture::{Capture, Progress};
 pub use copy::{CopyError, Limits, Skipped};
 pub use locate::{
     Interpreter, Interpreters, Located, MANIFEST, Manifest, ManifestError, Program, SCRIPT_KINDS,
-    example_names, locate, underscored,
+    example_names, how_to_run, locate, underscored,
 };
 pub use nesting::the_one_folder_in;
 pub use process::{

@@ -41,6 +41,7 @@ complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -s e -l exerc
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l json -d 'Also write the results as JSON to FILE (`-` for stdout)' -r -F
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l junit -d 'Also write the results as JUnit XML to FILE (`-` for stdout)' -r -F
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l gradescope -d 'Also write Gradescope\'s results.json to FILE (`-` for stdout)' -r -F
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l html -d 'Also write a self-contained HTML page of the results to FILE (`-` for stdout): each exercise\'s verdict, hint and conversation' -r -F
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l missing -d 'How the JUnit report shows a missing exercise: a failure (a grade), or skipped (a student\'s own CI, before every exercise is started)' -r -f -a "failure\t'A failure: right for a grade, where it costs its points'
 skipped\t'Skipped: for a student\'s own CI, where exercises not yet started should not be red annotations'"
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l isolation -d 'Namespaces for the student\'s programs: `auto` uses them where the kernel allows (Linux), so fixed ports are private to this grade' -r -f -a "auto\t'Namespaces where the kernel allows them, else none'
