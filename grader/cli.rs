@@ -750,19 +750,19 @@ fn formats_to_stdout(args: &GradeArgs) -> usize {
 fn write_outputs(args: &GradeArgs, report: &SubmissionReport) -> Result<(), Error> {
     let stdout_taken = formats_to_stdout(args) == 1;
     if let Some(path) = &args.json {
-        emit(path, &report::json::render(report))?;
+        report::emit(path, &report::json::render(report))?;
     }
     if let Some(path) = &args.junit {
-        emit(
+        report::emit(
             path,
             &report::junit::render(std::slice::from_ref(report), args.missing),
         )?;
     }
     if let Some(path) = &args.gradescope {
-        emit(path, &report::gradescope::render(report))?;
+        report::emit(path, &report::gradescope::render(report))?;
     }
     if let Some(path) = &args.html {
-        emit(path, report::html::render(report).as_bytes())?;
+        report::emit(path, report::html::render(report).as_bytes())?;
     }
     let to_terminal = if stdout_taken {
         std::io::stderr().is_terminal()
@@ -784,24 +784,6 @@ fn write_outputs(args: &GradeArgs, report: &SubmissionReport) -> Result<(), Erro
         print_stdout(&text);
     }
     Ok(())
-}
-
-/// Writes `bytes` to `path`, or to stdout for `-`.
-fn emit(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    if path == Path::new("-") {
-        let mut stdout = std::io::stdout().lock();
-        return stdout
-            .write_all(bytes)
-            .and_then(|()| stdout.flush())
-            .map_err(|e| Error::bad_input("cannot write to stdout").with_source(e));
-    }
-    report::write_atomically(path, bytes).map_err(|e| {
-        Error::bad_input(format!(
-            "cannot write {}: {e}; check that its folder exists and is writable",
-            path.display()
-        ))
-        .with_source(e)
-    })
 }
 
 fn print_stdout(text: &str) {

@@ -9,6 +9,7 @@
 use crate::exercise::{Exercise, Role, Step, Values};
 use crate::outcome::Status;
 use crate::peer::FailureKind;
+use crate::peer::HOST;
 use crate::peer::matching::matches;
 
 /// What a failed exercise left to look at.
@@ -190,12 +191,12 @@ fn connected_elsewhere(evidence: &Evidence) -> Option<String> {
         format!(
             "your client connected to a host of its own, but the grader is the server it must talk to: \
              connect to the HOST and PORT your program is given as its arguments (sys.argv[1] and \
-             int(sys.argv[2]) in Python; in this run 127.0.0.1 and {port}); nothing outside this machine \
+             int(sys.argv[2]) in Python; in this run {HOST} and {port}); nothing outside this machine \
              can be reached while grading"
         )
     } else {
         format!(
-            "your client connected to a host of its own: the grader listens on 127.0.0.1 port {port}; \
+            "your client connected to a host of its own: the grader listens on {HOST} port {port}; \
              nothing outside this machine can be reached while grading"
         )
     })
@@ -277,7 +278,7 @@ fn connection_refused(evidence: &Evidence) -> Option<String> {
     }
     Some(format!(
         "your client's connection was refused: nothing listens where it connected; the grader listens on \
-         127.0.0.1 port {}: check HOST and PORT",
+         {HOST} port {}: check HOST and PORT",
         evidence.port
     ))
 }

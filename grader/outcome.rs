@@ -29,6 +29,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// The verdicts other than `passed`, in the order every summary lists
+    /// them.
+    pub const NOT_PASSED: [Status; 5] = [
+        Status::Failed,
+        Status::Timeout,
+        Status::Crashed,
+        Status::Error,
+        Status::Missing,
+    ];
+
     /// The lowercase name used in every report.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -150,6 +160,18 @@ pub struct ExerciseResult {
 }
 
 impl ExerciseResult {
+    /// Whether there is something to show about it beyond its verdict:
+    /// every exercise that ran and did not pass, and a missing one when a
+    /// file meant as its program is there (its hint says how to make it
+    /// run). Every reporter gives these a section of their own.
+    pub fn has_evidence(&self) -> bool {
+        match self.status {
+            Status::Passed => false,
+            Status::Missing => self.hint.is_some(),
+            _ => true,
+        }
+    }
+
     /// A result with no evidence yet: a run fills in the rest.
     pub fn new(
         id: &str,

@@ -65,16 +65,23 @@ impl ExerciseSummary {
     /// The verdicts other than `passed` that some submission got, with
     /// their counts, in the reports' order.
     pub fn others(&self) -> Vec<(Status, usize)> {
-        [
-            (Status::Failed, self.failed),
-            (Status::Timeout, self.timeout),
-            (Status::Crashed, self.crashed),
-            (Status::Error, self.error),
-            (Status::Missing, self.missing),
-        ]
-        .into_iter()
-        .filter(|&(_, count)| count > 0)
-        .collect()
+        Status::NOT_PASSED
+            .into_iter()
+            .map(|status| (status, self.count(status)))
+            .filter(|&(_, count)| count > 0)
+            .collect()
+    }
+
+    /// Submissions that got `status`.
+    pub fn count(&self, status: Status) -> usize {
+        match status {
+            Status::Passed => self.passed,
+            Status::Failed => self.failed,
+            Status::Timeout => self.timeout,
+            Status::Crashed => self.crashed,
+            Status::Missing => self.missing,
+            Status::Error => self.error,
+        }
     }
 }
 

@@ -4,6 +4,12 @@
 
 use std::fmt::Write;
 
+/// A path made safe to show, as [`escape_bytes`] does (a submission's
+/// name may hold any byte).
+pub fn escape_path(path: &std::path::Path) -> String {
+    escape_bytes(path.display().to_string().as_bytes())
+}
+
 /// Escapes bytes for display: printable text stays as it is; `\n`, `\r`,
 /// `\t`, `\\`, other control characters, and invalid UTF-8 become visible
 /// escapes (`\n`, `\x1b`, `\xff`).

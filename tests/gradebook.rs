@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{copy_tree, in_namespace, sockgrade_here, submission, text};
+use common::{copy_tree, sockgrade, sockgrade_here, submission, text};
 use sockgrade::outcome::{ExerciseResult, Isolation, Status, SubmissionReport, ToolInfo};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -66,13 +66,7 @@ fn report(name: &str, passed: usize, others: &[Status]) -> SubmissionReport {
 fn batch_out(reports: &[SubmissionReport]) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
     for report in reports {
-        let folder = out.path().join(&report.submission);
-        std::fs::create_dir_all(&folder).unwrap();
-        std::fs::write(
-            folder.join("results.json"),
-            serde_json::to_vec(report).unwrap(),
-        )
-        .unwrap();
+        sockgrade::batch::output::write_submission(out.path(), report).unwrap();
     }
     out
 }
@@ -145,12 +139,22 @@ fn a_real_batch_fills_the_canvas_export_and_says_who_is_missing() {
     ] {
         copy_tree(&submission(fixture), &dir.path().join(name));
     }
+    // An upload the batch does not grade: in no report, but not forgotten.
+    std::fs::write(
+        dir.path().join("stray.txt"),
+        b"my solution is in the other folder",
+    )
+    .unwrap();
     let out = tempfile::tempdir().unwrap();
-    let batch = in_namespace(&format!(
-        "exec \"$SOCKGRADE\" batch '{}' --out '{}' --seed 7 -q",
-        dir.path().display(),
-        out.path().display()
-    ));
+    let batch = sockgrade(&[
+        "batch",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+        "--seed",
+        "7",
+        "-q",
+    ]);
     assert_eq!(batch.status.code(), Some(1), "{}", text(&batch.stderr));
 
     let filled = out.path().join("canvas-filled.csv");
@@ -190,6 +194,12 @@ fn a_real_batch_fills_the_canvas_export_and_says_who_is_missing() {
         said.contains(
             "students in the export with no submission (2):\n  line 7: O'Brien, Pat (pobrien)\n  line 8: García, Ana María (agarcia)\n"
         ),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "not graded by the batch, so in no row (fix them, then batch --resume) (1):\n  "
+        ) && said.contains("stray.txt: neither a folder nor a .zip or .tar.gz archive\n"),
         "{said}"
     );
     // Canvas's rows and its Test Student are nobody missing.
@@ -303,6 +313,8 @@ fn a_moodle_export_is_filled_by_email_and_by_moodles_download_names() {
         said.contains("line 5: Pat O'Brien (pat.obrien@example.edu)"),
         "{said}"
     );
+    // Moodle's `-` is no grade: filling it replaces nothing.
+    assert!(!said.contains("now replaced"), "{said}");
     let after = read(&filled);
     let lab = |email: &str| {
         cell(
@@ -455,7 +467,7 @@ fn a_column_that_is_not_an_assignments_is_refused_naming_those_that_are() {
     };
     let said = refused("Sockets Lab 2");
     assert!(
-        said.contains("the export has no column `Sockets Lab 2`: its assignment columns are `Sockets Lab (12345)`, `Sockets Quiz (12346)`; give --column one of them"),
+        said.contains("canvas-export.csv has no column `Sockets Lab 2`: its assignment columns are `Sockets Lab (12345)`, `Sockets Quiz (12346)`; give --column one of them"),
         "{said}"
     );
     assert!(refused("Current Score").contains("`Current Score` is not an assignment's column"));
@@ -573,7 +585,11 @@ fn bad_input_is_exit_2_with_what_to_do_and_never_a_panic() {
             b"Student,ID,SIS Login ID,SIS Login ID,Lab (1)\nx,1,a,b,\n",
             Some("2 columns named `SIS Login ID`"),
         ),
-        ("garbage.bin", b"\x00\xff\xfe\"\"\"\n\x89PNG", None),
+        (
+            "garbage.bin",
+            b"\x00\xff\xfe\"\"\"\n\x89PNG",
+            Some("garbage.bin is neither Canvas's nor Moodle's"),
+        ),
         (
             "latin1.csv",
             b"Student,ID,SIS Login ID,Lab (1)\nJos\xe9,1,jdoe,\n",
@@ -680,4 +696,9 @@ fn bad_input_is_exit_2_with_what_to_do_and_never_a_panic() {
         &["--column", LAB, "--out-of", "0"],
     );
     assert_eq!(run.status.code(), Some(2));
+    assert!(
+        text(&run.stderr).contains("`0` is not a number of points above 0"),
+        "{}",
+        text(&run.stderr)
+    );
 }

@@ -143,6 +143,20 @@ impl Loaded {
 /// its uncaught exceptions, its title, and the value of each of
 /// `expressions` evaluated in it, in order, after it loaded.
 fn browse(page: &Path, expressions: &[&str]) -> Value {
+    let visit = visit(page, expressions);
+    // Nothing but the page itself: no request to the network or the disk.
+    assert_eq!(
+        visit["requests"],
+        serde_json::json!([file_url(page)]),
+        "{visit:#}"
+    );
+    assert_eq!(visit["console"], serde_json::json!([]), "{visit:#}");
+    assert_eq!(visit["exceptions"], serde_json::json!([]), "{visit:#}");
+    visit
+}
+
+/// What `tests/tools/browse.py` saw of `page`, unchecked.
+fn visit(page: &Path, expressions: &[&str]) -> Value {
     let output = Command::new("timeout")
         .arg(BROWSER_TIMEOUT)
         .arg("python3")
@@ -158,16 +172,7 @@ fn browse(page: &Path, expressions: &[&str]) -> Value {
         "browse.py: {}",
         text(&output.stderr)
     );
-    let visit: Value = serde_json::from_slice(&output.stdout).unwrap();
-    // Nothing but the page itself: no request to the network or the disk.
-    assert_eq!(
-        visit["requests"],
-        serde_json::json!([file_url(page)]),
-        "{visit:#}"
-    );
-    assert_eq!(visit["console"], serde_json::json!([]), "{visit:#}");
-    assert_eq!(visit["exceptions"], serde_json::json!([]), "{visit:#}");
-    visit
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 fn quoted(text: &str) -> String {
@@ -250,6 +255,36 @@ fn a_passing_submission_gets_a_page_with_every_exercise_and_message() {
 }
 
 #[test]
+fn a_script_that_got_into_a_page_is_refused_and_the_refusal_is_seen() {
+    require_namespace!();
+    if !have_browser() {
+        return;
+    }
+    // The control for every "quiet" check: a page with a script and an
+    // image slipped in, as if escaping had failed. The policy must refuse
+    // both, and the ways the tests watch the browser must report it.
+    let out = tempfile::tempdir().unwrap();
+    let (page, _) = grade_html(&submission("reference-python"), out.path());
+    let tampered = out.path().join("tampered.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    let slipped_in = format!("<body>{HOSTILE}<img src=\"https://example.invalid/x.png\">");
+    std::fs::write(&tampered, html.replacen("<body>", &slipped_in, 1)).unwrap();
+    let seen = visit(&tampered, &[]);
+    assert_ne!(seen["title"], "pwned", "{seen:#}");
+    let console = seen["console"].to_string();
+    assert!(console.contains("Content Security Policy"), "{seen:#}");
+    let loaded = load(&tampered, "tampered");
+    assert!(
+        loaded
+            .console
+            .iter()
+            .any(|line| line.contains("Content Security Policy")),
+        "{:#?}",
+        loaded.console
+    );
+}
+
+#[test]
 fn a_failing_submission_gets_its_failing_steps_marked_with_expected_and_received() {
     require_namespace!();
     if !have_browser() {
@@ -270,10 +305,17 @@ fn a_failing_submission_gets_its_failing_steps_marked_with_expected_and_received
     assert_eq!(loaded.count("<g class=\"failure\""), failed.len());
     assert!(loaded.count("<g class=\"arrow received failing\"") >= 1);
     assert!(loaded.dom.contains("expected: `How do you do?`"));
-    for exercise in &failed {
-        if let Some(hint) = exercise["hint"].as_str() {
-            assert!(loaded.dom.contains("<strong>hint:</strong>"), "{hint}");
-        }
+    // Each hint is shown, in its words (wrong-text's server-2 and server-3
+    // have one each).
+    let hints: Vec<&str> = failed.iter().filter_map(|e| e["hint"].as_str()).collect();
+    assert!(hints.len() >= 2, "{hints:?}");
+    assert_eq!(loaded.count("<strong>hint:</strong>"), hints.len());
+    for hint in hints {
+        let escaped = hint
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        assert!(loaded.dom.contains(&escaped), "{hint} is not shown");
     }
 }
 
@@ -410,9 +452,21 @@ fn a_batch_writes_a_class_page_linking_every_submissions_page() {
     let click = "document.querySelectorAll('table.sortable th button')[1].click()";
     let visit = browse(
         &out.path().join("report.html"),
-        &[rows, click, rows, click, rows],
+        &[
+            rows,
+            click,
+            rows,
+            click,
+            rows,
+            // The hostile folder name made no element, whatever the
+            // browser's serialisation of attributes.
+            "document.images.length + document.querySelectorAll('[onerror]').length",
+            "document.scripts.length",
+        ],
     );
     assert_eq!(visit["title"], "Class report · sockgrade");
+    assert_eq!(visit["results"][5], 0, "{visit:#}");
+    assert_eq!(visit["results"][6], 1, "{visit:#}");
     assert_eq!(visit["results"][2], "0 0 11", "{visit:#}");
     assert_eq!(visit["results"][4], "11 0 0", "{visit:#}");
 

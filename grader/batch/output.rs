@@ -16,7 +16,7 @@ use crate::outcome::SubmissionReport;
 use crate::report::junit::MissingAs;
 use crate::report::{self, write_atomically};
 use crate::summary::{self, Skipped, Summary};
-use crate::text::escape_bytes;
+use crate::text::{escape_bytes, escape_path};
 use std::fmt;
 use std::io;
 use std::path::{Component, Path, PathBuf};
@@ -109,7 +109,7 @@ impl fmt::Display for ReadError {
             ReadError::Misplaced { file, submission } => write!(
                 f,
                 "{} says it holds submission `{}`, which does not belong in that folder; it was edited or not written by sockgrade: grade that submission again or remove its folder",
-                escape_bytes(file.display().to_string().as_bytes()),
+                escape_path(file),
                 escape_bytes(submission.as_bytes())
             ),
         }
@@ -180,7 +180,13 @@ pub fn write_aggregates(
         &out.join(JUNIT),
         &report::junit::render(reports, MissingAs::Failure),
     )?;
-    let class_page = report::html::render_class(&summary, reports, &folder_name);
+    // Linked only where the page is there: a submission kept by --resume
+    // from an older sockgrade's output, or whose files failed to write,
+    // has none.
+    let page_folder = |submission: &str| {
+        folder_name(submission).filter(|folder| out.join(folder).join(HTML).is_file())
+    };
+    let class_page = report::html::render_class(&summary, reports, &page_folder);
     write_atomically(&out.join(HTML), class_page.as_bytes())?;
     Ok(summary)
 }
@@ -218,6 +224,25 @@ pub fn read_all(out: &Path) -> Result<(Vec<SubmissionReport>, Vec<Skipped>), Rea
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_class_page_links_only_the_pages_that_are_there() {
+        let out = tempfile::tempdir().unwrap();
+        let mut alice = crate::report::tests::sample_report();
+        alice.submission = "alice".to_string();
+        write_submission(out.path(), &alice).unwrap();
+        // bob kept by --resume from an output without pages.
+        let mut bob = alice.clone();
+        bob.submission = "bob".to_string();
+        write_submission(out.path(), &bob).unwrap();
+        std::fs::remove_file(out.path().join("bob").join(HTML)).unwrap();
+        let set = crate::exercise::ExerciseSet::embedded().unwrap();
+        let run = RunIdentity::new(&set, 1, &[], None, vec!["alice".into(), "bob".into()]);
+        write_aggregates(out.path(), &[alice, bob], &[], &run).unwrap();
+        let page = std::fs::read_to_string(out.path().join(HTML)).unwrap();
+        assert!(page.contains("href=\"./alice/report.html\""), "{page}");
+        assert!(!page.contains("./bob/report.html"), "{page}");
+    }
 
     #[test]
     fn ordinary_names_are_their_own_folders() {

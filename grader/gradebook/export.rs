@@ -80,6 +80,8 @@ impl Row {
 /// A gradebook export, read.
 #[derive(Debug)]
 pub struct Export {
+    /// The file as messages name it (escaped).
+    pub shown: String,
     /// The file's bytes, as read.
     pub bytes: Vec<u8>,
     /// The field separator (`,`, `;` or a tab).
@@ -160,6 +162,7 @@ impl Export {
             .collect();
         let not_utf8 = std::str::from_utf8(&bytes).is_err();
         Ok(Export {
+            shown: shown.to_string(),
             bytes,
             delimiter,
             lms,

@@ -16,11 +16,11 @@ pub mod roster;
 use crate::error::{Error, exit_code};
 use crate::outcome::{Status, SubmissionReport};
 use crate::report::evidence::points;
-use crate::text::escape_bytes;
+use crate::summary::Skipped;
+use crate::text::{escape_bytes, escape_path};
 use export::{Export, Lms, RowKind};
 use matching::{How, Match, Matcher};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// `sockgrade gradebook`'s arguments.
@@ -76,8 +76,8 @@ enum Scale {
 
 /// Runs `sockgrade gradebook`: exit 0 once the file is written.
 pub fn run(args: &GradebookArgs) -> Result<u8, Error> {
-    let reports = read_batch(&args.out)?;
-    let shown = |path: &Path| escape_bytes(path.display().to_string().as_bytes());
+    let (reports, not_graded) = read_batch(&args.out)?;
+    let shown = |path: &Path| escape_path(path);
     let export_bytes = std::fs::read(&args.lms).map_err(|e| {
         Error::bad_input(format!(
             "cannot read the export {}: {e}; give the CSV the LMS exported",
@@ -99,9 +99,14 @@ pub fn run(args: &GradebookArgs) -> Result<u8, Error> {
             roster::parse(&bytes, &shown(path), &export.header[key_column])?
         }
     };
-    let filling = fill(&export, &reports, key_column, column, scale, &roster);
+    let mut filling = fill(&export, &reports, key_column, column, scale, &roster);
+    // What the batch skipped is in no report: said here, not dropped.
+    filling.not_graded = not_graded
+        .into_iter()
+        .map(|skipped| (skipped.path, skipped.reason))
+        .collect();
     let bytes = rewrite::filled(&export, &filling.cells);
-    write(&args.write, &bytes)?;
+    crate::report::emit(&args.write, &bytes)?;
     let written = if args.write == Path::new("-") {
         "stdout".to_string()
     } else {
@@ -114,10 +119,11 @@ pub fn run(args: &GradebookArgs) -> Result<u8, Error> {
     Ok(exit_code::ALL_PASSED)
 }
 
-/// Every report of the batch output `out`, or why there is none.
-fn read_batch(out: &Path) -> Result<Vec<SubmissionReport>, Error> {
-    let shown = escape_bytes(out.display().to_string().as_bytes());
-    let (reports, _skipped) = crate::batch::output::read_all(out).map_err(|e| {
+/// Every report of the batch output `out` and what the batch did not
+/// grade, or why there is no report.
+fn read_batch(out: &Path) -> Result<(Vec<SubmissionReport>, Vec<Skipped>), Error> {
+    let shown = escape_path(out);
+    let (reports, skipped) = crate::batch::output::read_all(out).map_err(|e| {
         Error::bad_input(format!(
             "cannot read the batch output {shown}: {e}; give the --out folder of `sockgrade batch`"
         ))
@@ -128,7 +134,7 @@ fn read_batch(out: &Path) -> Result<Vec<SubmissionReport>, Error> {
             "{shown} holds no graded submission (no <submission>/results.json): give the --out folder of `sockgrade batch`"
         )));
     }
-    Ok(reports)
+    Ok((reports, skipped))
 }
 
 /// The export's columns, quoted, for messages.
@@ -145,13 +151,15 @@ fn key_column(export: &Export, asked: Option<&str>) -> Result<usize, Error> {
     let all: Vec<usize> = (0..export.header.len()).collect();
     let Some(name) = asked.or(export.lms.default_key_column()) else {
         return Err(Error::bad_input(format!(
-            "the export is neither Canvas's nor Moodle's, so --match must say which column submission names are: one of {}",
+            "the export {} is neither Canvas's nor Moodle's, so --match must say which column submission names are: one of {}",
+            export.shown,
             listed(export, &all)
         )));
     };
     export.column_named(name)?.ok_or_else(|| {
         Error::bad_input(format!(
-            "the export has no column `{}` to match submissions by: give --match one of {}",
+            "the export {} has no column `{}` to match submissions by: give --match one of {}",
+            export.shown,
             escape_bytes(name.as_bytes()),
             listed(export, &all)
         ))
@@ -198,7 +206,8 @@ fn assignment_column(export: &Export, wanted: &str, key: usize) -> Result<usize,
                 [one] => *one,
                 [] => {
                     return Err(Error::bad_input(format!(
-                        "the export has no column `{wanted_shown}`: {}; give --column one of them",
+                        "the export {} has no column `{wanted_shown}`: {}; give --column one of them",
+                        export.shown,
                         choose_from()
                     )));
                 }
@@ -264,6 +273,8 @@ struct Filling {
     no_student: Vec<(String, String)>,
     /// Submissions with several rows, or a row shared: (submission, why).
     ambiguous: Vec<(String, String)>,
+    /// What the batch found but did not grade: (path, why).
+    not_graded: Vec<(String, String)>,
     /// The key column's name.
     key_column: String,
     /// The column filled.
@@ -307,7 +318,9 @@ fn fill(
                     Err(why) => filling.harness_errors.push((name, why)),
                     Ok(value) => {
                         let before = export.rows[row].text(column);
-                        if !before.trim().is_empty() && before.trim() != value {
+                        // Moodle writes `-` for no grade: not a grade replaced.
+                        let graded_before = !matches!(before.trim(), "" | "-");
+                        if graded_before && before.trim() != value {
                             filling.replaced += 1;
                         }
                         if let Some(why) = crate::summary::review_reason(report) {
@@ -364,24 +377,6 @@ fn cell_value(
         text.replace('.', ",")
     } else {
         text
-    })
-}
-
-/// Writes the filled file to `path`, or to stdout for `-`.
-fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    if path == Path::new("-") {
-        let mut stdout = std::io::stdout().lock();
-        return stdout
-            .write_all(bytes)
-            .and_then(|()| stdout.flush())
-            .map_err(|e| Error::bad_input("cannot write to stdout").with_source(e));
-    }
-    crate::report::write_atomically(path, bytes).map_err(|e| {
-        Error::bad_input(format!(
-            "cannot write {}: {e}; check that its folder exists and is writable",
-            escape_bytes(path.display().to_string().as_bytes())
-        ))
-        .with_source(e)
     })
 }
 
@@ -522,6 +517,10 @@ fn render_summary(export: &Export, shown: &str, filling: &Filling, written: &str
     section(
         "submissions matching no student",
         pairs(&filling.no_student),
+    );
+    section(
+        "not graded by the batch, so in no row (fix them, then batch --resume)",
+        pairs(&filling.not_graded),
     );
     section(
         "students in the export with no submission",

@@ -45,6 +45,9 @@ pub fn parse(
     };
     let (submission, key) = match (find(&SUBMISSION_COLUMNS), find(&[key_column, "key"])) {
         (Some(s), Some(k)) if s != k => (s, k),
+        // Two columns, one of them named: the other is the other.
+        (Some(s), None) if names.len() == 2 => (s, 1 - s),
+        (None, Some(k)) if names.len() == 2 => (1 - k, k),
         _ if names.len() == 2 => (0, 1),
         _ => {
             return Err(Error::bad_input(format!(
@@ -112,6 +115,30 @@ mod tests {
     fn two_columns_need_no_names() {
         let roster = parse(b"repo,student\nx,1\n", "r.csv", "ID").unwrap();
         assert_eq!(roster["x"], "1");
+    }
+
+    #[test]
+    fn two_columns_with_one_named_put_the_other_on_the_other_side() {
+        // The key column named (the default --match), the submission not.
+        let roster = parse(
+            b"login,SIS Login ID
+team-7,jdoe
+",
+            "r.csv",
+            "SIS Login ID",
+        )
+        .unwrap();
+        assert_eq!(roster["team-7"], "jdoe");
+        // The submission column named, second; the key first.
+        let roster = parse(
+            b"login,submission
+jdoe,team-7
+",
+            "r.csv",
+            "SIS Login ID",
+        )
+        .unwrap();
+        assert_eq!(roster["team-7"], "jdoe");
     }
 
     #[test]

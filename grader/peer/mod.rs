@@ -174,8 +174,9 @@ impl Listening {
             exit = observer.wait_exit() => Err(Failure::new(
                 FailureKind::Exited(exit.clone()),
                 format!(
-                    "the program ended ({}) without connecting to the grader (127.0.0.1 port {})",
+                    "the program ended ({}) without connecting to the grader ({} port {})",
                     exit.describe(),
+                    HOST,
                     self.port
                 ),
             )),

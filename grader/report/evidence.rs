@@ -120,19 +120,13 @@ pub(crate) fn seconds(ms: u64) -> String {
 /// `1 failed`, `2 timeout`...: the exercises that did not pass, by status,
 /// in the order every summary lists them.
 pub(crate) fn not_passed_counts(report: &SubmissionReport) -> Vec<String> {
-    [
-        Status::Failed,
-        Status::Timeout,
-        Status::Crashed,
-        Status::Error,
-        Status::Missing,
-    ]
-    .into_iter()
-    .filter_map(|status| {
-        let count = report.count(status);
-        (count > 0).then(|| format!("{count} {}", status.as_str()))
-    })
-    .collect()
+    Status::NOT_PASSED
+        .into_iter()
+        .filter_map(|status| {
+            let count = report.count(status);
+            (count > 0).then(|| format!("{count} {}", status.as_str()))
+        })
+        .collect()
 }
 
 /// `9 passed, 1 failed, 1 missing`.

@@ -16,8 +16,28 @@ pub mod schema;
 pub mod summary;
 pub mod terminal;
 
+use crate::error::Error;
 use std::io::Write;
 use std::path::Path;
+
+/// Writes `bytes` to `path` atomically, or to stdout for `-`; a failure
+/// is bad input naming the path (escaped: it may hold any byte).
+pub fn emit(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if path == Path::new("-") {
+        let mut stdout = std::io::stdout().lock();
+        return stdout
+            .write_all(bytes)
+            .and_then(|()| stdout.flush())
+            .map_err(|e| Error::bad_input("cannot write to stdout").with_source(e));
+    }
+    write_atomically(path, bytes).map_err(|e| {
+        Error::bad_input(format!(
+            "cannot write {}: {e}; check that its folder exists and is writable",
+            crate::text::escape_path(path)
+        ))
+        .with_source(e)
+    })
+}
 
 /// Writes `bytes` to `path` so that readers see either the old file or the
 /// whole new one, never a half-written report: the bytes go to a temporary

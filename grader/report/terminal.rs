@@ -104,7 +104,7 @@ pub fn render_with(report: &SubmissionReport, style: Style, detail: Detail) -> S
         lines.extend(confinement(report));
     }
     let shown = |e: &&ExerciseResult| {
-        has_evidence(e) || (detail == Detail::Verbose && e.status == Status::Passed)
+        e.has_evidence() || (detail == Detail::Verbose && e.status == Status::Passed)
     };
     for exercise in report.exercises.iter().filter(shown) {
         lines.push(String::new());
@@ -113,7 +113,7 @@ pub fn render_with(report: &SubmissionReport, style: Style, detail: Detail) -> S
     let missing: Vec<&ExerciseResult> = report
         .exercises
         .iter()
-        .filter(|e| e.status == Status::Missing && !has_evidence(e))
+        .filter(|e| e.status == Status::Missing && !e.has_evidence())
         .collect();
     if !missing.is_empty() {
         lines.push(String::new());
@@ -124,17 +124,6 @@ pub fn render_with(report: &SubmissionReport, style: Style, detail: Detail) -> S
     let mut out = lines.join("\n");
     out.push('\n');
     out
-}
-
-/// True for the exercises that ran and did not pass: those get a section.
-fn has_evidence(exercise: &ExerciseResult) -> bool {
-    match exercise.status {
-        Status::Passed => false,
-        // Missing, but a file meant as the program is there: its own
-        // section says which and how to make it run.
-        Status::Missing => exercise.hint.is_some(),
-        _ => true,
-    }
 }
 
 /// `sockgrade 0.1.0 · alice (submissions/alice)`.
@@ -362,7 +351,7 @@ fn summary(report: &SubmissionReport, style: Style) -> Vec<String> {
         ansi::BOLD
     };
     let mut lines = vec![style.paint(code, &line)];
-    if report.exercises.iter().any(has_evidence) {
+    if report.exercises.iter().any(ExerciseResult::has_evidence) {
         lines.push(format!(
             "seed {seed} (replay with --seed {seed})",
             seed = report.seed

@@ -269,7 +269,7 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
         // signals stay ignored, as exec keeps them, but SIGPIPE, which
         // Rust ignores for itself, is the program's to have).
         let mut action: libc::sigaction = std::mem::zeroed();
-        for signal in 1..libc::SIGRTMAX() {
+        for signal in 1..=libc::SIGRTMAX() {
             if libc::sigaction(signal, std::ptr::null(), &mut action) == 0
                 && (action.sa_sigaction != libc::SIG_IGN || signal == libc::SIGPIPE)
                 && action.sa_sigaction != libc::SIG_DFL

@@ -5,7 +5,7 @@
 //! linking to each one's own page.
 
 use super::{FILE_NAME, escape, page, text};
-use crate::outcome::{Status, SubmissionReport};
+use crate::outcome::SubmissionReport;
 use crate::report::evidence::points;
 use crate::summary::{self, ScoreCount, Summary};
 use crate::text::truncate_chars;
@@ -90,7 +90,6 @@ pub fn render_class(
     page("Class report · sockgrade", &body, Some(SORT_SCRIPT))
 }
 
-/// The score distribution as SVG bars, one per score.
 /// The most bins of a histogram with one bin per whole score.
 const MOST_WHOLE_BINS: f64 = 20.0;
 
@@ -118,12 +117,13 @@ fn bins(summary: &Summary) -> Vec<ScoreCount> {
         .collect()
 }
 
+/// The score distribution as SVG bars, one per bin of [`bins`].
 fn histogram(summary: &Summary) -> String {
     if summary.score_distribution.is_empty() {
         return String::new();
     }
     let scores = &bins(summary);
-    let most = scores.iter().map(|s| s.count).max().unwrap_or(1).max(1) as u32;
+    let most = scores.iter().map(|s| s.count).max().unwrap_or(0).max(1) as u32;
     let width = BAR_WIDTH * scores.len() as u32 + 20;
     let height = BAR_HEIGHT + 50;
     let mut out = format!(
@@ -132,32 +132,31 @@ fn histogram(summary: &Summary) -> String {
          aria-label=\"how many submissions got each score\">"
     );
     for (index, score) in scores.iter().enumerate() {
-        if score.count == 0 {
-            let _ = write!(
-                out,
-                "<g class=\"bar empty\" data-score=\"{s}\" data-count=\"0\"><title>none with {s} points</title>\
-                 <text x=\"{mid}\" y=\"{}\" text-anchor=\"middle\">{s}</text></g>",
-                20 + BAR_HEIGHT + 18,
-                s = points(score.score),
-                mid = 10 + BAR_WIDTH * index as u32 + (BAR_WIDTH - 8) / 2,
-            );
-            continue;
-        }
-        let bar = (BAR_HEIGHT * score.count as u32 / most).max(2);
         let x = 10 + BAR_WIDTH * index as u32;
-        let top = 20 + BAR_HEIGHT - bar;
+        let mid = x + (BAR_WIDTH - 8) / 2;
+        let (s, c) = (points(score.score), score.count);
+        // An empty bin is its score alone: a gap in the bars.
+        let (class, title, drawn) = if c == 0 {
+            ("bar empty", format!("none with {s} points"), String::new())
+        } else {
+            let bar = (BAR_HEIGHT * c as u32 / most).max(2);
+            let top = 20 + BAR_HEIGHT - bar;
+            (
+                "bar",
+                format!("{c} with {s} points"),
+                format!(
+                    "<rect x=\"{x}\" y=\"{top}\" width=\"{w}\" height=\"{bar}\"/>\
+                     <text x=\"{mid}\" y=\"{}\" text-anchor=\"middle\">{c}</text>",
+                    top - 4,
+                    w = BAR_WIDTH - 8,
+                ),
+            )
+        };
         let _ = write!(
             out,
-            "<g class=\"bar\" data-score=\"{s}\" data-count=\"{c}\"><title>{c} with {s} points</title>\
-             <rect x=\"{x}\" y=\"{top}\" width=\"{w}\" height=\"{bar}\"/>\
-             <text x=\"{mid}\" y=\"{}\" text-anchor=\"middle\">{c}</text>\
+            "<g class=\"{class}\" data-score=\"{s}\" data-count=\"{c}\"><title>{title}</title>{drawn}\
              <text x=\"{mid}\" y=\"{}\" text-anchor=\"middle\">{s}</text></g>",
-            top - 4,
             20 + BAR_HEIGHT + 18,
-            s = points(score.score),
-            c = score.count,
-            w = BAR_WIDTH - 8,
-            mid = x + (BAR_WIDTH - 8) / 2,
         );
     }
     out.push_str("</svg><figcaption>submissions per score</figcaption></figure>\n");
@@ -212,14 +211,7 @@ fn common_failures(
     let mut hints: Vec<Group> = Vec::new();
     for report in reports {
         for (index, exercise) in report.exercises.iter().enumerate() {
-            // A missing program counts only with a hint: a file meant as
-            // the program is there, named or placed otherwise.
-            let shown = match exercise.status {
-                Status::Passed => false,
-                Status::Missing => exercise.hint.is_some(),
-                _ => true,
-            };
-            if !shown {
+            if !exercise.has_evidence() {
                 continue;
             }
             let first_line = exercise.message.lines().next().unwrap_or("").trim();
@@ -406,8 +398,8 @@ mod tests {
         let mut reports = batch();
         let hostile = "<script>alert(1)</script><img src=x onerror=alert(1)>]]>\"'&\u{0}\u{1b}[2J";
         reports[0].submission = format!("name{hostile}");
-        reports[0].exercises[1].message = hostile.to_string();
-        reports[0].exercises[1].hint = Some(hostile.to_string());
+        reports[0].exercises[1].message = format!("message{hostile}");
+        reports[0].exercises[1].hint = Some(format!("hint{hostile}"));
         let mut summary = summarize(&reports, &[]);
         summary.needs_attention[0].submission = reports[0].submission.clone();
         let page = render_class(&summary, &reports, &folder);
@@ -415,6 +407,13 @@ mod tests {
             &page.replace(&format!("<script>{SORT_SCRIPT}</script>"), ""),
         );
         assert!(page.contains("href=\"./name%3Cscript%3Ealert%281%29%3C%2Fscript%3E"));
+        // Each hostile field is on the page, escaped.
+        for tag in ["name", "message", "hint"] {
+            assert!(
+                page.contains(&format!("{tag}&lt;script&gt;")),
+                "{tag}: {page}"
+            );
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub(super) fn policy(script: Option<&str>) -> String {
         None => "'none'".to_string(),
     };
     format!(
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src {scripts}; \
+        "default-src 'none'; style-src 'unsafe-inline'; script-src {scripts}; \
          base-uri 'none'; form-action 'none'"
     )
 }

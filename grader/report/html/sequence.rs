@@ -42,16 +42,16 @@ fn event_kind(entry: &TranscriptEntry) -> &'static str {
 }
 
 /// The index of the message the failure is about: the last one received
-/// that is what the result says was received, or none.
+/// that ends what the result says was received (a message sent in several
+/// pieces is several entries, the last its end), or none.
 fn failing_entry(exercise: &ExerciseResult) -> Option<usize> {
     if exercise.status == Status::Passed {
         return None;
     }
     let received = exercise.received.as_deref()?;
-    exercise
-        .transcript
-        .iter()
-        .rposition(|e| e.direction == Direction::Received && e.text == received)
+    exercise.transcript.iter().rposition(|e| {
+        e.direction == Direction::Received && !e.text.is_empty() && received.ends_with(&e.text)
+    })
 }
 
 /// The diagram of `exercise`'s transcript, in a `<figure>`.
@@ -211,6 +211,22 @@ mod tests {
         assert_eq!(svg.matches(" failing\"").count(), 1);
         assert!(svg.contains("expected: How do you do?"));
         assert!(svg.contains("0.007s"));
+    }
+
+    #[test]
+    fn a_wrong_answer_sent_in_pieces_is_marked_on_its_last_piece() {
+        let mut exercise = sample_report().exercises[1].clone();
+        exercise.transcript = vec![
+            entry(1, Direction::Sent, "island\\n"),
+            entry(2, Direction::Received, "doubled:isl"),
+            entry(3, Direction::Received, "and\\n"),
+        ];
+        exercise.received = Some("doubled:island\\n".to_string());
+        let svg = diagram(&exercise);
+        assert_eq!(svg.matches(" failing\"").count(), 1, "{svg}");
+        let failing = svg.find(" failing\"").unwrap();
+        assert!(svg[failing..].contains("and\\n"), "{svg}");
+        assert!(!svg[failing..].contains("doubled:isl<"), "{svg}");
     }
 
     #[test]
