@@ -205,7 +205,11 @@ impl std::error::Error for ReportedCause {
 
 /// The worst-case time of a grade with these exercises and options.
 pub fn deadline(set: &ExerciseSet, options: &GradeOptions) -> Duration {
-    let exercises: f64 = set.chosen(&options.only).map(|e| e.timeouts.total).sum();
+    // Each robustness variant is one more run of its exercise.
+    let exercises: f64 = set
+        .chosen(&options.only)
+        .map(|e| e.timeouts.total * (1 + options.variants_of(e).len()) as f64)
+        .sum();
     Duration::from_secs_f64(exercises * options.timeout_scale)
         + BUILD_TIMEOUT.mul_f64(options.timeout_scale)
         + CHILD_MARGIN
@@ -430,6 +434,7 @@ mod tests {
                     memory_mib: 77,
                     run_as: "65534".to_string(),
                 },
+                robust: Some(vec![crate::exercise::Variant::SlowStart]),
             },
             exercises,
             isolation: Isolation::Namespaces,

@@ -4,7 +4,7 @@
 use crate::batch::{BatchOptions, ShardRequest};
 use crate::child::{self, ChildFailure, Reply};
 use crate::error::{Error, exit_code};
-use crate::exercise::{ExerciseSet, LoadError};
+use crate::exercise::{ExerciseSet, LoadError, Variant};
 use crate::grade::{Environment, GradeOptions, grade_submission};
 use crate::outcome::SubmissionReport;
 use crate::platform;
@@ -140,6 +140,8 @@ struct GradeArgs {
     /// Multiply every timeout by F (for a slow machine, or a debugger).
     #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = parse_scale)]
     timeout_scale: f64,
+    #[command(flatten)]
+    robust: RobustArg,
     /// How many exercises run at once (default: the number of CPUs).
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
@@ -151,6 +153,27 @@ struct GradeArgs {
     quiet: bool,
     #[command(flatten)]
     color: ColorArg,
+}
+
+/// The robustness tier, asked for on the command line.
+#[derive(Debug, Args)]
+struct RobustArg {
+    /// Replay every exercise that passes with the grader's side changed
+    /// as a real network changes TCP: `split` (messages in small
+    /// segments), `coalesce` (two messages in one), `slow-start` (a pause
+    /// before the first); all three when none is named. Feedback beside
+    /// the score: scores, grades.csv and the exit code stay the normal
+    /// tier's. Without it, each exercise's own `robustness` applies.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "VARIANTS",
+        num_args = 0..=1,
+        require_equals = true,
+        value_delimiter = ',',
+        default_missing_value = "split,coalesce,slow-start"
+    )]
+    robust: Option<Vec<Variant>>,
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +205,8 @@ struct BatchArgs {
     /// Multiply every timeout by F.
     #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = parse_scale)]
     timeout_scale: f64,
+    #[command(flatten)]
+    robust: RobustArg,
     /// Namespaces per submission: `auto` where the kernel allows, else one
     /// submission at a time.
     #[arg(long, value_enum, default_value_t = IsolationRequest::Auto)]
@@ -231,6 +256,11 @@ struct PeerArgs {
     /// Multiply every timeout by F (default 10: people type, debuggers pause).
     #[arg(long, value_name = "F", default_value_t = 10.0, value_parser = parse_scale)]
     timeout_scale: f64,
+    /// Send as a real network delivers TCP: `split` (each message in small
+    /// segments), `coalesce` (two messages in one) or `slow-start` (a pause
+    /// before the first), as `grade --robust` does.
+    #[arg(long, value_enum, value_name = "VARIANT")]
+    variant: Option<Variant>,
     #[command(flatten)]
     exercises: ExercisesArg,
 }
@@ -417,6 +447,7 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         only: args.exercise.clone(),
         sandbox: args.sandbox.config(),
+        robust: args.robust.robust.clone(),
     };
     // What grading here needs, and what this machine cannot give.
     let (environment, missing) =
@@ -598,6 +629,7 @@ fn batch(args: &BatchArgs) -> Result<u8, Error> {
             exercises_at_once: set.exercises.len(),
             only: args.exercise.clone(),
             sandbox: args.sandbox.config(),
+            robust: args.robust.robust.clone(),
         },
         isolation: args.isolation,
         resume: args.resume,
@@ -631,6 +663,7 @@ fn peer(args: &PeerArgs) -> Result<u8, Error> {
         seed: args.seed.unwrap_or_else(random_seed),
         timeout_scale: args.timeout_scale,
         repeat: args.repeat,
+        variant: args.variant,
     };
     let runtime = runtime()?;
     let code = runtime.block_on(practice::practise(exercise, &options));

@@ -4,9 +4,10 @@
 //! Python's `b'...'` form, the received newline kept inside an answer, a
 //! server that hangs up after one answer or waits for the client to speak
 //! first, a client that connects to a host of its own, a reply received
-//! but not printed, a port already in use, a connection refused.
+//! but not printed, a port already in use, a connection refused; and what
+//! a program that fails only in the robustness tier has to learn.
 
-use crate::exercise::{Exercise, Role, Step, Values};
+use crate::exercise::{Exercise, Role, Step, Values, Variant};
 use crate::outcome::Status;
 use crate::peer::FailureKind;
 use crate::peer::HOST;
@@ -43,6 +44,15 @@ pub struct Evidence<'a> {
 /// caller looks up who holds it, for the hint.
 pub fn names_a_port_in_use(stderr: &str) -> bool {
     stderr.contains("Address already in use") || stderr.contains("EADDRINUSE")
+}
+
+/// The hint for a program that passed an exercise but failed its replay
+/// in `variant`: what that says about how it reads.
+pub fn robustness(variant: Variant) -> String {
+    match variant {
+        Variant::Split | Variant::Coalesce => "TCP carries a stream of bytes, not messages: one recv can return part of a message, or two messages at once. On your own machine each send happened to arrive as one recv; across a network it does not. Frame the messages: keep what recv returned and read again until a newline ends the message (in Python, `line = sock.makefile('r').readline()`; in C, loop on recv until the buffer holds a '\\n'), and answer each whole line.".to_string(),
+        Variant::SlowStart => "the grader's first message came after a pause of over a second, as from a peer across a slow network: wait for a message as long as it takes (no short socket timeout, no non-blocking read that gives up when nothing is there yet).".to_string(),
+    }
 }
 
 /// The hint for a failed exercise, if its mistake is recognised.

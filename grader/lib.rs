@@ -7,18 +7,21 @@
 //! - [`exercise`]: an exercise as data (steps, matchers, values, timeouts),
 //!   loading and validation, the embedded notebook set. Texts with
 //!   `{name}` placeholders are [`exercise::Template`]s and regexes
-//!   [`exercise::Pattern`]s, both parsed once at load time.
+//!   [`exercise::Pattern`]s, both parsed once at load time. The
+//!   robustness tier's [`exercise::Variant`]s are data too.
 //! - [`peer`]: the grader's side of one conversation: [`peer::side`] makes
 //!   it ready and meets the student's program (for `grade` and `sockgrade
 //!   peer` alike); the [`peer::Connection`] owns the bytes and frames them
-//!   into messages by a completion rule; the step interpreter sees only
-//!   messages; matching is pure.
+//!   into messages by a completion rule, and sends in the segments a
+//!   [`peer::Shaping`] (a robustness variant, or none) cuts; the step
+//!   interpreter sees only messages; matching is pure.
 //! - [`student`]: the submission contract, private copies, launching and
 //!   watching the student's program, its clock, capturing its output.
 //! - [`grade`]: one submission, every selected exercise, into results;
 //!   each exercise in three stages: prepare (what the program needs; a
 //!   failure is the grader's), converse (run it against the peer, gather
-//!   evidence), judge (the verdict, a pure function of the evidence). Its
+//!   evidence), judge (the verdict, a pure function of the evidence); an
+//!   exercise that passed is replayed per robustness variant asked for. Its
 //!   [`grade::Environment`] is built once, immutable.
 //! - [`batch`]: many submissions (folders, archives), sharded, admitted by
 //!   CPU pressure, each in a child grader; merging shard outputs.

@@ -2,7 +2,7 @@
 //! [`SubmissionReport`]. Every reporter reads this one value, so the terminal,
 //! JSON and JUnit never disagree about a score.
 
-use crate::exercise::Visibility;
+use crate::exercise::{Variant, Visibility};
 use serde::{Deserialize, Serialize};
 
 /// Version of the JSON result format; bumped on any incompatible change.
@@ -157,6 +157,37 @@ pub struct ExerciseResult {
     /// The exercise's visibility on Gradescope, when not `visible`.
     #[serde(default, skip_serializing_if = "Visibility::is_visible")]
     pub visibility: Visibility,
+    /// The robustness tier: the exercise replayed in each variant asked
+    /// for, after it passed. Feedback only: `status` and `score` are the
+    /// normal tier's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub robustness: Vec<VariantResult>,
+}
+
+/// One robustness variant's replay of an exercise.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct VariantResult {
+    /// How the grader's side was changed.
+    pub variant: Variant,
+    /// The seed of the variant's cuts and pauses (from the report's seed
+    /// and the exercise: `--seed` replays it).
+    pub seed: u64,
+    /// The verdict of the replay.
+    pub status: Status,
+    /// What happened, in words a student can act on.
+    pub message: String,
+    /// What the mistake probably is and how to fix it.
+    #[serde(default)]
+    pub hint: Option<String>,
+    /// What the grader expected at the step that failed, if one did.
+    #[serde(default)]
+    pub expected: Option<String>,
+    /// What the grader received at that step (escaped), if anything.
+    #[serde(default)]
+    pub received: Option<String>,
+    /// The replay's conversation, each segment the grader sent an entry.
+    #[serde(default)]
+    pub transcript: Vec<TranscriptEntry>,
 }
 
 impl ExerciseResult {
@@ -198,6 +229,7 @@ impl ExerciseResult {
             stderr: String::new(),
             program_file: None,
             visibility: Visibility::Visible,
+            robustness: Vec::new(),
         }
     }
 }

@@ -4,10 +4,11 @@
 //! in the notebook, played by the grader itself.
 
 use crate::error::{Error, exit_code};
-use crate::exercise::{Exercise, Role, Step};
+use crate::exercise::{Exercise, Role, Step, Variant};
 use crate::grade::conversation_verdict;
 use crate::hints;
 use crate::outcome::{Direction, TranscriptEntry};
+use crate::peer::Shaping;
 use crate::peer::matching::describe;
 use crate::peer::side::{self, Conversed, HOST, Runner, Side};
 use crate::platform;
@@ -29,6 +30,8 @@ pub struct PracticeOptions {
     pub timeout_scale: f64,
     /// Keep playing conversation after conversation.
     pub repeat: bool,
+    /// Send as a network would (a robustness variant), or as they are.
+    pub variant: Option<Variant>,
 }
 
 /// Plays `exercise` against the student's program, once or until Ctrl-C;
@@ -124,6 +127,10 @@ async fn one_conversation(
         stream,
         &recorder,
         observer,
+        match options.variant {
+            Some(variant) => Shaping::of(variant, seed, &exercise.id),
+            None => Shaping::none(),
+        },
     )
     .await;
 

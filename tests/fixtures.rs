@@ -102,6 +102,9 @@ fixture_tests! {
     perl_mistakes_crash_or_time_out => "lang-perl-wrong",
     netcat_shell_programs_pass => "lang-netcat",
     netcat_shell_mistakes_time_out => "lang-netcat-wrong",
+    programs_that_frame_their_messages_pass => "robust-python",
+    programs_reading_byte_by_byte_pass => "byte-by-byte",
+    an_impatient_client_passes => "impatient",
 }
 
 #[test]

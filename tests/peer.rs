@@ -3,8 +3,8 @@
 //! the grader closes connections. No fixed port, so nothing can collide.
 
 use socket2::{Domain, Socket, Type};
-use sockgrade::exercise::{Exercise, ExerciseSet, Values};
-use sockgrade::peer::{self, Connection, Conversation, Failure, FailureKind, Listening};
+use sockgrade::exercise::{Exercise, ExerciseSet, Values, Variant};
+use sockgrade::peer::{self, Connection, Conversation, Failure, FailureKind, Listening, Shaping};
 use sockgrade::student::Observer;
 use sockgrade::transcript::Recorder;
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -28,6 +28,15 @@ fn exercise(role: &str, port: u16, steps: &str, step: f64, quiet: f64) -> Exerci
 
 /// Plays `exercise` as the grader over `stream`, then closes as `grade` does.
 async fn play(exercise: &Exercise, stream: TcpStream) -> Result<(), Failure> {
+    play_shaped(exercise, stream, Shaping::none()).await
+}
+
+/// [`play`] with the grader's sends shaped by a robustness variant.
+async fn play_shaped(
+    exercise: &Exercise,
+    stream: TcpStream,
+    shaping: Shaping,
+) -> Result<(), Failure> {
     let values = Values::resolve(&exercise.values, 1, &[]).unwrap();
     let deadlines = exercise.timeouts.scaled(1.0);
     let connection = Connection::new(stream, Recorder::new());
@@ -37,6 +46,7 @@ async fn play(exercise: &Exercise, stream: TcpStream) -> Result<(), Failure> {
         deadlines,
         connection,
         Observer::detached(),
+        shaping,
     )
     .play()
     .await;
@@ -401,4 +411,50 @@ async fn connect_polling_finds_a_server_that_starts_late() {
     );
     assert_eq!(play(&exercise, stream).await, Ok(()));
     late_server.await.unwrap();
+}
+
+/// Plays `steps` with the student's program a client that reads once,
+/// as soon as it connects, and answers what that one read returned.
+async fn one_read_client(steps: &str, shaping: Shaping) -> (Result<(), Failure>, Vec<u8>) {
+    let listening = Listening::bind(0).unwrap();
+    let port = listening.port();
+    let exercise = exercise("client", port, steps, 5.0, 0.2);
+    let student = tokio::spawn(async move {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let mut first = vec![0u8; 1024];
+        let n = s.read(&mut first).await.unwrap();
+        first.truncate(n);
+        s.write_all(&first).await.unwrap();
+        first
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let stream = listening
+        .accept(deadline, &mut Observer::detached())
+        .await
+        .unwrap();
+    let outcome = play_shaped(&exercise, stream, shaping).await;
+    (outcome, student.await.unwrap())
+}
+
+#[tokio::test]
+async fn coalesce_sends_two_messages_with_no_answer_between_in_one_read() {
+    let steps = r#"[{"send": "one"}, {"send": "two"}, {"expect": {"exact": "one"}}]"#;
+    let shaping = Shaping::of(Variant::Coalesce, 1, "client-x");
+    let (outcome, first_read) = one_read_client(steps, shaping).await;
+    assert_eq!(first_read, b"one\ntwo\n");
+    assert_eq!(outcome, Ok(()));
+}
+
+#[tokio::test]
+async fn split_gives_a_reading_program_one_segment_per_read_whatever_the_load() {
+    let steps = r#"[{"send": "a-long-enough-word"}, {"expect": {"exact": "a-long-enough-word"}}]"#;
+    // Every seed cuts it after at most three bytes, and the program reads
+    // before the rest is sent: its one read is that first segment.
+    for seed in 0..20 {
+        let shaping = Shaping::of(Variant::Split, seed, "client-x");
+        let (outcome, first_read) = one_read_client(steps, shaping).await;
+        assert!((1..=3).contains(&first_read.len()), "{first_read:?}");
+        assert!(b"a-long-enough-word".starts_with(&first_read));
+        assert!(outcome.is_err(), "seed {seed}: {outcome:?}");
+    }
 }

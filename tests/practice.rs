@@ -175,3 +175,25 @@ fn a_server_started_after_the_grader_is_waited_for() {
     assert!(said.contains("connected to the program"), "{said}");
     assert!(said.contains("✓ passed"), "{said}");
 }
+
+#[test]
+fn a_split_variant_shows_a_one_recv_client_what_a_network_does() {
+    if skip() {
+        return;
+    }
+    // The notebook's client-4 takes one recv for the word: split, it
+    // answers the first segment alone.
+    let said = practise(
+        "client-4 --seed 3 --variant split",
+        &format!("python3 {} > /dev/null", program("client-4.py")),
+    );
+    assert!(said.contains("peer exit 1"), "{said}");
+    assert!(said.contains("split its next message"), "{said}");
+    // One that reads the line whole passes the same conversation.
+    let framed = submission("robust-python").join("client-4.py");
+    let said = practise(
+        "client-4 --seed 3 --variant split",
+        &format!("python3 {} > /dev/null", framed.display()),
+    );
+    assert!(said.contains("peer exit 0"), "{said}");
+}

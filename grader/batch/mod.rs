@@ -467,6 +467,7 @@ fn harness_error(
         .chosen(&options.only)
         .map(|e| ExerciseResult {
             visibility: e.visibility,
+            robustness: Vec::new(),
             ..ExerciseResult::new(&e.id, &e.title, e.points, Status::Error, reason)
         })
         .collect();

@@ -6,12 +6,14 @@
 mod load;
 mod numbers;
 mod pattern;
+mod robustness;
 mod template;
 mod values;
 
 pub use load::{EMBEDDED_SOURCE, ExerciseSet, LoadError, UnknownExercise};
 pub use numbers::{MAX_POINTS, MAX_TIMEOUT_SECONDS};
 pub use pattern::Pattern;
+pub use robustness::{Variant, coalesced_pair};
 pub use template::{Piece, Template};
 pub use values::{Builtin, Rng, Values, ValuesError, exercise_seed};
 
@@ -61,6 +63,10 @@ pub struct Exercise {
     /// other reports always show it).
     #[serde(default, skip_serializing_if = "Visibility::is_visible")]
     pub visibility: Visibility,
+    /// The robustness tier's variants to replay this exercise in after it
+    /// passed (see [`Variant`]); none by default, all with `--robust`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub robustness: Vec<Variant>,
 }
 
 /// When a student may see an exercise's result, in Gradescope's terms

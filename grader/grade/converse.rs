@@ -69,6 +69,7 @@ pub(super) async fn converse(
         command,
         confinement,
         launch,
+        shaping,
         ..
     } = prepared;
     let port = setup.port();
@@ -117,6 +118,7 @@ pub(super) async fn converse(
             stream,
             &recorder,
             observer.clone(),
+            shaping,
         )
         .await;
         *unaccepted_text = unaccepted;

@@ -15,10 +15,11 @@ mod judge;
 mod prepare;
 
 use crate::error::Error;
-use crate::exercise::{Exercise, ExerciseSet};
+use crate::exercise::{Exercise, ExerciseSet, Variant};
 use crate::outcome::{
-    ExerciseResult, ExitInfo, Status, SubmissionReport, ToolInfo, TranscriptEntry,
+    ExerciseResult, ExitInfo, Status, SubmissionReport, ToolInfo, TranscriptEntry, VariantResult,
 };
+use crate::peer::Shaping;
 use crate::platform;
 use crate::sandbox::{
     CgroupSource, Confinement, Isolation, Protections, QuickMoves, SandboxConfig,
@@ -57,6 +58,22 @@ pub struct GradeOptions {
     pub only: Vec<String>,
     /// Memory limit and user of the student's programs.
     pub sandbox: SandboxConfig,
+    /// The robustness tier's variants for every exercise (`--robust`);
+    /// `None` leaves each exercise's own `robustness`.
+    pub robust: Option<Vec<Variant>>,
+}
+
+impl GradeOptions {
+    /// The robustness variants `exercise` is replayed in after it passes:
+    /// those asked for that change its conversation, each once, in
+    /// [`Variant::ALL`]'s order.
+    pub fn variants_of(&self, exercise: &Exercise) -> Vec<Variant> {
+        let asked = self.robust.as_ref().unwrap_or(&exercise.robustness);
+        Variant::ALL
+            .into_iter()
+            .filter(|variant| asked.contains(variant) && variant.applies_to(exercise))
+            .collect()
+    }
 }
 
 /// What grading needs from the machine and from the caller, found once
@@ -191,7 +208,7 @@ async fn grade_exercises(
 
     let folders = match build_failure {
         Some(_) => HashMap::new(),
-        None => exercise_folders(&workspace, manifest.as_ref(), selected),
+        None => exercise_folders(&workspace, manifest.as_ref(), selected, options),
     };
     // A grade alone keeps moves into cgroups quick while its programs
     // start; a batch's children start programs often enough as it is.
@@ -308,6 +325,7 @@ fn exercise_folders(
     workspace: &Workspace,
     manifest: Option<&Manifest>,
     selected: &[&Exercise],
+    options: &GradeOptions,
 ) -> HashMap<String, Result<ExerciseFolders, String>> {
     selected
         .iter()
@@ -317,8 +335,14 @@ fn exercise_folders(
                 Located::Found(_)
             )
         })
-        .map(|exercise| {
-            let folders = workspace.exercise_folders(&exercise.id).map_err(|e| {
+        // One run in the normal tier, and one per robustness variant.
+        .flat_map(|exercise| {
+            std::iter::once(None)
+                .chain(options.variants_of(exercise).into_iter().map(Some))
+                .map(|variant| folders_key(&exercise.id, variant))
+        })
+        .map(|key| {
+            let folders = workspace.exercise_folders(&key).map_err(|e| {
                 if e.is_limit() {
                     // Only the build can have made the copy grow past a limit.
                     format!("after the build, {e}")
@@ -326,9 +350,18 @@ fn exercise_folders(
                     format!("cannot make a private copy of the submission: {e}")
                 }
             });
-            (exercise.id.clone(), folders)
+            (key, folders)
         })
         .collect()
+}
+
+/// The name of one run's private folders: the exercise's, and the
+/// variant's in the robustness tier (`client-4@split`).
+fn folders_key(exercise_id: &str, variant: Option<Variant>) -> String {
+    match variant {
+        Some(variant) => format!("{exercise_id}@{}", variant.as_str()),
+        None => exercise_id.to_string(),
+    }
 }
 
 /// Runs the manifest's build command in the submission's private copy.
@@ -408,10 +441,10 @@ async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResul
         Located::Found(program) => program.file.clone(),
         Located::Missing { .. } => None,
     };
-    let graded = match located {
+    let graded = match &located {
         Located::Missing { tried, unrunnable } => Graded::with(
             Status::Missing,
-            missing_message(exercise, &tried, &unrunnable, context.workspace.skipped()),
+            missing_message(exercise, tried, unrunnable, context.workspace.skipped()),
             Details {
                 // The file the student meant, and how to make it run.
                 hint: unrunnable
@@ -430,11 +463,20 @@ async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResul
                     ..Details::default()
                 },
             ),
-            None => run(exercise, &program, context).await,
+            None => run(exercise, program, None, context).await,
         },
     };
+    // The robustness tier replays a conversation that went right.
+    let mut robustness = Vec::new();
+    if let (Status::Passed, Located::Found(program)) = (graded.status, &located) {
+        for variant in context.options.variants_of(exercise) {
+            let replayed = run(exercise, program, Some(variant), context).await;
+            robustness.push(replayed.into_variant_result(variant, exercise, context));
+        }
+    }
     ExerciseResult {
         program_file,
+        robustness,
         ..graded.into_result(exercise, started.elapsed())
     }
 }
@@ -530,13 +572,48 @@ impl Graded {
             stderr: details.stderr,
             program_file: None,
             visibility: exercise.visibility,
+            robustness: Vec::new(),
+        }
+    }
+
+    /// The result of a robustness variant's replay of an exercise that
+    /// passed: its own verdict, with the hint the variant calls for.
+    fn into_variant_result(
+        self,
+        variant: Variant,
+        exercise: &Exercise,
+        context: &Context,
+    ) -> VariantResult {
+        let passed = self.status == Status::Passed;
+        VariantResult {
+            variant,
+            seed: Shaping::of(variant, context.options.seed, &exercise.id).seed(),
+            status: self.status,
+            message: if passed {
+                format!("passed with {}", variant.describe())
+            } else {
+                format!("with {}: {}", variant.describe(), self.message)
+            },
+            hint: match self.status {
+                Status::Passed | Status::Error => self.details.hint,
+                _ => Some(crate::hints::robustness(variant)),
+            },
+            expected: self.details.expected,
+            received: self.details.received,
+            transcript: self.details.transcript,
         }
     }
 }
 
-/// Runs `program` on `exercise`: prepare, converse, judge.
-async fn run(exercise: &Exercise, program: &Program, context: &Context) -> Graded {
-    let prepared = match prepare(exercise, program, context).await {
+/// Runs `program` on `exercise`, in the normal tier or in a robustness
+/// `variant`: prepare, converse, judge.
+async fn run(
+    exercise: &Exercise,
+    program: &Program,
+    variant: Option<Variant>,
+    context: &Context,
+) -> Graded {
+    let prepared = match prepare(exercise, program, variant, context).await {
         Ok(prepared) => prepared,
         Err(not) => {
             let details = Details {

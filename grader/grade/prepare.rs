@@ -6,7 +6,8 @@
 
 use super::{Context, private_env};
 use crate::exercise::Exercise;
-use crate::peer::{HOST, Runner, Side};
+use crate::exercise::Variant;
+use crate::peer::{HOST, Runner, Shaping, Side};
 use crate::sandbox::Confinement;
 use crate::student::{Launch, Program, Skipped};
 use crate::transcript::Recorder;
@@ -27,6 +28,8 @@ pub(super) struct Prepared {
     /// The private copy's path, which the student's own replaces in what
     /// the program printed (tracebacks name files).
     pub private_path: String,
+    /// How the grader's messages go out in this run.
+    pub shaping: Shaping,
 }
 
 /// Why an exercise could not be made ready: the message of an `error`
@@ -45,10 +48,12 @@ impl NotPrepared {
     }
 }
 
-/// Makes everything `program` needs to run `exercise`.
+/// Makes everything `program` needs to run `exercise`, in the normal tier
+/// or in one of the robustness tier's variants.
 pub(super) async fn prepare(
     exercise: &Exercise,
     program: &Program,
+    variant: Option<Variant>,
     context: &Context,
 ) -> Result<Prepared, NotPrepared> {
     let recorder = Recorder::new();
@@ -76,7 +81,7 @@ pub(super) async fn prepare(
         .folders
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .remove(&exercise.id);
+        .remove(&super::folders_key(&exercise.id, variant));
     let folders = match made {
         Some(Ok(folders)) => folders,
         Some(Err(message)) => return Err(failed(message)),
@@ -130,6 +135,10 @@ pub(super) async fn prepare(
         private_path: folders.work.display().to_string(),
         launch,
         command,
+        shaping: match variant {
+            Some(variant) => Shaping::of(variant, context.options.seed, &exercise.id),
+            None => Shaping::none(),
+        },
     })
 }
 

@@ -16,6 +16,26 @@ use tokio::time::{Instant, timeout_at};
 /// judged on what fits, and the grader's memory stays bounded.
 pub const MAX_BUFFERED: usize = 1 << 20;
 
+/// How often a segmented send asks whether the program has read the
+/// segment before the next.
+const READ_POLL: Duration = Duration::from_millis(1);
+/// How many readings in a row must find the program settled: one may
+/// catch it between two system calls.
+const SETTLED_READINGS: u32 = 2;
+/// Between two segments where the kernel does not say what the program
+/// has read: long enough for a waiting `recv` to return the first alone.
+const SEGMENT_PAUSE: Duration = Duration::from_millis(30);
+
+/// Whether a write failed because the program's end is gone.
+fn is_closed_by_peer(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+    )
+}
+
 /// What one read brought.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReadEvent {
@@ -49,6 +69,9 @@ pub struct Connection {
     /// latest message was sent: they cannot answer it.
     before_send: usize,
     recorder: Recorder,
+    /// The session of the student's program, when the grader started it:
+    /// a segmented send waits for it to settle (see `wait_until_read`).
+    program: Option<u32>,
 }
 
 impl Connection {
@@ -65,7 +88,19 @@ impl Connection {
             last_move: LastMove::Received,
             before_send: 0,
             recorder,
+            program: None,
         }
+    }
+
+    /// Names the session of the program at the other end, so that a
+    /// segmented send can wait for it to settle.
+    pub fn watch_program(&mut self, session: Option<u32>) {
+        self.program = session;
+    }
+
+    /// The transcript this connection records in.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
     }
 
     /// Bytes received and not yet consumed.
@@ -106,19 +141,101 @@ impl Connection {
     /// Sends `bytes`, or fails at `deadline` (a program that stops reading
     /// fills the socket's buffers).
     pub async fn send(&mut self, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+        self.send_in_segments(bytes, &[bytes.len()], false, deadline)
+            .await
+    }
+
+    /// Sends `bytes` as segments of the lengths `segments` gives, or fails
+    /// at `deadline`. With `one_per_read`, each segment goes out only once
+    /// the program has read everything before it, the first one too: each
+    /// of its reads then returns exactly one segment, however loaded the
+    /// machine, and never the end of one message with the start of the
+    /// next. Each segment is a transcript entry of its own. A program that
+    /// closes before the last segment ends the sending, not the step: what
+    /// it sent is judged.
+    pub async fn send_in_segments(
+        &mut self,
+        bytes: &[u8],
+        segments: &[usize],
+        one_per_read: bool,
+        deadline: Instant,
+    ) -> io::Result<()> {
+        if one_per_read {
+            self.wait_until_read(deadline).await;
+        }
         // Whatever is readable now was written before the program could see
         // this message: take it in first, so a step can tell an answer sent
         // ahead of its question from a real one.
         self.take_available()?;
         self.before_send = self.buffer.len();
-        self.recorder.sent(bytes);
         self.last_move = LastMove::Sent;
-        match timeout_at(deadline, self.stream.write_all(bytes)).await {
-            Ok(result) => result,
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the program stopped reading",
-            )),
+        let mut from = 0;
+        for (index, &len) in segments.iter().enumerate() {
+            if index > 0 {
+                if one_per_read {
+                    self.wait_until_read(deadline).await;
+                }
+                // An answer to a part of the message, and a close after it,
+                // are taken in before more is written to a closed socket.
+                self.take_available()?;
+                if self.peer_closed {
+                    self.recorder
+                        .event("the grader did not send the rest: the program had closed");
+                    return Ok(());
+                }
+            }
+            let segment = &bytes[from..(from + len).min(bytes.len())];
+            from += len;
+            self.recorder.sent(segment);
+            match timeout_at(deadline, self.stream.write_all(segment)).await {
+                // A program that closed with the first segment unread
+                // resets the connection: the rest cannot go, as the whole
+                // message could not have gone after that close either.
+                Ok(Err(error)) if index > 0 && is_closed_by_peer(&error) => {
+                    self.peer_closed = true;
+                    self.recorder
+                        .event("the grader did not send the rest: the program had closed");
+                    return Ok(());
+                }
+                Ok(result) => result?,
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the program stopped reading",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until the program has read everything sent so far and has
+    /// settled (nothing of it left to run, [`SETTLED_READINGS`] readings in
+    /// a row: whatever it does in reply to what it read is sent by then),
+    /// or until `deadline`. Where the kernel does not tell what it has
+    /// read, a short pause instead.
+    async fn wait_until_read(&self, deadline: Instant) {
+        let ends = (self.stream.peer_addr(), self.stream.local_addr());
+        let (Ok(theirs), Ok(ours)) = ends else {
+            return;
+        };
+        let mut settled_readings = 0;
+        loop {
+            let unread = crate::platform::unread_bytes(theirs, ours);
+            if unread.is_none() {
+                tokio::time::sleep_until(deadline.min(Instant::now() + SEGMENT_PAUSE)).await;
+                return;
+            }
+            let settled = unread == Some(0)
+                && self
+                    .program
+                    .and_then(crate::platform::session_is_busy)
+                    .is_none_or(|busy| !busy);
+            settled_readings = if settled { settled_readings + 1 } else { 0 };
+            if settled_readings >= SETTLED_READINGS || Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(READ_POLL).await;
         }
     }
 

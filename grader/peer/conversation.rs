@@ -4,11 +4,13 @@
 
 use super::http;
 use super::matching::{describe, find_match, matches};
-use super::{Completion, Connection, Failure, FailureKind, Message};
-use crate::exercise::{Deadlines, Exercise, HttpExchange, Matcher, Step, Template, Values};
+use super::{Completion, Connection, Failure, FailureKind, Message, Shaping};
+use crate::exercise::{
+    Deadlines, Exercise, HttpExchange, Matcher, Step, Template, Values, coalesced_pair,
+};
 use crate::student::{Deadline, Observer, ProgramClock};
 use crate::text::escape_bytes;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::{Instant, sleep, sleep_until};
 
 /// One conversation: an exercise's steps against one connection.
 pub struct Conversation<'a> {
@@ -26,6 +28,8 @@ pub struct Conversation<'a> {
     /// The current step's deadline: where it would pass on an idle
     /// machine, and on the program's clock.
     step_deadline: Option<(Instant, Deadline)>,
+    /// How the grader's messages go out (the robustness tier's variant).
+    shaping: Shaping,
 }
 
 impl<'a> Conversation<'a> {
@@ -36,6 +40,7 @@ impl<'a> Conversation<'a> {
         deadlines: Deadlines,
         connection: Connection,
         observer: Observer,
+        shaping: Shaping,
     ) -> Conversation<'a> {
         let clock = observer.clock();
         Conversation {
@@ -47,6 +52,7 @@ impl<'a> Conversation<'a> {
             last_sent: None,
             clock,
             step_deadline: None,
+            shaping,
         }
     }
 
@@ -55,14 +61,28 @@ impl<'a> Conversation<'a> {
     pub async fn play(mut self) -> (Result<(), Failure>, Connection) {
         let total = self.exercise.steps.len();
         let steps = &self.exercise.steps;
+        // The pair of messages that go out together, when they do.
+        let coalesced = coalesced_pair(steps).filter(|_| self.shaping.coalesces());
         for (index, step) in steps.iter().enumerate() {
+            if coalesced.is_some_and(|(_, second)| second == index) {
+                continue;
+            }
             // Nothing more to say on this connection: say so, as netcat does
             // at the end of its input, so a program reading until the end of
             // the stream gets there.
             if !steps[index..].iter().any(Step::sends) {
                 self.connection.close_sending().await;
             }
-            if let Err(mut failure) = self.play_step(step).await {
+            let played = match (coalesced, step) {
+                (Some((first, second)), Step::Send(text)) if first == index => {
+                    let Step::Send(next) = &steps[second] else {
+                        unreachable!("coalesced_pair pairs two sends")
+                    };
+                    self.send_together(text, next).await
+                }
+                _ => self.play_step(step).await,
+            };
+            if let Err(mut failure) = played {
                 failure.step = Some(index);
                 if total > 1 {
                     failure.message = format!("step {} of {total}: {}", index + 1, failure.message);
@@ -98,9 +118,43 @@ impl<'a> Conversation<'a> {
         self.send_bytes(message.as_bytes(), deadline).await
     }
 
+    /// Sends two messages in one segment (the `coalesce` variant).
+    async fn send_together(&mut self, first: &Template, second: &Template) -> Result<(), Failure> {
+        let deadline = Instant::now() + self.deadlines.step;
+        self.step_deadline = Some((deadline, self.clock.deadline(self.deadlines.step)));
+        let ending = &self.exercise.line_ending;
+        let both = format!(
+            "{}{ending}{}{ending}",
+            self.values.fill(first),
+            self.values.fill(second)
+        );
+        self.connection
+            .recorder()
+            .event("the grader sent the next two messages in one segment");
+        self.send_bytes(both.as_bytes(), deadline).await
+    }
+
     async fn send_bytes(&mut self, bytes: &[u8], deadline: Instant) -> Result<(), Failure> {
+        if let Some(pause) = self.shaping.pause_before_message() {
+            self.connection.recorder().event(format!(
+                "the grader waited {:.1}s before its first message",
+                pause.as_secs_f64()
+            ));
+            sleep(pause).await;
+        }
         self.last_sent = Some(escape_bytes(bytes.trim_ascii()));
-        self.connection.send(bytes, deadline).await.map_err(|error| {
+        let segments = self.shaping.segments(bytes.len());
+        if segments.len() > 1 {
+            self.connection.recorder().event(format!(
+                "the grader split its next message into {} segments",
+                segments.len()
+            ));
+        }
+        let sent = self
+            .connection
+            .send_in_segments(bytes, &segments, self.shaping.splits(), deadline)
+            .await;
+        sent.map_err(|error| {
             let what = escape_bytes(bytes);
             match error.kind() {
                 std::io::ErrorKind::TimedOut => Failure::new(
@@ -109,7 +163,9 @@ impl<'a> Conversation<'a> {
                 ),
                 _ => Failure::new(
                     FailureKind::Closed,
-                    format!("could not send `{what}`: the program had closed the connection ({error})"),
+                    format!(
+                        "could not send `{what}`: the program had closed the connection ({error})"
+                    ),
                 ),
             }
         })

@@ -11,11 +11,13 @@ pub mod conversation;
 pub mod framing;
 mod http;
 pub mod matching;
+mod shaping;
 pub mod side;
 
 pub use connection::Connection;
 pub use conversation::Conversation;
 pub use framing::{Completion, Message};
+pub use shaping::Shaping;
 pub use side::{HOST, Runner, Setup, Side};
 
 use crate::backoff::Backoff;

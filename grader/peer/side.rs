@@ -6,7 +6,7 @@
 //! the same conversation ([`converse`]). Only what surrounds them differs:
 //! starting and watching the program, and how the outcome is told.
 
-use super::{Connection, Conversation, Failure, FailureKind, Listening};
+use super::{Connection, Conversation, Failure, FailureKind, Listening, Shaping};
 use crate::exercise::{Builtin, Deadlines, Exercise, Role, Values, exercise_seed};
 use crate::platform;
 use crate::student::{Deadline, Observer};
@@ -205,19 +205,21 @@ pub async fn converse(
     stream: TcpStream,
     recorder: &Recorder,
     observer: Observer,
+    shaping: Shaping,
 ) -> Conversed {
     recorder.event(match exercise.role {
         Role::Client => "the program connected",
         Role::Server => "connected to the program",
     });
-    let connection = Connection::new(stream, recorder.clone());
+    let mut connection = Connection::new(stream, recorder.clone());
+    connection.watch_program(observer.pid);
     if exercise.role == Role::Server
         && let Some(ip) = connection.local_ip()
     {
         values.set(Builtin::ClientIp.name(), ip.to_string());
     }
     let (outcome, connection) =
-        Conversation::new(exercise, values, deadlines, connection, observer)
+        Conversation::new(exercise, values, deadlines, connection, observer, shaping)
             .play()
             .await;
     let unaccepted = String::from_utf8_lossy(connection.buffered()).into_owned();

@@ -26,6 +26,10 @@ pub fn cpu_pressure_total() -> Option<u64> {
     None
 }
 
+pub fn unread_bytes(_local: std::net::SocketAddr, _remote: std::net::SocketAddr) -> Option<u32> {
+    None
+}
+
 pub fn port_holder(_port: u16) -> Option<String> {
     None
 }

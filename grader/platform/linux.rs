@@ -34,6 +34,10 @@ pub fn cpu_pressure_total() -> Option<u64> {
         .ok()
 }
 
+pub fn unread_bytes(local: std::net::SocketAddr, remote: std::net::SocketAddr) -> Option<u32> {
+    super::sock_diag::unread_bytes(local, remote)
+}
+
 pub fn port_holder(port: u16) -> Option<String> {
     let inode = listening_sockets()?
         .into_iter()

@@ -12,7 +12,6 @@
 
 use std::fs;
 use std::io;
-use std::os::fd::AsRawFd;
 
 /// A listening TCP socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,108 +38,28 @@ pub fn listening_sockets() -> Option<Vec<Listener>> {
     }
 }
 
-// From linux/sock_diag.h, linux/inet_diag.h and net/tcp_states.h.
-const SOCK_DIAG_BY_FAMILY: u16 = 20;
+use super::sock_diag::{self, INODE_OFFSET, SPORT_OFFSET};
+
 const TCP_LISTEN: u32 = 10;
-const NLMSG_HEADER_LEN: usize = 16;
-/// inet_diag_req_v2: family, protocol, ext, pad, states, then a 48-byte id.
-const REQUEST_LEN: usize = 4 + 4 + 48;
-/// inet_diag_msg: family, state, timer, retrans, the 48-byte id, then
-/// expires, rqueue, wqueue, uid and inode (4 bytes each).
-const MESSAGE_LEN: usize = 4 + 48 + 5 * 4;
-const SPORT_OFFSET: usize = 4;
-const INODE_OFFSET: usize = 4 + 48 + 4 * 4;
 
 /// The listeners of one address family, from a sock_diag dump.
 fn diag_listeners(family: libc::c_int) -> io::Result<Vec<Listener>> {
-    use nix::sys::socket::{
-        AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType, recv, send, socket,
-    };
-    let socket = socket(
-        AddressFamily::Netlink,
-        SockType::Datagram,
-        SockFlag::SOCK_CLOEXEC,
-        SockProtocol::NetlinkSockDiag,
-    )?;
-    // An unbound netlink socket sends to the kernel.
-    send(
-        socket.as_raw_fd(),
-        &dump_request(family as u8),
-        MsgFlags::empty(),
-    )?;
+    let request = sock_diag::request(
+        family as u8,
+        libc::NLM_F_DUMP as u16,
+        1 << TCP_LISTEN,
+        &[0u8; 48], // any address, any port
+    );
     let mut listeners = Vec::new();
-    let mut buffer = vec![0u8; 32 * 1024];
-    loop {
-        let received = match recv(socket.as_raw_fd(), &mut buffer, MsgFlags::empty()) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            result => result?,
-        };
-        match parse_messages(&buffer[..received], &mut listeners)? {
-            Dump::Done => return Ok(listeners),
-            Dump::More => {}
-        }
-    }
-}
-
-/// A request for every TCP socket of `family` in the LISTEN state.
-fn dump_request(family: u8) -> Vec<u8> {
-    let length = (NLMSG_HEADER_LEN + REQUEST_LEN) as u32;
-    let flags = (libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16;
-    let mut request = Vec::with_capacity(length as usize);
-    request.extend_from_slice(&length.to_ne_bytes());
-    request.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-    request.extend_from_slice(&flags.to_ne_bytes());
-    request.extend_from_slice(&1u32.to_ne_bytes()); // sequence number
-    request.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel fills it
-    request.extend_from_slice(&[family, libc::IPPROTO_TCP as u8, 0, 0]);
-    request.extend_from_slice(&(1u32 << TCP_LISTEN).to_ne_bytes());
-    request.extend_from_slice(&[0u8; 48]); // any address, any port
-    request
-}
-
-enum Dump {
-    More,
-    Done,
-}
-
-/// Reads the netlink messages of one datagram into `listeners`.
-fn parse_messages(mut data: &[u8], listeners: &mut Vec<Listener>) -> io::Result<Dump> {
-    let truncated = || io::Error::new(io::ErrorKind::InvalidData, "truncated sock_diag message");
-    while data.len() >= NLMSG_HEADER_LEN {
-        let length = u32::from_ne_bytes(data[0..4].try_into().unwrap()) as usize;
-        let kind = u16::from_ne_bytes(data[4..6].try_into().unwrap());
-        if length < NLMSG_HEADER_LEN || length > data.len() {
-            return Err(truncated());
-        }
-        let payload = &data[NLMSG_HEADER_LEN..length];
-        match kind as libc::c_int {
-            libc::NLMSG_DONE => return Ok(Dump::Done),
-            libc::NLMSG_ERROR => {
-                let code = payload
-                    .get(0..4)
-                    .map(|b| i32::from_ne_bytes(b.try_into().unwrap()))
-                    .ok_or_else(truncated)?;
-                return Err(io::Error::from_raw_os_error(-code));
-            }
-            _ if kind == SOCK_DIAG_BY_FAMILY => {
-                if payload.len() < MESSAGE_LEN {
-                    return Err(truncated());
-                }
-                let port = u16::from_be_bytes([payload[SPORT_OFFSET], payload[SPORT_OFFSET + 1]]);
-                let inode =
-                    u32::from_ne_bytes(payload[INODE_OFFSET..INODE_OFFSET + 4].try_into().unwrap());
-                listeners.push(Listener {
-                    port,
-                    inode: u64::from(inode),
-                });
-            }
-            _ => {}
-        }
-        // Messages are aligned to 4 bytes.
-        let aligned = (length + 3) & !3;
-        data = data.get(aligned..).unwrap_or(&[]);
-    }
-    Ok(Dump::More)
+    sock_diag::query(&request, |message| {
+        let port = u16::from_be_bytes([message[SPORT_OFFSET], message[SPORT_OFFSET + 1]]);
+        let inode = u32::from_ne_bytes(message[INODE_OFFSET..INODE_OFFSET + 4].try_into().unwrap());
+        listeners.push(Listener {
+            port,
+            inode: u64::from(inode),
+        });
+    })?;
+    Ok(listeners)
 }
 
 /// TCP state LISTEN in /proc/net/tcp.
@@ -166,6 +85,7 @@ fn table_listeners(table: &str) -> Vec<Listener> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsRawFd;
     use std::os::unix::fs::MetadataExt;
 
     #[test]

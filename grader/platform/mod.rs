@@ -36,6 +36,8 @@ mod listeners;
 pub mod procfs;
 #[cfg(target_os = "linux")]
 mod session;
+#[cfg(target_os = "linux")]
+mod sock_diag;
 
 use crate::outcome::ExitInfo;
 use std::ffi::OsString;
@@ -331,6 +333,14 @@ pub fn cpu_time_ms() -> Option<(u64, u64)> {
 /// the OS does not say.
 pub fn peak_rss_kib() -> Option<u64> {
     os::peak_rss_kib()
+}
+
+/// How many bytes the socket bound to `local` and connected to `remote`
+/// (the other end of one of the grader's connections) has received and
+/// its program not yet read; `None` where the kernel does not say (not
+/// Linux, or no such socket in this network namespace).
+pub fn unread_bytes(local: std::net::SocketAddr, remote: std::net::SocketAddr) -> Option<u32> {
+    kernel::unread_bytes(local, remote)
 }
 
 /// The machine's host name, as a student's `socket.gethostname()` sees it.

@@ -2,7 +2,9 @@
 //! of its output), formatted once so that the terminal and JUnit show the
 //! same lines.
 
-use crate::outcome::{Direction, ExerciseResult, Status, SubmissionReport, TranscriptEntry};
+use crate::outcome::{
+    Direction, ExerciseResult, Status, SubmissionReport, TranscriptEntry, VariantResult,
+};
 use crate::text::{escape_output, truncate_chars};
 
 /// Longest line shown from a transcript or an output tail: one runaway
@@ -148,20 +150,34 @@ pub(super) struct Fact {
 /// every format shows them: the hint first (the likely fix), then the
 /// command, what was expected and what came instead.
 pub(super) fn facts(exercise: &ExerciseResult) -> Vec<Fact> {
-    [
+    labelled([
         ("hint", &exercise.hint),
         ("command", &exercise.command),
         ("expected", &exercise.expected),
         ("received", &exercise.received),
-    ]
-    .into_iter()
-    .filter_map(|(label, text)| {
-        Some(Fact {
-            label,
-            text: one_line(text.as_deref()?),
+    ])
+}
+
+/// The labelled facts of a robustness variant that did not pass, in the
+/// same order.
+pub(super) fn variant_facts(variant: &VariantResult) -> Vec<Fact> {
+    labelled([
+        ("hint", &variant.hint),
+        ("expected", &variant.expected),
+        ("received", &variant.received),
+    ])
+}
+
+fn labelled<const N: usize>(facts: [(&'static str, &Option<String>); N]) -> Vec<Fact> {
+    facts
+        .into_iter()
+        .filter_map(|(label, text)| {
+            Some(Fact {
+                label,
+                text: one_line(text.as_deref()?),
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// `lead`, then the evidence of an exercise that did not pass as
@@ -203,6 +219,30 @@ pub fn with_evidence(
         push_paragraph(&mut text, &paragraph);
     }
     text
+}
+
+/// The robustness tier's verdicts of an exercise as a paragraph (each
+/// variant's message, and the hint of each that failed), for formats with
+/// one text per exercise; `None` when it was not replayed.
+pub(super) fn robustness_text(exercise: &ExerciseResult) -> Option<String> {
+    if exercise.robustness.is_empty() {
+        return None;
+    }
+    let mut lines = vec!["robustness tier (feedback: the score is the normal tier's):".to_string()];
+    for variant in &exercise.robustness {
+        lines.push(format!(
+            "  {} {}: {}",
+            variant.variant.as_str(),
+            variant.status.as_str(),
+            one_line(&variant.message)
+        ));
+        if variant.status != Status::Passed
+            && let Some(hint) = &variant.hint
+        {
+            lines.push(format!("    hint: {}", one_line(hint)));
+        }
+    }
+    Some(lines.join("\n"))
 }
 
 /// Appends `lines` to `text` as a paragraph of its own.

@@ -133,6 +133,10 @@ fn test(exercise: &ExerciseResult) -> Test {
         ),
         _ => (TestStatus::Failed, evidence_text(exercise)),
     };
+    let output = match evidence::robustness_text(exercise) {
+        Some(robustness) => format!("{output}\n\n{robustness}"),
+        None => output,
+    };
     let mut name = format!(
         "{}: {}",
         evidence::one_line(&exercise.id),
@@ -210,6 +214,39 @@ mod tests {
             .collect();
         keys.sort_unstable();
         keys
+    }
+
+    #[test]
+    fn a_passed_test_tells_its_robustness_without_changing_its_score() {
+        let mut report = sample_report();
+        let passed = report
+            .exercises
+            .iter()
+            .position(|e| e.status == Status::Passed)
+            .unwrap();
+        report.exercises[passed].robustness = vec![crate::outcome::VariantResult {
+            variant: crate::exercise::Variant::Split,
+            seed: 1,
+            status: Status::Failed,
+            message: "with every message split into small segments: it answered a part".into(),
+            hint: Some("TCP carries a stream of bytes".into()),
+            expected: None,
+            received: None,
+            transcript: Vec::new(),
+        }];
+        let json = parsed(&report);
+        let test = &json["tests"][passed];
+        assert_eq!(test["status"], "passed");
+        assert_eq!(test["score"], test["max_score"]);
+        let output = test["output"].as_str().unwrap();
+        assert!(
+            output.contains("split failed: with every message split"),
+            "{output}"
+        );
+        assert!(
+            output.contains("hint: TCP carries a stream of bytes"),
+            "{output}"
+        );
     }
 
     #[test]

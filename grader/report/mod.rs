@@ -130,6 +130,7 @@ pub(crate) mod tests {
             stderr: String::new(),
             program_file: Some(format!("{id}.py")),
             visibility: crate::exercise::Visibility::Visible,
+            robustness: Vec::new(),
         }
     }
 

@@ -5,7 +5,9 @@
 //! emphasis.
 
 use super::evidence::{self, Tail};
-use crate::outcome::{ExerciseResult, Isolation, Protection, Status, SubmissionReport};
+use crate::outcome::{
+    ExerciseResult, Isolation, Protection, Status, SubmissionReport, TranscriptEntry, VariantResult,
+};
 
 /// Transcript lines shown per exercise; the last ones are kept, since the
 /// end of a conversation is where it went wrong.
@@ -119,6 +121,7 @@ pub fn render_with(report: &SubmissionReport, style: Style, detail: Detail) -> S
         lines.push(String::new());
         lines.push(missing_line(&missing, style));
     }
+    lines.extend(robustness(&report.exercises, style));
     lines.push(String::new());
     lines.extend(summary(report, style));
     let mut out = lines.join("\n");
@@ -188,26 +191,8 @@ fn section(exercise: &ExerciseResult, style: Style) -> Vec<String> {
             .map(|line| format!("  {line}")),
     );
     let label = |name: &str| style.paint(ansi::DIM, name);
-    for fact in evidence::facts(exercise) {
-        let name = format!("{}:", fact.label);
-        lines.push(if fact.label == "hint" {
-            format!("  {} {}", style.paint(ansi::YELLOW, &name), fact.text)
-        } else {
-            // Padded so that the values line up under one another.
-            format!("  {} {}", label(&format!("{name:<9}")), fact.text)
-        });
-    }
-    if !exercise.transcript.is_empty() {
-        lines.push(format!("  {}", label("transcript:")));
-        let (skipped, kept) = evidence::last_entries(&exercise.transcript, MAX_TRANSCRIPT_LINES);
-        if skipped > 0 {
-            lines.push(format!("    {}", label(&evidence::earlier_marker(skipped))));
-        }
-        lines.extend(
-            kept.iter()
-                .map(|e| format!("  {}", evidence::transcript_line(e))),
-        );
-    }
+    lines.extend(fact_lines(evidence::facts(exercise), style));
+    lines.extend(transcript_lines("transcript:", &exercise.transcript, style));
     // stderr is where a crash explains itself; stdout only when it is all
     // there is (a program that prints its errors).
     let stderr = Tail::of(&exercise.stderr, MAX_OUTPUT_LINES);
@@ -220,6 +205,118 @@ fn section(exercise: &ExerciseResult, style: Style) -> Vec<String> {
         lines.push(format!("  {}", label(&format!("{}:", tail.label(stream)))));
         lines.extend(tail.lines.iter().map(|line| format!("    │ {line}")));
     }
+    lines
+}
+
+/// The robustness tier, when it was played: one line per exercise with
+/// each variant's verdict, then what went wrong in each that failed.
+fn robustness(exercises: &[ExerciseResult], style: Style) -> Vec<String> {
+    let replayed: Vec<&ExerciseResult> = exercises
+        .iter()
+        .filter(|e| !e.robustness.is_empty())
+        .collect();
+    if replayed.is_empty() {
+        return Vec::new();
+    }
+    let robust = replayed
+        .iter()
+        .filter(|e| e.robustness.iter().all(|v| v.status == Status::Passed))
+        .count();
+    let mut lines = vec![
+        String::new(),
+        style.paint(
+            ansi::BOLD,
+            &format!(
+                "robustness: {robust} of {} exercises passed every variant (the score is the normal tier's)",
+                replayed.len()
+            ),
+        ),
+    ];
+    let id_width = replayed
+        .iter()
+        .map(|e| evidence::one_line(&e.id).chars().count())
+        .max()
+        .unwrap_or(0);
+    for exercise in &replayed {
+        let verdicts: Vec<String> = exercise
+            .robustness
+            .iter()
+            .map(|v| format!("{} {}", v.variant.as_str(), style.status(v.status, 0)))
+            .collect();
+        lines.push(format!(
+            "  {:<id_width$}  {}",
+            evidence::one_line(&exercise.id),
+            verdicts.join(" · ")
+        ));
+    }
+    for exercise in &replayed {
+        for variant in exercise
+            .robustness
+            .iter()
+            .filter(|v| v.status != Status::Passed)
+        {
+            lines.push(String::new());
+            lines.extend(variant_section(exercise, variant, style));
+        }
+    }
+    lines
+}
+
+/// What went wrong in one robustness variant of an exercise.
+fn variant_section(
+    exercise: &ExerciseResult,
+    variant: &VariantResult,
+    style: Style,
+) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{} {} in {} · {}",
+        style.status(variant.status, 0),
+        style.paint(ansi::BOLD, &evidence::one_line(&exercise.id)),
+        variant.variant.as_str(),
+        evidence::one_line(&exercise.title),
+    )];
+    lines.extend(
+        evidence::multi_line(&variant.message)
+            .lines()
+            .map(|line| format!("  {line}")),
+    );
+    lines.extend(fact_lines(evidence::variant_facts(variant), style));
+    lines.extend(transcript_lines("transcript:", &variant.transcript, style));
+    lines
+}
+
+/// The labelled facts, the hint in colour, the rest padded so that the
+/// values line up under one another.
+fn fact_lines(facts: Vec<evidence::Fact>, style: Style) -> Vec<String> {
+    facts
+        .into_iter()
+        .map(|fact| {
+            let name = format!("{}:", fact.label);
+            if fact.label == "hint" {
+                format!("  {} {}", style.paint(ansi::YELLOW, &name), fact.text)
+            } else {
+                let padded = format!("{name:<9}");
+                format!("  {} {}", style.paint(ansi::DIM, &padded), fact.text)
+            }
+        })
+        .collect()
+}
+
+/// The end of a transcript under `heading`.
+fn transcript_lines(heading: &str, transcript: &[TranscriptEntry], style: Style) -> Vec<String> {
+    if transcript.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![format!("  {}", style.paint(ansi::DIM, heading))];
+    let (skipped, kept) = evidence::last_entries(transcript, MAX_TRANSCRIPT_LINES);
+    if skipped > 0 {
+        let marker = evidence::earlier_marker(skipped);
+        lines.push(format!("    {}", style.paint(ansi::DIM, &marker)));
+    }
+    lines.extend(
+        kept.iter()
+            .map(|e| format!("  {}", evidence::transcript_line(e))),
+    );
     lines
 }
 

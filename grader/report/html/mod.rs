@@ -165,7 +165,65 @@ fn exercise_section(index: usize, exercise: &ExerciseResult) -> String {
             label = text(&tail.label(stream)),
         );
     }
+    out.push_str(&robustness(exercise));
     out.push_str("</section>\n");
+    out
+}
+
+/// The robustness tier's replays of an exercise: each variant's verdict,
+/// and for each that did not pass its hint, evidence and conversation
+/// (where every segment the grader sent is an arrow of its own).
+fn robustness(exercise: &ExerciseResult) -> String {
+    if exercise.robustness.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<div class=\"robustness\"><h3>robustness tier <span class=\"note\">(feedback: the points are the normal tier's)</span></h3><ul>\n",
+    );
+    for variant in &exercise.robustness {
+        let status = variant.status.as_str();
+        let _ = writeln!(
+            out,
+            "<li data-variant=\"{name}\" data-status=\"{status}\"><span class=\"verdict {status}\">{status}</span> \
+             <strong>{name}</strong> · {message}</li>",
+            name = variant.variant.as_str(),
+            message = text(&variant.message),
+        );
+    }
+    out.push_str("</ul>\n");
+    for variant in exercise
+        .robustness
+        .iter()
+        .filter(|v| v.status != Status::Passed)
+    {
+        let _ = write!(
+            out,
+            "<details class=\"variant\" data-variant=\"{}\" open><summary>{}: what the program did</summary>",
+            variant.variant.as_str(),
+            variant.variant.as_str(),
+        );
+        if let Some(hint) = &variant.hint {
+            let _ = writeln!(
+                out,
+                "<p class=\"hint\"><strong>hint:</strong> {}</p>",
+                text_lines(hint)
+            );
+        }
+        // The replay drawn as the exercise's own conversation is.
+        let replay = ExerciseResult {
+            status: variant.status,
+            expected: variant.expected.clone(),
+            received: variant.received.clone(),
+            transcript: variant.transcript.clone(),
+            robustness: Vec::new(),
+            ..exercise.clone()
+        };
+        if !replay.transcript.is_empty() {
+            out.push_str(&sequence::diagram(&replay));
+        }
+        out.push_str("</details>\n");
+    }
+    out.push_str("</div>\n");
     out
 }
 
@@ -269,6 +327,7 @@ svg .arrow.received line{stroke:#8250df;} svg .arrow.received polygon{fill:#8250
 svg .arrow.failing line{stroke:var(--fail);stroke-width:2.5;} svg .arrow.failing polygon{fill:var(--fail);}
 svg .event rect{fill:#f6f8fa;stroke:#8c959f;} svg .event.crash rect{fill:#ffebe9;stroke:var(--fail);}
 svg .failure rect{fill:#ffebe9;stroke:var(--fail);} svg .time{fill:var(--muted);}
+.robustness{border-top:1px dashed var(--line);margin-top:.8em;} .robustness ul{padding-left:1.2em;} .robustness h3{font-size:1em;}
 .wide{overflow-x:auto;} .bars rect{fill:#0969da;} .rate{display:inline-block;height:.8em;background:var(--pass);}
 ";
 
@@ -318,6 +377,52 @@ mod tests {
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
         assert!(page.contains("]]&gt;&quot;&#39;&amp;\\u{0}\\u{1b}[2J"));
+    }
+
+    #[test]
+    fn a_failed_robustness_variant_shows_its_hint_and_its_segments_escaped() {
+        let mut report = hostile_report();
+        let transcript = vec![
+            TranscriptEntry {
+                at_ms: 1,
+                direction: Direction::Sent,
+                text: "he".to_string(),
+            },
+            TranscriptEntry {
+                at_ms: 2,
+                direction: Direction::Received,
+                text: HOSTILE.to_string(),
+            },
+        ];
+        report.exercises[0].robustness = vec![
+            crate::outcome::VariantResult {
+                variant: crate::exercise::Variant::Split,
+                seed: 5,
+                status: Status::Failed,
+                message: HOSTILE.to_string(),
+                hint: Some(format!("a byte stream{HOSTILE}")),
+                expected: Some("`hello`".to_string()),
+                received: Some(HOSTILE.to_string()),
+                transcript,
+            },
+            crate::outcome::VariantResult {
+                variant: crate::exercise::Variant::SlowStart,
+                seed: 6,
+                status: Status::Passed,
+                message: "passed".to_string(),
+                hint: None,
+                expected: None,
+                received: None,
+                transcript: Vec::new(),
+            },
+        ];
+        let page = render(&report);
+        assert_inert(&page);
+        assert!(page.contains("data-variant=\"split\" data-status=\"failed\""));
+        assert!(page.contains("data-variant=\"slow-start\" data-status=\"passed\""));
+        // Only the failed variant is drawn, with its one segment sent.
+        assert_eq!(page.matches("<details class=\"variant\"").count(), 1);
+        assert!(page.contains("a byte stream"));
     }
 
     #[test]

@@ -52,6 +52,9 @@ complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l run-as -d 
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l seed -d 'Seed for the random values; a report\'s seed replays its run' -r
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l exercises -d 'Use the exercises in FILE instead of the notebook\'s embedded ones' -r -F
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l timeout-scale -d 'Multiply every timeout by F (for a slow machine, or a debugger)' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l robust -d 'Replay every exercise that passes with the grader\'s side changed as a real network changes TCP: `split` (messages in small segments), `coalesce` (two messages in one), `slow-start` (a pause before the first); all three when none is named. Feedback beside the score: scores, grades.csv and the exit code stay the normal tier\'s. Without it, each exercise\'s own `robustness` applies' -r -f -a "split\t'Every message the grader sends arrives in two to four segments, the first of one to three bytes, each sent once the program has read the one before: a `recv` returns part of a message'
+coalesce\t'Two messages the grader sends with no answer between them arrive in one segment: a `recv` returns both'
+slow-start\t'The grader\'s first message comes after a pause of 1 to 1.5 s, as across a slow network: a program must wait as long as it takes'"
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -s j -l jobs -d 'How many exercises run at once (default: the number of CPUs)' -r
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l color -d 'When to colour the report: auto (on a terminal, unless NO_COLOR is set or TERM is dumb; CLICOLOR_FORCE forces it), always, never' -r -f -a "auto\t''
 always\t''
@@ -66,6 +69,9 @@ complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l seed -d 'S
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -s e -l exercise -d 'Grade only this exercise (repeat for several)' -r
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l exercises -d 'Use the exercises in FILE instead of the notebook\'s embedded ones' -r -F
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l timeout-scale -d 'Multiply every timeout by F' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l robust -d 'Replay every exercise that passes with the grader\'s side changed as a real network changes TCP: `split` (messages in small segments), `coalesce` (two messages in one), `slow-start` (a pause before the first); all three when none is named. Feedback beside the score: scores, grades.csv and the exit code stay the normal tier\'s. Without it, each exercise\'s own `robustness` applies' -r -f -a "split\t'Every message the grader sends arrives in two to four segments, the first of one to three bytes, each sent once the program has read the one before: a `recv` returns part of a message'
+coalesce\t'Two messages the grader sends with no answer between them arrive in one segment: a `recv` returns both'
+slow-start\t'The grader\'s first message comes after a pause of 1 to 1.5 s, as across a slow network: a program must wait as long as it takes'"
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand batch" -l isolation -d 'Namespaces per submission: `auto` where the kernel allows, else one submission at a time' -r -f -a "auto\t'Namespaces where the kernel allows them, else none'
 namespace\t'Namespaces, or an error if the kernel does not allow them'
 none\t'No namespaces'"
@@ -93,9 +99,12 @@ complete -c sockgrade -n "__fish_sockgrade_using_subcommand gradebook" -l write 
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand gradebook" -s h -l help -d 'Print help'
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -l seed -d 'Seed for the random values' -r
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -l timeout-scale -d 'Multiply every timeout by F (default 10: people type, debuggers pause)' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -l variant -d 'Send as a real network delivers TCP: `split` (each message in small segments), `coalesce` (two messages in one) or `slow-start` (a pause before the first), as `grade --robust` does' -r -f -a "split\t'Every message the grader sends arrives in two to four segments, the first of one to three bytes, each sent once the program has read the one before: a `recv` returns part of a message'
+coalesce\t'Two messages the grader sends with no answer between them arrive in one segment: a `recv` returns both'
+slow-start\t'The grader\'s first message comes after a pause of 1 to 1.5 s, as across a slow network: a program must wait as long as it takes'"
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -l exercises -d 'Use the exercises in FILE instead of the notebook\'s embedded ones' -r -F
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -l repeat -d 'Keep going: a new conversation each time you rerun your program'
-complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -s h -l help -d 'Print help'
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand peer" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand explain" -l exercises -d 'Use the exercises in FILE instead of the notebook\'s embedded ones' -r -F
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand explain" -s h -l help -d 'Print help'
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand list" -l exercises -d 'Use the exercises in FILE instead of the notebook\'s embedded ones' -r -F
