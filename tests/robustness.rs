@@ -263,3 +263,23 @@ fn a_batch_replays_too_and_its_gradebook_keeps_the_normal_score() {
     let client_4 = common::exercise(&results, "client-4");
     assert_eq!(client_4["robustness"][0]["status"], "failed");
 }
+
+#[test]
+fn the_tier_gives_the_same_verdicts_to_a_normal_user() {
+    require_namespace!();
+    let args = [
+        "-e",
+        "client-4",
+        "-e",
+        "server-3",
+        "--robust=split",
+        "--seed",
+        "21",
+    ];
+    for (name, want) in [("reference-python", "failed"), ("robust-python", "passed")] {
+        let (_, report) = common::grade_json_as_user(&common::submission(name), &args);
+        let got = robust_verdicts(&report);
+        assert_eq!(got.len(), 2, "{name}: {got:?}");
+        assert!(got.values().all(|v| v == want), "{name}: {got:?}");
+    }
+}
