@@ -10,11 +10,12 @@
 # What it measures (wall time of whole `sockgrade grade` commands):
 #   1. reference-python (11 exercises, all pass) against the FLOOR: the
 #      same 11 Python interpreters started one after another. Target: the
-#      grade takes less than the floor.
+#      grade takes at most 0.6x the floor (issue 10's; on 2 CPUs the
+#      programs' own CPU alone puts the bound near 0.5x).
 #   2. crash-at-start (11 programs that raise at once). Target: < 1.5 s.
 #   3. reference-c, (a) as is, its manifest's `cc` build included, and
 #      (b) pre-built: the binary compiled once beforehand and a manifest
-#      without `build`. Target for (b): about 0.1 s (met when <= 0.15 s).
+#      without `build`. Target for (b): at most 40 ms.
 #   Then sockgrade's own CPU beside its programs' for reference-python
 #   and the pre-built C (the `grader_cpu_ms` and `programs_cpu_ms` of one
 #   grade's JSON). Target: own <= 10% of the programs' for reference-python.
@@ -381,11 +382,11 @@ main_in_namespace() {
     echo "sockgrade speed benchmark: $timer, $RUNS runs, $(nproc) CPUs, default --jobs; floors: $(python_note "$py")"
     table_header
     table_row "floor: 11 x python -c 'import socket'" "(the floor)" ""
-    table_row reference-python "< floor (ratio $(calc 'r / f' r="$ref" f="$floor"))" \
-        "$(met "$ref" "$floor")"
+    table_row reference-python "<= 0.6x floor (ratio $(calc 'r / f' r="$ref" f="$floor"))" \
+        "$(met "$ref" "$(awk -v f="$floor" 'BEGIN { printf "%.4f", 0.6 * f }')" '<=')"
     table_row crash-at-start "< 1500 ms" "$(met "$crash" 1.5)"
     table_row "reference-c (with cc build)" "(none)" ""
-    table_row "reference-c (pre-built)" "~100 ms (met if < 150)" "$(met "$cbuilt" 0.150)"
+    table_row "reference-c (pre-built)" "<= 40 ms" "$(met "$cbuilt" 0.040 '<=')"
     echo
     echo "sockgrade's own CPU beside its programs' (one grade each; grader_cpu_ms and programs_cpu_ms of its JSON):"
     cpu_split reference-python "$sg" "$subs/reference-python" "$tmp" "target: own <= 10% of the programs'"

@@ -521,3 +521,61 @@ fn html_to_stdout_moves_the_terminal_report_to_stderr() {
     assert!(page.contains("data-exercise=\"client-1\" data-status=\"failed\""));
     assert!(text(&output.stderr).contains("client-1"));
 }
+
+#[test]
+fn a_robustness_replay_is_drawn_with_one_arrow_per_segment() {
+    require_namespace!();
+    if !have_browser() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let (page, json) = (
+        out.path().join("robust.html"),
+        out.path().join("robust.json"),
+    );
+    let output = in_namespace(&format!(
+        "exec \"$SOCKGRADE\" grade {} -e client-4 -e server-2 --robust=split --seed 7 --html {} --json {}",
+        quoted(submission("reference-python").to_str().unwrap()),
+        quoted(page.to_str().unwrap()),
+        quoted(json.to_str().unwrap()),
+    ));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let loaded = load(&page, "robust");
+    loaded.assert_quiet();
+    let exercises = report["exercises"].as_array().unwrap();
+    let replays: Vec<&Value> = exercises
+        .iter()
+        .flat_map(|e| e["robustness"].as_array().unwrap())
+        .collect();
+    assert_eq!(replays.len(), 2);
+    assert!(
+        replays.iter().all(|r| r["status"] == "failed"),
+        "{replays:?}"
+    );
+    assert_eq!(
+        loaded.count("data-variant=\"split\" data-status=\"failed\""),
+        2
+    );
+    assert_eq!(loaded.count("<details class=\"variant\""), 2);
+    // Every message of the normal conversations and every segment of the
+    // replays is an arrow of its own.
+    let messages = |transcript: &Value| {
+        transcript
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["direction"] != "event")
+            .count()
+    };
+    let arrows: usize = exercises
+        .iter()
+        .map(|e| messages(&e["transcript"]))
+        .sum::<usize>()
+        + replays
+            .iter()
+            .map(|r| messages(&r["transcript"]))
+            .sum::<usize>();
+    assert_eq!(loaded.count("<g class=\"arrow"), arrows);
+    assert!(loaded.dom.contains("TCP carries a stream of bytes"));
+}

@@ -50,9 +50,16 @@ fn for_each_thread(sid: u32, mut visit: impl FnMut(&Path, u32)) -> Option<()> {
     Some(())
 }
 
+/// Whether the kernel keeps per-task scheduler statistics: asked once, not
+/// at every reading of a program's clock.
+fn kernel_keeps_schedstat() -> bool {
+    static KEEPS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *KEEPS.get_or_init(|| fs::metadata("/proc/self/schedstat").is_ok())
+}
+
 /// See [`super::runqueue_waits_of_session`].
 pub fn runqueue_waits(sid: u32) -> Option<HashMap<u32, Duration>> {
-    fs::metadata("/proc/self/schedstat").ok()?;
+    kernel_keeps_schedstat().then_some(())?;
     let mut waits = HashMap::new();
     for_each_thread(sid, |task, tid| {
         if let Some(waited) = runqueue_wait(task) {
@@ -69,7 +76,7 @@ pub fn runqueue_waits_of_listed(list: &Path) -> Option<HashMap<u32, Duration>> {
     if !procfs::shows_own_pid_namespace() {
         return None;
     }
-    fs::metadata("/proc/self/schedstat").ok()?;
+    kernel_keeps_schedstat().then_some(())?;
     let tids = fs::read_to_string(list).ok()?;
     Some(
         tids.lines()

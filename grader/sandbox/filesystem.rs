@@ -11,8 +11,9 @@ use landlock::{
     RulesetAttr, RulesetCreatedAttr, Scope,
 };
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// The newest ABI whose rights were tried against the fixtures here; the
 /// crate drops, best effort, what an older kernel lacks. Newer rights are
@@ -90,29 +91,61 @@ impl FileRules<'_> {
             .map_err(to_io)?
             .create()
             .map_err(to_io)?;
-        let mut grants: Vec<(PathBuf, BitFlags<AccessFs>)> = self
-            .own
-            .iter()
-            .map(|dir| (dir.to_path_buf(), handled))
-            .collect();
-        grants.extend(
-            DEVICE_NODES
-                .iter()
-                .map(PathBuf::from)
-                .filter(|node| node.exists())
-                .map(|node| (node, device)),
-        );
-        if self.confine_reads {
-            grants.extend(readable_trees().into_iter().map(|tree| (tree, read)));
-        }
-        for (path, access) in grants {
-            let fd = PathFd::new(&path).map_err(to_io)?;
+        for dir in self.own {
+            let fd = PathFd::new(dir).map_err(to_io)?;
             ruleset = ruleset
-                .add_rule(PathBeneath::new(fd, access & handled))
+                .add_rule(PathBeneath::new(fd, handled))
+                .map_err(to_io)?;
+        }
+        let system = system_paths()
+            .as_ref()
+            .map_err(|message| io::Error::other(message.clone()))?;
+        let trees: &[PathFd] = if self.confine_reads {
+            &system.trees
+        } else {
+            &[]
+        };
+        let grants =
+            (system.devices.iter().map(|fd| (fd, device))).chain(trees.iter().map(|fd| (fd, read)));
+        for (fd, access) in grants {
+            ruleset = ruleset
+                .add_rule(PathBeneath::new(fd.as_fd(), access & handled))
                 .map_err(to_io)?;
         }
         Ok(ruleset.into())
     }
+}
+
+/// The system's paths every ruleset grants, opened (`O_PATH`) once per
+/// process: the same for every program, where opening them again for each
+/// one was a tenth of a quick grade's own system calls.
+struct SystemPaths {
+    /// The [`DEVICE_NODES`] that exist.
+    devices: Vec<PathFd>,
+    /// The [`readable_trees`].
+    trees: Vec<PathFd>,
+}
+
+fn system_paths() -> &'static Result<SystemPaths, String> {
+    static PATHS: OnceLock<Result<SystemPaths, String>> = OnceLock::new();
+    PATHS.get_or_init(|| {
+        let open = |paths: Vec<PathBuf>| {
+            paths
+                .iter()
+                .map(PathFd::new)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())
+        };
+        let devices = DEVICE_NODES
+            .iter()
+            .map(PathBuf::from)
+            .filter(|node| node.exists())
+            .collect();
+        Ok(SystemPaths {
+            devices: open(devices)?,
+            trees: open(readable_trees())?,
+        })
+    })
 }
 
 /// The trees a program may read and run from: the system's, and the

@@ -16,13 +16,26 @@ use tokio::time::{Instant, sleep_until};
 /// budget in wall time.
 pub const MOST_EXTENSION: u32 = 4;
 
+/// How long a reading of the waits serves as a new deadline's baseline.
+/// A baseline read earlier than the deadline was set only makes it more
+/// generous (the waits since the reading are owed too), by at most what
+/// the program waited meanwhile; and a conversation sets a deadline per
+/// step, each a reading of every thread's `/proc` file, most of a quick
+/// exercise's own system calls.
+const BASELINE_REUSE: Duration = Duration::from_millis(50);
+
 /// Run-queue waits of the program's threads now, by thread ID.
 type WaitSource = Arc<dyn Fn() -> HashMap<u32, Duration> + Send + Sync>;
+
+/// A reading of the waits, and when it was taken.
+type Reading = Arc<Mutex<Option<(Instant, HashMap<u32, Duration>)>>>;
 
 /// The clock of one running program (or of none: wall time).
 #[derive(Clone)]
 pub struct ProgramClock {
     waits: Option<WaitSource>,
+    /// The latest reading (see [`BASELINE_REUSE`]).
+    latest_reading: Reading,
 }
 
 impl std::fmt::Debug for ProgramClock {
@@ -36,7 +49,10 @@ impl std::fmt::Debug for ProgramClock {
 impl ProgramClock {
     /// Wall time: for a peer whose partner is not ours to measure.
     pub fn wall() -> ProgramClock {
-        ProgramClock { waits: None }
+        ProgramClock {
+            waits: None,
+            latest_reading: Reading::default(),
+        }
     }
 
     /// The clock of the program whose session is led by `pid` (every
@@ -63,13 +79,42 @@ impl ProgramClock {
     }
 
     fn from_source(waits: WaitSource) -> ProgramClock {
-        ProgramClock { waits: Some(waits) }
+        ProgramClock {
+            waits: Some(waits),
+            latest_reading: Reading::default(),
+        }
+    }
+
+    /// The waits now, as read now.
+    fn read(&self) -> HashMap<u32, Duration> {
+        let Some(waits) = &self.waits else {
+            return HashMap::new();
+        };
+        let reading = waits();
+        *self.lock_reading() = Some((Instant::now(), reading.clone()));
+        reading
+    }
+
+    /// The waits as read at most [`BASELINE_REUSE`] ago.
+    fn recent(&self) -> HashMap<u32, Duration> {
+        if let Some((at, reading)) = self.lock_reading().as_ref()
+            && at.elapsed() < BASELINE_REUSE
+        {
+            return reading.clone();
+        }
+        self.read()
+    }
+
+    fn lock_reading(&self) -> std::sync::MutexGuard<'_, Option<(Instant, HashMap<u32, Duration>)>> {
+        self.latest_reading
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A deadline `budget` of program time from now.
     pub fn deadline(&self, budget: Duration) -> Deadline {
         let now = Instant::now();
-        let baseline = self.waits.as_ref().map(|waits| waits()).unwrap_or_default();
+        let baseline = self.recent();
         Deadline {
             clock: self.clone(),
             due: now + budget,
@@ -98,11 +143,13 @@ pub struct Deadline {
 impl Deadline {
     /// The wall-clock instant it passes at, as far as is known now.
     pub fn now_due(&self) -> Instant {
-        let Some(waits) = &self.clock.waits else {
+        if self.clock.waits.is_none() {
             return self.due;
-        };
+        }
         // The program's critical path: its thread that waited longest.
-        let waited = waits()
+        let waited = self
+            .clock
+            .read()
             .into_iter()
             .map(|(pid, wait)| {
                 wait.saturating_sub(self.baseline.get(&pid).copied().unwrap_or_default())
@@ -164,6 +211,31 @@ mod tests {
         let start = Instant::now();
         deadline.reached().await;
         assert_eq!(start.elapsed(), Duration::from_millis(1300));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deadlines_set_close_together_share_one_reading_and_owe_no_less() {
+        let readings = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let waited = Arc::new(Mutex::new(100));
+        let clock = {
+            let (readings, waited) = (Arc::clone(&readings), Arc::clone(&waited));
+            ProgramClock::from_source(Arc::new(move || {
+                readings.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                HashMap::from([(7, Duration::from_millis(*waited.lock().unwrap()))])
+            }))
+        };
+        let first = clock.deadline(Duration::from_secs(1));
+        *waited.lock().unwrap() += 5;
+        tokio::time::advance(Duration::from_millis(10)).await;
+        let second = clock.deadline(Duration::from_secs(1));
+        assert_eq!(readings.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // The 5 ms waited before the second was set are owed to it too.
+        assert_eq!(second.extension(), Duration::from_millis(5));
+        assert_eq!(first.extension(), Duration::from_millis(5));
+        // Past the reuse, a new deadline reads again.
+        tokio::time::advance(BASELINE_REUSE).await;
+        let third = clock.deadline(Duration::from_secs(1));
+        assert_eq!(third.extension(), Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]

@@ -55,7 +55,7 @@ complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l timeout-sc
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l robust -d 'Replay every exercise that passes with the grader\'s side changed as a real network changes TCP: `split` (messages in small segments), `coalesce` (two messages in one), `slow-start` (a pause before the first); all three when none is named. Feedback beside the score: scores, grades.csv and the exit code stay the normal tier\'s. Without it, each exercise\'s own `robustness` applies' -r -f -a "split\t'Every message the grader sends arrives in two to four segments, the first of one to three bytes, each sent once the program has read the one before: a `recv` returns part of a message'
 coalesce\t'Two messages the grader sends with no answer between them arrive in one segment: a `recv` returns both'
 slow-start\t'The grader\'s first message comes after a pause of 1 to 1.5 s, as across a slow network: a program must wait as long as it takes'"
-complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -s j -l jobs -d 'How many exercises run at once (default: the number of CPUs)' -r
+complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -s j -l jobs -d 'How many exercises run at once (default: twice the number of CPUs)' -r
 complete -c sockgrade -n "__fish_sockgrade_using_subcommand grade" -l color -d 'When to colour the report: auto (on a terminal, unless NO_COLOR is set or TERM is dumb; CLICOLOR_FORCE forces it), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
