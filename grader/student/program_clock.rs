@@ -146,10 +146,13 @@ impl Deadline {
         if self.clock.waits.is_none() {
             return self.due;
         }
+        self.due_by(self.clock.read())
+    }
+
+    /// When it passes by the waits of `reading`.
+    fn due_by(&self, reading: HashMap<u32, Duration>) -> Instant {
         // The program's critical path: its thread that waited longest.
-        let waited = self
-            .clock
-            .read()
+        let waited = reading
             .into_iter()
             .map(|(pid, wait)| {
                 wait.saturating_sub(self.baseline.get(&pid).copied().unwrap_or_default())
@@ -174,12 +177,18 @@ impl Deadline {
     /// Waits until it passes: sleeps to the instant it would pass, then
     /// asks again how long the program waited meanwhile.
     pub async fn reached(&self) {
+        // A recent reading shows it due no later than a fresh one would
+        // (waits only grow): enough to sleep to, and only once that
+        // instant comes is the program's clock read again.
+        let mut due = self.due_by(self.clock.recent());
         loop {
-            let due = self.now_due();
+            if Instant::now() < due {
+                sleep_until(due).await;
+            }
+            due = self.now_due();
             if Instant::now() >= due {
                 return;
             }
-            sleep_until(due).await;
         }
     }
 
