@@ -48,6 +48,22 @@ pub struct ExerciseSummary {
     pub error: usize,
     /// `passed` divided by the submissions that have this exercise, 0 to 1.
     pub pass_rate: f64,
+    /// How its replays in the robustness tier went; absent when none was
+    /// replayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub robustness: Option<RobustCount>,
+}
+
+/// How many submissions were replayed in the robustness tier (those that
+/// passed, when it was asked for), and how many passed every variant.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub struct RobustCount {
+    /// Submissions replayed.
+    pub replayed: usize,
+    /// Of those, the ones that passed every variant.
+    pub passed: usize,
 }
 
 impl ExerciseSummary {
@@ -231,6 +247,7 @@ fn exercise_summaries(reports: &[&SubmissionReport]) -> Vec<ExerciseSummary> {
             missing: 0,
             error: 0,
             pass_rate: 0.0,
+            robustness: None,
         })
         .collect();
     let index: HashMap<String, usize> = summaries
@@ -249,6 +266,17 @@ fn exercise_summaries(reports: &[&SubmissionReport]) -> Vec<ExerciseSummary> {
             Status::Error => &mut summary.error,
         };
         *count += 1;
+        if !exercise.robustness.is_empty() {
+            let robust = summary.robustness.get_or_insert_default();
+            robust.replayed += 1;
+            if exercise
+                .robustness
+                .iter()
+                .all(|variant| variant.status == Status::Passed)
+            {
+                robust.passed += 1;
+            }
+        }
     }
     for summary in &mut summaries {
         // Every listed id was seen at least once, so the total is never 0.

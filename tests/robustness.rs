@@ -262,6 +262,18 @@ fn a_batch_replays_too_and_its_gradebook_keeps_the_normal_score() {
             .unwrap();
     let client_4 = common::exercise(&results, "client-4");
     assert_eq!(client_4["robustness"][0]["status"], "failed");
+    // The class sees how many programs held up, beside the pass rates.
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let rates = summary["exercises"].as_array().unwrap();
+    let client_4 = rates.iter().find(|e| e["id"] == "client-4").unwrap();
+    assert_eq!(client_4["robustness"]["replayed"], 1, "{client_4}");
+    assert_eq!(client_4["robustness"]["passed"], 0, "{client_4}");
+    let class = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        class.contains("data-robust-passed=\"0\" data-robust-replayed=\"1\">0 / 1</td>"),
+        "{class}"
+    );
 }
 
 #[test]

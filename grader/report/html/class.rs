@@ -168,9 +168,16 @@ fn pass_rates(summary: &Summary) -> String {
     if summary.exercises.is_empty() {
         return String::new();
     }
-    let mut out = String::from(
+    // The robustness tier's column, when it was played.
+    let robust = summary.exercises.iter().any(|e| e.robustness.is_some());
+    let mut out = format!(
         "<h2>Pass rate per exercise</h2><table class=\"pass-rates\"><thead><tr><th>exercise</th>\
-         <th>passed</th><th>rate</th><th>others</th></tr></thead><tbody>\n",
+         <th>passed</th><th>rate</th><th>others</th>{}</tr></thead><tbody>\n",
+        if robust {
+            "<th>robust (of those replayed)</th>"
+        } else {
+            ""
+        }
     );
     for exercise in &summary.exercises {
         let total = exercise.total();
@@ -184,10 +191,19 @@ fn pass_rates(summary: &Summary) -> String {
             out,
             "<tr class=\"pass-rate\" data-exercise=\"{id}\" data-passed=\"{passed}\" data-total=\"{total}\">\
              <td>{id}</td><td>{passed} / {total}</td><td>{percent}% \
-             <span class=\"rate\" style=\"width:{percent}px\"></span></td><td>{}</td></tr>",
+             <span class=\"rate\" style=\"width:{percent}px\"></span></td><td>{}</td>{robust_cell}</tr>",
             others.join(", "),
             id = text(&exercise.id),
             passed = exercise.passed,
+            robust_cell = match (robust, exercise.robustness) {
+                (false, _) => String::new(),
+                (true, None) => "<td class=\"robust\"></td>".to_string(),
+                (true, Some(count)) => format!(
+                    "<td class=\"robust\" data-robust-passed=\"{passed}\" data-robust-replayed=\"{replayed}\">{passed} / {replayed}</td>",
+                    passed = count.passed,
+                    replayed = count.replayed,
+                ),
+            },
         );
     }
     out.push_str("</tbody></table>\n");
