@@ -530,7 +530,12 @@ fn folder_to_grade(dir: &Path) -> PathBuf {
 /// Runs `work` until it ends, or until a stop is asked for (Ctrl-C,
 /// SIGTERM): then `None`, once the programs it started are stopped.
 fn until_stopped<T>(work: impl std::future::Future<Output = T>) -> Result<Option<T>, Error> {
-    let runtime = runtime()?;
+    // One thread: a grade's work is waiting on its programs, and two
+    // workers handing each wake-up across threads cost a fifth of its own
+    // CPU (reference-python: 24 -> 19 ms measured side by side). What
+    // blocks (copies, cgroup removal) is on the blocking pool or comes
+    // before any program starts.
+    let runtime = built(tokio::runtime::Builder::new_current_thread())?;
     let done = runtime.block_on(async {
         tokio::select! {
             done = work => Some(done),
@@ -769,7 +774,11 @@ fn print_batch_end(summary: &Summary, out: &Path, quiet: bool, color: &ColorArg)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
+    built(tokio::runtime::Builder::new_multi_thread())
+}
+
+fn built(mut builder: tokio::runtime::Builder) -> Result<tokio::runtime::Runtime, Error> {
+    builder
         .enable_all()
         .build()
         .map_err(|e| Error::internal("cannot start the async runtime").with_source(e))
