@@ -98,13 +98,21 @@ impl Keeper {
     /// The thread's work: a move every [`INTERVAL`] while it is asked
     /// for, asleep otherwise, until stopped.
     fn keep(&self, own: &Path) {
+        // Opened once: each move is then one write, not an open, a write
+        // and a close of a cgroup file.
+        let mut file = std::fs::OpenOptions::new().write(true).open(own).ok();
         let mut until = self.lock();
         loop {
             match *until {
                 None => return,
                 Some(deadline) if Instant::now() < deadline => {
                     drop(until);
-                    move_self(own);
+                    match file.as_mut() {
+                        Some(file) => {
+                            let _ = std::io::Write::write_all(file, b"0");
+                        }
+                        None => move_self(own),
+                    }
                     std::thread::sleep(INTERVAL);
                     until = self.lock();
                 }
