@@ -203,6 +203,16 @@ impl ExerciseResult {
         }
     }
 
+    /// Whether it passed every robustness variant it was replayed in;
+    /// `None` when it was not replayed.
+    pub fn passed_every_variant(&self) -> Option<bool> {
+        (!self.robustness.is_empty()).then(|| {
+            self.robustness
+                .iter()
+                .all(|variant| variant.status == Status::Passed)
+        })
+    }
+
     /// A result with no evidence yet: a run fills in the rest.
     pub fn new(
         id: &str,

@@ -266,16 +266,10 @@ fn exercise_summaries(reports: &[&SubmissionReport]) -> Vec<ExerciseSummary> {
             Status::Error => &mut summary.error,
         };
         *count += 1;
-        if !exercise.robustness.is_empty() {
+        if let Some(passed) = exercise.passed_every_variant() {
             let robust = summary.robustness.get_or_insert_default();
             robust.replayed += 1;
-            if exercise
-                .robustness
-                .iter()
-                .all(|variant| variant.status == Status::Passed)
-            {
-                robust.passed += 1;
-            }
+            robust.passed += usize::from(passed);
         }
     }
     for summary in &mut summaries {

@@ -213,15 +213,12 @@ fn section(exercise: &ExerciseResult, style: Style) -> Vec<String> {
 fn robustness(exercises: &[ExerciseResult], style: Style) -> Vec<String> {
     let replayed: Vec<&ExerciseResult> = exercises
         .iter()
-        .filter(|e| !e.robustness.is_empty())
+        .filter(|e| e.passed_every_variant().is_some())
         .collect();
     if replayed.is_empty() {
         return Vec::new();
     }
-    let robust = replayed
-        .iter()
-        .filter(|e| e.robustness.iter().all(|v| v.status == Status::Passed))
-        .count();
+    let robust = robust_count(exercises);
     let mut lines = vec![
         String::new(),
         style.paint(
@@ -260,6 +257,14 @@ fn robustness(exercises: &[ExerciseResult], style: Style) -> Vec<String> {
         }
     }
     lines
+}
+
+/// How many exercises passed every robustness variant they were replayed in.
+fn robust_count(exercises: &[ExerciseResult]) -> usize {
+    exercises
+        .iter()
+        .filter(|e| e.passed_every_variant() == Some(true))
+        .count()
 }
 
 /// What went wrong in one robustness variant of an exercise.
@@ -435,13 +440,22 @@ pub fn protection_words(protection: &Protection) -> String {
 /// `score 9/11 · 9 passed, 1 failed, 1 missing · 1.23s`, and the seed when
 /// something ran and did not pass, since replaying it is then worth a try.
 fn summary(report: &SubmissionReport, style: Style) -> Vec<String> {
-    let line = format!(
+    let mut line = format!(
         "score {}/{} · {} · {}",
         evidence::points(report.score),
         evidence::points(report.max_score),
         evidence::status_counts(report),
         evidence::seconds(report.duration_ms),
     );
+    let replayed = report
+        .exercises
+        .iter()
+        .filter(|e| e.passed_every_variant().is_some())
+        .count();
+    if replayed > 0 {
+        let robust = robust_count(&report.exercises);
+        line.push_str(&format!(" · robust {robust}/{replayed}"));
+    }
     let code = if report.all_passed() {
         ansi::GREEN_BOLD
     } else {
@@ -609,6 +623,53 @@ mod tests {
         );
         assert_eq!(lines[n - 1], "seed 12345 (replay with --seed 12345)");
         assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn the_robustness_tier_gets_a_block_and_a_count_in_the_summary_line() {
+        let mut report = sample_report();
+        let passed = report
+            .exercises
+            .iter()
+            .position(|e| e.status == Status::Passed)
+            .unwrap();
+        let variant = |variant, status| VariantResult {
+            variant,
+            seed: 3,
+            status,
+            message: format!("with {}: it answered a part", variant.as_str()),
+            hint: Some("TCP carries a stream of bytes".into()),
+            expected: Some("`hello`".into()),
+            received: Some("he".into()),
+            transcript: Vec::new(),
+        };
+        report.exercises[passed].robustness = vec![
+            variant(crate::exercise::Variant::Split, Status::Failed),
+            variant(crate::exercise::Variant::SlowStart, Status::Passed),
+        ];
+        let id = report.exercises[passed].id.clone();
+        let text = render(&report, PLAIN);
+        assert!(
+            text.contains("robustness: 0 of 1 exercises passed every variant"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("  {id}  split failed · slow-start passed")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("failed {id} in split")), "{text}");
+        assert!(
+            text.contains("  hint: TCP carries a stream of bytes"),
+            "{text}"
+        );
+        let quiet = render_with(&report, PLAIN, Detail::Quiet);
+        assert!(quiet.starts_with("score 1/4 · "), "{quiet}");
+        assert!(
+            quiet.lines().next().unwrap().ends_with(" · robust 0/1"),
+            "{quiet}"
+        );
+        // No replay, no mention.
+        assert!(!render(&sample_report(), PLAIN).contains("robust"));
     }
 
     #[test]
