@@ -5,7 +5,7 @@
 
 use crate::exercise::{
     Builtin, Exercise, HttpExchange, Matcher, Origin, Piece, RandomKind, Role, Step, Template,
-    ValueSpec,
+    ValueSpec, Variant,
 };
 use crate::peer::HOST;
 use crate::student::MANIFEST;
@@ -70,7 +70,42 @@ pub fn explain(exercise: &Exercise) -> String {
 
     out.push('\n');
     out.push_str(&wrap(&framing(exercise), "", ""));
+    if let Some(robustness) = robustness(exercise) {
+        out.push('\n');
+        out.push_str(&wrap(&robustness, "", ""));
+    }
     out
+}
+
+/// What the robustness tier would change in this exercise's conversation,
+/// and when it is played; `None` where it changes nothing.
+fn robustness(exercise: &Exercise) -> Option<String> {
+    let applies: Vec<Variant> = Variant::ALL
+        .into_iter()
+        .filter(|variant| variant.applies_to(exercise))
+        .collect();
+    if applies.is_empty() {
+        return None;
+    }
+    let when = match exercise.robustness.as_slice() {
+        [] => "With `--robust`".to_string(),
+        asked => format!(
+            "After it passes (this exercise asks for {})",
+            asked
+                .iter()
+                .map(|v| format!("`{}`", v.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let ways: Vec<String> = applies
+        .iter()
+        .map(|v| format!("`{}`: {}", v.as_str(), v.describe()))
+        .collect();
+    Some(format!(
+        "{when}, the conversation is played again as a real network delivers TCP ({}); that tier is feedback and leaves the points alone. One recv may return part of a message, or two at once: read until the newline that ends each message.",
+        ways.join("; ")
+    ))
 }
 
 /// The summary line saying which program the student writes and where it
@@ -962,6 +997,26 @@ mod tests {
         assert!(text.contains("random token of 16 hex digits"), "{text}");
         assert!(
             text.contains("contains `200 OK` and contains the token"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_robustness_tier_is_named_where_it_changes_something() {
+        let server_4 = flat(&embedded("server-4"));
+        assert!(server_4.contains("With `--robust`"), "{server_4}");
+        assert!(
+            server_4.contains("`coalesce`: two messages sent in one segment"),
+            "{server_4}"
+        );
+        assert!(server_4.contains("read until the newline"), "{server_4}");
+        // The grader never speaks in server-1: nothing to change.
+        assert!(!flat(&embedded("server-1")).contains("--robust"));
+        let mut asked = embedded("client-4");
+        asked.robustness = vec![Variant::Split];
+        let text = flat(&asked);
+        assert!(
+            text.contains("After it passes (this exercise asks for `split`)"),
             "{text}"
         );
     }
