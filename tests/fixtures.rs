@@ -105,6 +105,7 @@ fixture_tests! {
     programs_that_frame_their_messages_pass => "robust-python",
     programs_reading_byte_by_byte_pass => "byte-by-byte",
     an_impatient_client_passes => "impatient",
+    a_server_answering_the_first_line_of_each_recv_passes => "first-line-only",
 }
 
 #[test]

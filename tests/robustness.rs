@@ -121,6 +121,29 @@ fn an_impatient_client_fails_the_slow_start_with_its_hint() {
 }
 
 #[test]
+fn a_server_dropping_the_second_of_two_messages_in_one_recv_fails_coalesce() {
+    require_namespace!();
+    gets_its_expected_robustness("first-line-only", "15");
+    let folder = common::submission("first-line-only");
+    let (_, report) = common::grade_json(&folder, &["--robust=coalesce", "--seed", "16"]);
+    let coalesce = &common::exercise(&report, "server-4")["robustness"][0];
+    assert_eq!(coalesce["variant"], "coalesce");
+    assert_ne!(coalesce["status"], "passed", "{coalesce}");
+    assert!(
+        coalesce["hint"]
+            .as_str()
+            .unwrap()
+            .contains("two messages at once"),
+        "{coalesce}"
+    );
+    // The two messages went out as one segment: one entry in the transcript.
+    let together = coalesce["transcript"].as_array().unwrap().iter().any(|t| {
+        t["direction"] == "sent" && t["text"].as_str().unwrap().matches("\\n").count() == 2
+    });
+    assert!(together, "{coalesce}");
+}
+
+#[test]
 fn a_split_message_shows_its_segments_and_the_byte_stream_hint() {
     require_namespace!();
     let folder = common::submission("reference-python");
