@@ -127,10 +127,7 @@ async fn one_conversation(
         stream,
         &recorder,
         observer,
-        match options.variant {
-            Some(variant) => Shaping::of(variant, seed, &exercise.id),
-            None => Shaping::none(),
-        },
+        Shaping::of(options.variant, seed, &exercise.id),
     )
     .await;
 

@@ -4,19 +4,13 @@
 
 mod common;
 
-use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Grades a fixture and compares every exercise's verdict with its
 /// `expected.json` (exercises it does not list must be `missing`).
 fn gets_its_expected_verdicts(name: &str) {
     let folder = common::submission(name);
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(folder.join("expected.json")).unwrap())
-            .unwrap();
-    let expected: BTreeMap<String, String> =
-        serde_json::from_value(expected["verdicts"].clone()).unwrap();
+    let expected = common::expected(name, "verdicts");
     let (code, report) = common::grade_json(&folder, &[]);
     let mut wrong = Vec::new();
     for (id, status) in common::statuses(&report) {

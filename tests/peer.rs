@@ -439,7 +439,7 @@ async fn one_read_client(steps: &str, shaping: Shaping) -> (Result<(), Failure>,
 #[tokio::test]
 async fn coalesce_sends_two_messages_with_no_answer_between_in_one_read() {
     let steps = r#"[{"send": "one"}, {"send": "two"}, {"expect": {"exact": "one"}}]"#;
-    let shaping = Shaping::of(Variant::Coalesce, 1, "client-x");
+    let shaping = Shaping::of(Some(Variant::Coalesce), 1, "client-x");
     let (outcome, first_read) = one_read_client(steps, shaping).await;
     assert_eq!(first_read, b"one\ntwo\n");
     assert_eq!(outcome, Ok(()));
@@ -451,7 +451,7 @@ async fn split_gives_a_reading_program_one_segment_per_read_whatever_the_load() 
     // Every seed cuts it after at most three bytes, and the program reads
     // before the rest is sent: its one read is that first segment.
     for seed in 0..20 {
-        let shaping = Shaping::of(Variant::Split, seed, "client-x");
+        let shaping = Shaping::of(Some(Variant::Split), seed, "client-x");
         let (outcome, first_read) = one_read_client(steps, shaping).await;
         assert!((1..=3).contains(&first_read.len()), "{first_read:?}");
         assert!(b"a-long-enough-word".starts_with(&first_read));

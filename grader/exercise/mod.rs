@@ -13,7 +13,7 @@ mod values;
 pub use load::{EMBEDDED_SOURCE, ExerciseSet, LoadError, UnknownExercise};
 pub use numbers::{MAX_POINTS, MAX_TIMEOUT_SECONDS};
 pub use pattern::Pattern;
-pub use robustness::{Variant, coalesced_pair};
+pub use robustness::{CoalescedPair, Variant, coalesced_pair};
 pub use template::{Piece, Template};
 pub use values::{Builtin, Rng, Values, ValuesError, exercise_seed};
 

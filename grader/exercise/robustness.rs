@@ -9,7 +9,7 @@
 //! protocol allows: the grader shuts its sending side down as soon as it
 //! has nothing more to say, as `nc` does at the end of piped input.
 
-use super::{Exercise, Step};
+use super::{Exercise, Step, Template};
 use serde::{Deserialize, Serialize};
 
 /// One way the network changes what the program receives.
@@ -74,19 +74,37 @@ impl Variant {
     }
 }
 
+/// Two `send` steps that the `coalesce` variant sends in one segment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CoalescedPair<'a> {
+    /// The index of the first; the pair goes out when it is reached.
+    pub first: usize,
+    /// The index of the second, which is then skipped.
+    pub second: usize,
+    /// The two messages, in order.
+    pub texts: [&'a Template; 2],
+}
+
 /// The first two `send` steps with only optional answers between them
 /// (which may as well come after both): the pair the `coalesce` variant
 /// sends in one segment.
-pub fn coalesced_pair(steps: &[Step]) -> Option<(usize, usize)> {
+pub fn coalesced_pair(steps: &[Step]) -> Option<CoalescedPair<'_>> {
     steps.iter().enumerate().find_map(|(first, step)| {
-        if !matches!(step, Step::Send(_)) {
+        let Step::Send(first_text) = step else {
             return None;
-        }
-        let after = &steps[first + 1..];
-        let next = after
+        };
+        let (offset, next) = steps[first + 1..]
             .iter()
-            .position(|step| !matches!(step, Step::ExpectOptional(_)))?;
-        matches!(after[next], Step::Send(_)).then_some((first, first + 1 + next))
+            .enumerate()
+            .find(|(_, step)| !matches!(step, Step::ExpectOptional(_)))?;
+        let Step::Send(second_text) = next else {
+            return None;
+        };
+        Some(CoalescedPair {
+            first,
+            second: first + 1 + offset,
+            texts: [first_text, second_text],
+        })
     })
 }
 
@@ -122,7 +140,10 @@ mod tests {
     #[test]
     fn only_messages_with_no_answer_awaited_between_them_coalesce() {
         // server-4: `{word}`, an optional echo of it, then `{phrase}`.
-        assert_eq!(coalesced_pair(&notebook("server-4").steps), Some((4, 6)));
+        let server_4 = notebook("server-4");
+        let pair = coalesced_pair(&server_4.steps).unwrap();
+        assert_eq!((pair.first, pair.second), (4, 6));
+        assert_eq!(pair.texts.map(|t| t.to_string()), ["{word}", "{phrase}"]);
         for id in ["client-2", "server-3", "server-demo", "client-5"] {
             assert!(!Variant::Coalesce.applies_to(&notebook(id)), "{id}");
         }

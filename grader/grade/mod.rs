@@ -19,7 +19,6 @@ use crate::exercise::{Exercise, ExerciseSet, Variant};
 use crate::outcome::{
     ExerciseResult, ExitInfo, Status, SubmissionReport, ToolInfo, TranscriptEntry, VariantResult,
 };
-use crate::peer::Shaping;
 use crate::platform;
 use crate::sandbox::{
     CgroupSource, Confinement, Isolation, Protections, QuickMoves, SandboxConfig,
@@ -587,7 +586,7 @@ impl Graded {
         let passed = self.status == Status::Passed;
         VariantResult {
             variant,
-            seed: Shaping::of(variant, context.options.seed, &exercise.id).seed(),
+            seed: crate::peer::shaping::seed_of(variant, context.options.seed, &exercise.id),
             status: self.status,
             message: if passed {
                 format!("passed with {}", variant.describe())

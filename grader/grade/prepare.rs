@@ -135,10 +135,7 @@ pub(super) async fn prepare(
         private_path: folders.work.display().to_string(),
         launch,
         command,
-        shaping: match variant {
-            Some(variant) => Shaping::of(variant, context.options.seed, &exercise.id),
-            None => Shaping::none(),
-        },
+        shaping: Shaping::of(variant, context.options.seed, &exercise.id),
     })
 }
 

@@ -17,7 +17,8 @@ use tokio::time::{Instant, timeout_at};
 pub const MAX_BUFFERED: usize = 1 << 20;
 
 /// How often a segmented send asks whether the program has read the
-/// segment before the next.
+/// segment before the next: asked, since no event on the sender's socket
+/// says so (loopback acknowledges on arrival, not on reading).
 const READ_POLL: Duration = Duration::from_millis(1);
 /// How many readings in a row must find the program settled: one may
 /// catch it between two system calls.
@@ -179,8 +180,7 @@ impl Connection {
                 // are taken in before more is written to a closed socket.
                 self.take_available()?;
                 if self.peer_closed {
-                    self.recorder
-                        .event("the grader did not send the rest: the program had closed");
+                    self.stopped_sending_to_a_closed_program();
                     return Ok(());
                 }
             }
@@ -193,8 +193,7 @@ impl Connection {
                 // message could not have gone after that close either.
                 Ok(Err(error)) if index > 0 && is_closed_by_peer(&error) => {
                     self.peer_closed = true;
-                    self.recorder
-                        .event("the grader did not send the rest: the program had closed");
+                    self.stopped_sending_to_a_closed_program();
                     return Ok(());
                 }
                 Ok(result) => result?,
@@ -207,6 +206,11 @@ impl Connection {
             }
         }
         Ok(())
+    }
+
+    fn stopped_sending_to_a_closed_program(&self) {
+        self.recorder
+            .event("the grader did not send the rest: the program had closed");
     }
 
     /// Waits until the program has read everything sent so far and has

@@ -64,7 +64,7 @@ impl<'a> Conversation<'a> {
         // The pair of messages that go out together, when they do.
         let coalesced = coalesced_pair(steps).filter(|_| self.shaping.coalesces());
         for (index, step) in steps.iter().enumerate() {
-            if coalesced.is_some_and(|(_, second)| second == index) {
+            if coalesced.is_some_and(|pair| pair.second == index) {
                 continue;
             }
             // Nothing more to say on this connection: say so, as netcat does
@@ -73,13 +73,8 @@ impl<'a> Conversation<'a> {
             if !steps[index..].iter().any(Step::sends) {
                 self.connection.close_sending().await;
             }
-            let played = match (coalesced, step) {
-                (Some((first, second)), Step::Send(text)) if first == index => {
-                    let Step::Send(next) = &steps[second] else {
-                        unreachable!("coalesced_pair pairs two sends")
-                    };
-                    self.send_together(text, next).await
-                }
+            let played = match coalesced {
+                Some(pair) if pair.first == index => self.send_together(pair.texts).await,
                 _ => self.play_step(step).await,
             };
             if let Err(mut failure) = played {
@@ -95,9 +90,16 @@ impl<'a> Conversation<'a> {
         (Ok(()), self.connection)
     }
 
-    async fn play_step(&mut self, step: &Step) -> Result<(), Failure> {
+    /// Starts a step's deadline: where it would pass on an idle machine,
+    /// and on the program's clock.
+    fn begin_step(&mut self) -> Instant {
         let deadline = Instant::now() + self.deadlines.step;
         self.step_deadline = Some((deadline, self.clock.deadline(self.deadlines.step)));
+        deadline
+    }
+
+    async fn play_step(&mut self, step: &Step) -> Result<(), Failure> {
+        let deadline = self.begin_step();
         match step {
             Step::Send(text) => self.send(text, deadline).await,
             Step::Expect(matcher) => self.expect(matcher, deadline).await,
@@ -119,9 +121,8 @@ impl<'a> Conversation<'a> {
     }
 
     /// Sends two messages in one segment (the `coalesce` variant).
-    async fn send_together(&mut self, first: &Template, second: &Template) -> Result<(), Failure> {
-        let deadline = Instant::now() + self.deadlines.step;
-        self.step_deadline = Some((deadline, self.clock.deadline(self.deadlines.step)));
+    async fn send_together(&mut self, [first, second]: [&Template; 2]) -> Result<(), Failure> {
+        let deadline = self.begin_step();
         let ending = &self.exercise.line_ending;
         let both = format!(
             "{}{ending}{}{ending}",

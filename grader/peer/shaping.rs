@@ -14,11 +14,17 @@ const MOST_SEGMENTS: i64 = 4;
 /// that waits for a few bytes gets less than a message.
 const LONGEST_FIRST_SEGMENT: i64 = 3;
 
+/// The seed of `variant`'s cuts and pauses for `exercise_id` in the run of
+/// `run_seed`: kept below 2^53, as run seeds are, so every JSON reader
+/// holds it exactly.
+pub fn seed_of(variant: Variant, run_seed: u64, exercise_id: &str) -> u64 {
+    exercise_seed(run_seed, &format!("{exercise_id}@{}", variant.as_str())) & ((1 << 53) - 1)
+}
+
 /// The shaping of one conversation's sends.
 #[derive(Debug, Clone)]
 pub struct Shaping {
     variant: Option<Variant>,
-    seed: u64,
     rng: Rng,
     sent_before: bool,
 }
@@ -28,33 +34,23 @@ impl Shaping {
     pub fn none() -> Shaping {
         Shaping {
             variant: None,
-            seed: 0,
             rng: Rng::new(0),
             sent_before: false,
         }
     }
 
-    /// The shaping of `variant` for `exercise_id` in the run of `run_seed`.
-    pub fn of(variant: Variant, run_seed: u64, exercise_id: &str) -> Shaping {
-        // Kept below 2^53, as run seeds are, so every JSON reader holds it exactly.
-        let seed = exercise_seed(run_seed, &format!("{exercise_id}@{}", variant.as_str()))
-            & ((1 << 53) - 1);
+    /// The shaping of `variant` (none: [`Shaping::none`]) for `exercise_id`
+    /// in the run of `run_seed`.
+    pub fn of(variant: Option<Variant>, run_seed: u64, exercise_id: &str) -> Shaping {
+        let Some(variant) = variant else {
+            return Shaping::none();
+        };
+        let seed = seed_of(variant, run_seed, exercise_id);
         Shaping {
             variant: Some(variant),
-            seed,
             rng: Rng::new(seed),
             sent_before: false,
         }
-    }
-
-    /// The variant, if any.
-    pub fn variant(&self) -> Option<Variant> {
-        self.variant
-    }
-
-    /// The seed of its cuts and pauses.
-    pub fn seed(&self) -> u64 {
-        self.seed
     }
 
     /// Whether messages are split, each segment sent once the program has
@@ -114,7 +110,7 @@ mod tests {
 
     #[test]
     fn split_cuts_every_message_into_a_short_first_segment_and_up_to_three_more() {
-        let mut shaping = Shaping::of(Variant::Split, 7, "client-4");
+        let mut shaping = Shaping::of(Some(Variant::Split), 7, "client-4");
         for len in 2..200 {
             let segments = shaping.segments(len);
             assert_eq!(segments.iter().sum::<usize>(), len);
@@ -128,7 +124,7 @@ mod tests {
     #[test]
     fn the_same_seed_cuts_the_same_way_and_another_exercise_differently() {
         let cuts = |seed, id| {
-            let mut shaping = Shaping::of(Variant::Split, seed, id);
+            let mut shaping = Shaping::of(Some(Variant::Split), seed, id);
             (0..20).map(|_| shaping.segments(40)).collect::<Vec<_>>()
         };
         assert_eq!(cuts(7, "client-4"), cuts(7, "client-4"));
@@ -138,7 +134,7 @@ mod tests {
 
     #[test]
     fn only_slow_start_pauses_and_only_before_the_first_message() {
-        let mut slow = Shaping::of(Variant::SlowStart, 1, "server-2");
+        let mut slow = Shaping::of(Some(Variant::SlowStart), 1, "server-2");
         let pause = slow.pause_before_message().unwrap();
         assert!((1000..=1500).contains(&pause.as_millis()), "{pause:?}");
         assert_eq!(slow.pause_before_message(), None);
@@ -146,6 +142,6 @@ mod tests {
         let mut normal = Shaping::none();
         assert_eq!(normal.pause_before_message(), None);
         assert_eq!(normal.segments(10), vec![10]);
-        assert!(!normal.coalesces() && Shaping::of(Variant::Coalesce, 1, "x").coalesces());
+        assert!(!normal.coalesces() && Shaping::of(Some(Variant::Coalesce), 1, "x").coalesces());
     }
 }

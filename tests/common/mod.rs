@@ -23,6 +23,15 @@ pub fn submission(name: &str) -> PathBuf {
     submissions().join(name)
 }
 
+/// What a sample submission's `expected.json` lists under `key`
+/// (`verdicts`, or `robust` for the robustness tier), by exercise id.
+pub fn expected(name: &str, key: &str) -> std::collections::BTreeMap<String, String> {
+    let text = std::fs::read_to_string(submission(name).join("expected.json")).unwrap();
+    let expected: Value = serde_json::from_str(&text).unwrap();
+    serde_json::from_value(expected[key].clone())
+        .unwrap_or_else(|e| panic!("{name}/expected.json has no `{key}` map: {e}"))
+}
+
 /// Why private network namespaces cannot be used here, if they cannot.
 /// With `SOCKGRADE_STRICT_TESTS` set (CI), their absence is a failure.
 pub fn namespace_unavailable() -> Option<&'static str> {

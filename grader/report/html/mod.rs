@@ -209,17 +209,8 @@ fn robustness(exercise: &ExerciseResult) -> String {
                 text_lines(hint)
             );
         }
-        // The replay drawn as the exercise's own conversation is.
-        let replay = ExerciseResult {
-            status: variant.status,
-            expected: variant.expected.clone(),
-            received: variant.received.clone(),
-            transcript: variant.transcript.clone(),
-            robustness: Vec::new(),
-            ..exercise.clone()
-        };
-        if !replay.transcript.is_empty() {
-            out.push_str(&sequence::diagram(&replay));
+        if !variant.transcript.is_empty() {
+            out.push_str(&sequence::diagram(variant));
         }
         out.push_str("</details>\n");
     }

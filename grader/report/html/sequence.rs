@@ -5,7 +5,7 @@
 //! what was received.
 
 use super::{short_text, text};
-use crate::outcome::{Direction, ExerciseResult, Status, TranscriptEntry};
+use crate::outcome::{Direction, ExerciseResult, Status, TranscriptEntry, VariantResult};
 use std::fmt::Write;
 
 /// The diagram's width; it scales down to the page.
@@ -22,6 +22,38 @@ const ROW: u32 = 32;
 const MAX_LABEL_CHARS: usize = 80;
 /// Longest expected or received text in the failure box.
 const MAX_FAILURE_CHARS: usize = 34;
+
+/// A conversation to draw: an exercise's, or one of its robustness
+/// replays'.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Drawn<'a> {
+    status: Status,
+    expected: Option<&'a str>,
+    received: Option<&'a str>,
+    transcript: &'a [TranscriptEntry],
+}
+
+impl<'a> From<&'a ExerciseResult> for Drawn<'a> {
+    fn from(exercise: &'a ExerciseResult) -> Drawn<'a> {
+        Drawn {
+            status: exercise.status,
+            expected: exercise.expected.as_deref(),
+            received: exercise.received.as_deref(),
+            transcript: &exercise.transcript,
+        }
+    }
+}
+
+impl<'a> From<&'a VariantResult> for Drawn<'a> {
+    fn from(variant: &'a VariantResult) -> Drawn<'a> {
+        Drawn {
+            status: variant.status,
+            expected: variant.expected.as_deref(),
+            received: variant.received.as_deref(),
+            transcript: &variant.transcript,
+        }
+    }
+}
 
 /// The kind of an event, for its look: its text is the recorder's.
 fn event_kind(entry: &TranscriptEntry) -> &'static str {
@@ -44,22 +76,23 @@ fn event_kind(entry: &TranscriptEntry) -> &'static str {
 /// The index of the message the failure is about: the last one received
 /// that ends what the result says was received (a message sent in several
 /// pieces is several entries, the last its end), or none.
-fn failing_entry(exercise: &ExerciseResult) -> Option<usize> {
-    if exercise.status == Status::Passed {
+fn failing_entry(run: Drawn) -> Option<usize> {
+    if run.status == Status::Passed {
         return None;
     }
-    let received = exercise.received.as_deref()?;
-    exercise.transcript.iter().rposition(|e| {
+    let received = run.received?;
+    run.transcript.iter().rposition(|e| {
         e.direction == Direction::Received && !e.text.is_empty() && received.ends_with(&e.text)
     })
 }
 
-/// The diagram of `exercise`'s transcript, in a `<figure>`.
-pub(super) fn diagram(exercise: &ExerciseResult) -> String {
-    let failing = failing_entry(exercise);
-    let shows_failure = exercise.status != Status::Passed
-        && (exercise.expected.is_some() || exercise.received.is_some());
-    let rows = exercise.transcript.len() as u32 + u32::from(shows_failure);
+/// The diagram of a conversation's transcript, in a `<figure>`.
+pub(super) fn diagram<'a>(run: impl Into<Drawn<'a>>) -> String {
+    let run: Drawn = run.into();
+    let failing = failing_entry(run);
+    let shows_failure =
+        run.status != Status::Passed && (run.expected.is_some() || run.received.is_some());
+    let rows = run.transcript.len() as u32 + u32::from(shows_failure);
     let height = TOP + rows * ROW + 20;
     let mut out = String::new();
     let _ = writeln!(
@@ -67,12 +100,12 @@ pub(super) fn diagram(exercise: &ExerciseResult) -> String {
         "<figure class=\"sequence\" data-messages=\"{messages}\" data-events=\"{events}\">\
          <svg viewBox=\"0 0 {WIDTH} {height}\" \
          width=\"{WIDTH}\" height=\"{height}\" role=\"img\" aria-label=\"the conversation\">",
-        messages = exercise
+        messages = run
             .transcript
             .iter()
             .filter(|e| e.direction != Direction::Event)
             .count(),
-        events = exercise
+        events = run
             .transcript
             .iter()
             .filter(|e| e.direction == Direction::Event)
@@ -86,7 +119,7 @@ pub(super) fn diagram(exercise: &ExerciseResult) -> String {
          <line class=\"lane\" x1=\"{STUDENT_X}\" y1=\"26\" x2=\"{STUDENT_X}\" y2=\"{bottom}\"/>\
          <line class=\"lane\" x1=\"{GRADER_X}\" y1=\"26\" x2=\"{GRADER_X}\" y2=\"{bottom}\"/>"
     );
-    for (index, entry) in exercise.transcript.iter().enumerate() {
+    for (index, entry) in run.transcript.iter().enumerate() {
         let y = TOP + index as u32 * ROW;
         let _ = write!(
             out,
@@ -101,8 +134,8 @@ pub(super) fn diagram(exercise: &ExerciseResult) -> String {
         out.push('\n');
     }
     if shows_failure {
-        let y = TOP + exercise.transcript.len() as u32 * ROW;
-        out.push_str(&failure(exercise, y));
+        let y = TOP + run.transcript.len() as u32 * ROW;
+        out.push_str(&failure(run, y));
     }
     out.push_str("</svg></figure>\n");
     out
@@ -151,7 +184,7 @@ fn event(entry: &TranscriptEntry, y: u32) -> String {
 }
 
 /// The failing step: what was expected beside what was received.
-fn failure(exercise: &ExerciseResult, y: u32) -> String {
+fn failure(run: Drawn, y: u32) -> String {
     let side = |label: &str, value: Option<&str>| match value {
         Some(value) => format!("{label}: {}", short_text(value, MAX_FAILURE_CHARS)),
         None => format!("{label}: nothing"),
@@ -167,10 +200,10 @@ fn failure(exercise: &ExerciseResult, y: u32) -> String {
         y + 22,
         (STUDENT_X + GRADER_X) / 2 + 10,
         y + 22,
-        status = exercise.status.as_str(),
+        status = run.status.as_str(),
         w = GRADER_X - STUDENT_X + 120,
-        expected = side("expected", exercise.expected.as_deref()),
-        received = side("received", exercise.received.as_deref()),
+        expected = side("expected", run.expected),
+        received = side("received", run.received),
     )
 }
 
