@@ -15,6 +15,7 @@ use crate::sandbox::Usage;
 use crate::student::{Finished, HeldSlot, Running};
 use std::path::Path;
 use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::timeout;
 
 /// After the connection closed, how long to wait for the program's exit
@@ -54,9 +55,12 @@ pub(super) struct StartFailure {
 }
 
 /// Starts the prepared program and plays the exercise against it.
+/// `turn` is this run's turn to have a program running (see
+/// `Context::turns`); it is given back when the conversation is over.
 pub(super) async fn converse(
     exercise: &Exercise,
     prepared: Prepared,
+    turn: OwnedSemaphorePermit,
     context: &Context,
 ) -> Result<Evidence, StartFailure> {
     let Prepared {
@@ -143,6 +147,11 @@ pub(super) async fn converse(
         let _ = timeout(EXIT_SETTLE, observer.wait_exit()).await;
     }
     let exited_by_itself = observer.exited();
+    // The next program starts while this one is stopped and its cgroups
+    // are read and removed: a few milliseconds of waiting for the kernel
+    // (a Python client is stopped 1-5 ms after its last message), in which
+    // the CPUs had one program fewer to run.
+    drop(turn);
     let finished = running.stop().await;
     let usage = tokio::task::spawn_blocking(move || confinement.finish())
         .await

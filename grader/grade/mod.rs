@@ -50,7 +50,7 @@ pub struct GradeOptions {
     pub seed: u64,
     /// Multiplies every timeout (slow machines, debugging).
     pub timeout_scale: f64,
-    /// How many of the submission's exercises run at once (`grade
+    /// How many of the submission's programs run at once (`grade
     /// --jobs`; a batch's child grades them all at once).
     pub exercises_at_once: usize,
     /// Exercise ids to grade; empty means all.
@@ -224,14 +224,13 @@ async fn grade_exercises(
         environment: environment.clone(),
         build_failure,
         folders: std::sync::Mutex::new(folders),
+        turns: Arc::new(Semaphore::new(options.exercises_at_once.max(1))),
     });
-    let permits = Arc::new(Semaphore::new(options.exercises_at_once.max(1)));
     // Exercises of an instructor's file may share a port: those take turns.
     let mut port_turns: HashMap<u16, Arc<Mutex<()>>> = HashMap::new();
     let mut tasks = Vec::new();
     for exercise in selected.iter().copied() {
         let context = Arc::clone(&context);
-        let permits = Arc::clone(&permits);
         let turn = exercise
             .port
             .map(|port| Arc::clone(port_turns.entry(port).or_default()));
@@ -241,7 +240,6 @@ async fn grade_exercises(
                 Some(turn) => Some(turn.lock().await),
                 None => None,
             };
-            let _permit = permits.acquire_owned().await;
             grade_exercise(&exercise, &context).await
         }));
     }
@@ -303,9 +301,14 @@ struct Context {
     /// Keeps each program's move into its cgroups from waiting for the
     /// kernel, in a grade alone.
     quick_moves: Option<QuickMoves>,
-    /// Each exercise's private folders, made before any program started
-    /// (see [`exercise_folders`]); taken by the exercise that runs there.
+    /// Each exercise's private folders where they are copies, made
+    /// before any program started (see [`exercise_folders`]); taken by
+    /// the run they are for. Views are made as each run is prepared.
     folders: std::sync::Mutex<HashMap<String, Result<ExerciseFolders, String>>>,
+    /// Turns to run a program: `exercises_at_once` of them, each held
+    /// from a run's preparation to the end of its conversation (see
+    /// [`converse`]).
+    turns: Arc<Semaphore>,
 }
 
 /// A manifest build that did not succeed.
@@ -316,16 +319,24 @@ struct BuildFailure {
 }
 
 /// The private folders of every selected exercise whose program is there,
-/// all made before any program starts. Made while another exercise's
-/// program is between fork and exec, a copy of a built binary is still
-/// open for writing in that child, and running the copy fails with "Text
-/// file busy" (ETXTBSY): the harness's race, not the student's crash.
+/// all made before any program starts, where they are copies. Made while
+/// another exercise's program is between fork and exec, a copy of a built
+/// binary is still open for writing in that child, and running the copy
+/// fails with "Text file busy" (ETXTBSY): the harness's race, not the
+/// student's crash. A view writes no file, so views are left to each
+/// run's preparation ([`private_folders`]): the first program then starts
+/// without waiting for every exercise's mount (2 ms of a Python grade's
+/// start). Should the kernel refuse a view there, the copy made instead
+/// is the rare case the start's retry of ETXTBSY covers.
 fn exercise_folders(
     workspace: &Workspace,
     manifest: Option<&Manifest>,
     selected: &[&Exercise],
     options: &GradeOptions,
 ) -> HashMap<String, Result<ExerciseFolders, String>> {
+    if workspace.gives_views() {
+        return HashMap::new();
+    }
     selected
         .iter()
         .filter(|exercise| {
@@ -341,17 +352,23 @@ fn exercise_folders(
                 .map(|variant| folders_key(&exercise.id, variant))
         })
         .map(|key| {
-            let folders = workspace.exercise_folders(&key).map_err(|e| {
-                if e.is_limit() {
-                    // Only the build can have made the copy grow past a limit.
-                    format!("after the build, {e}")
-                } else {
-                    format!("cannot make a private copy of the submission: {e}")
-                }
-            });
+            let folders = private_folders(workspace, &key);
             (key, folders)
         })
         .collect()
+}
+
+/// One run's private folders (`key`: see [`folders_key`]), or why they
+/// could not be made.
+fn private_folders(workspace: &Workspace, key: &str) -> Result<ExerciseFolders, String> {
+    workspace.exercise_folders(key).map_err(|e| {
+        if e.is_limit() {
+            // Only the build can have made the copy grow past a limit.
+            format!("after the build, {e}")
+        } else {
+            format!("cannot make a private copy of the submission: {e}")
+        }
+    })
 }
 
 /// The name of one run's private folders: the exercise's, and the
@@ -612,6 +629,10 @@ async fn run(
     variant: Option<Variant>,
     context: &Context,
 ) -> Graded {
+    // Closed only with the grade, so there is always a turn to wait for.
+    let Ok(turn) = Arc::clone(&context.turns).acquire_owned().await else {
+        return Graded::verdict(Status::Error, "the grade was stopped".to_string());
+    };
     let prepared = match prepare(exercise, program, variant, context).await {
         Ok(prepared) => prepared,
         Err(not) => {
@@ -625,7 +646,7 @@ async fn run(
     let command = prepared.command.clone();
     let interpreted = prepared.interpreted;
     let private_path = prepared.private_path.clone();
-    let evidence = match converse(exercise, prepared, context).await {
+    let evidence = match converse(exercise, prepared, turn, context).await {
         Ok(evidence) => evidence,
         Err(failure) => {
             let (status, message) = judge::start_failure(&command, interpreted, &failure);

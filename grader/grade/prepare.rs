@@ -77,21 +77,15 @@ pub(super) async fn prepare(
     }
     let failed = |message: String| NotPrepared::new(message, Some(&command));
 
+    let key = super::folders_key(&exercise.id, variant);
     let made = context
         .folders
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .remove(&super::folders_key(&exercise.id, variant));
-    let folders = match made {
-        Some(Ok(folders)) => folders,
-        Some(Err(message)) => return Err(failed(message)),
-        None => {
-            return Err(failed(format!(
-                "no private copy was made for {}",
-                exercise.id
-            )));
-        }
-    };
+        .remove(&key);
+    let folders = made
+        .unwrap_or_else(|| super::private_folders(&context.workspace, &key))
+        .map_err(failed)?;
     // CPU time: the whole exercise's wall time, plus a second.
     let cpu_seconds = side.deadlines.total.as_secs() + 1;
     let confinement = Confinement::prepare(

@@ -67,6 +67,12 @@ impl Workspace {
         })
     }
 
+    /// Whether exercises get views of the copy rather than copies of
+    /// their own (where the kernel refuses a view, a copy still).
+    pub fn gives_views(&self) -> bool {
+        self.views
+    }
+
     /// The built copy, from which exercise copies are made.
     pub fn base(&self) -> &Path {
         &self.base
