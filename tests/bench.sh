@@ -11,14 +11,18 @@
 #   1. reference-python (11 exercises, all pass) against the FLOOR: the
 #      same 11 Python interpreters started one after another. Target: the
 #      grade takes at most 0.6x the floor (issue 10's; on 2 CPUs the
-#      programs' own CPU alone puts the bound near 0.5x).
+#      programs' own CPU alone puts the bound near 0.5x), judged on RUNS
+#      pairs (the floor, then the grade, one right after the other) by the
+#      median of the pairs' ratios: a shared machine's speed drifts
+#      between two blocks of runs by more than the difference measured.
 #   2. crash-at-start (11 programs that raise at once). Target: < 1.5 s.
 #   3. reference-c, (a) as is, its manifest's `cc` build included, and
 #      (b) pre-built: the binary compiled once beforehand and a manifest
 #      without `build`. Target for (b): at most 40 ms.
 #   Then sockgrade's own CPU beside its programs' for reference-python
-#   and the pre-built C (the `grader_cpu_ms` and `programs_cpu_ms` of one
-#   grade's JSON). Target: own <= 10% of the programs' for reference-python.
+#   and the pre-built C (the `grader_cpu_ms` and `programs_cpu_ms` of
+#   RUNS grades' JSON, medians). Target: own <= 10% of the programs' for
+#   reference-python.
 #   4. batch: `sockgrade batch --seed 1` (the default --jobs: eight per
 #      CPU, with admission by CPU pressure) of 57 submissions, 19
 #      copies each of three kinds, all on the fixed ports: good
@@ -366,6 +370,8 @@ main_in_namespace() {
 
     measure "floor: 11 x python -c 'import socket'" "$floor_cmd"
     measure "reference-python" "$sg grade $subs/reference-python"
+    local paired
+    paired="$(measure_paired "$floor_cmd" "$sg grade $subs/reference-python")"
     measure "crash-at-start" "$sg grade $subs/crash-at-start" "1"
     measure "reference-c (with cc build)" "$sg grade $subs/reference-c"
     measure "reference-c (pre-built)" "$sg grade $tmp/reference-c-prebuilt"
@@ -382,13 +388,17 @@ main_in_namespace() {
     echo "sockgrade speed benchmark: $timer, $RUNS runs, $(nproc) CPUs, default --jobs; floors: $(python_note "$py")"
     table_header
     table_row "floor: 11 x python -c 'import socket'" "(the floor)" ""
-    table_row reference-python "<= 0.6x floor (ratio $(calc 'r / f' r="$ref" f="$floor"))" \
-        "$(met "$ref" "$(awk -v f="$floor" 'BEGIN { printf "%.4f", 0.6 * f }')" '<=')"
+    table_row reference-python "(ratio of means $(calc 'r / f' r="$ref" f="$floor"))" ""
+    local paired_ratio paired_floor paired_grade
+    read -r paired_ratio paired_floor paired_grade <<<"$paired"
+    printf '%-44s %4s  %-36s %-26s %s\n' "reference-python / floor, paired" "$RUNS" \
+        "median $(calc r r="$paired_ratio") ($(ms "$paired_grade") / $(ms "$paired_floor"))" \
+        "<= 0.6x floor" "$(met "$paired_ratio" 0.6 '<=')"
     table_row crash-at-start "< 1500 ms" "$(met "$crash" 1.5)"
     table_row "reference-c (with cc build)" "(none)" ""
     table_row "reference-c (pre-built)" "<= 40 ms" "$(met "$cbuilt" 0.040 '<=')"
     echo
-    echo "sockgrade's own CPU beside its programs' (one grade each; grader_cpu_ms and programs_cpu_ms of its JSON):"
+    echo "sockgrade's own CPU beside its programs' (median of $RUNS grades each; grader_cpu_ms and programs_cpu_ms of their JSON):"
     cpu_split reference-python "$sg" "$subs/reference-python" "$tmp" "target: own <= 10% of the programs'"
     cpu_split "reference-c (pre-built)" "$sg" "$tmp/reference-c-prebuilt" "$tmp" ""
     [[ "$BATCH" == 0 ]] || report_batch "$tmp" "$py"
@@ -397,22 +407,53 @@ main_in_namespace() {
     load_note after
 }
 
-# cpu_split NAME SG DIR TMP NOTE: one grade of DIR, and the CPU time its
-# report gives to sockgrade itself and to the processes it started.
+# measure_paired FLOOR_CMD CMD: RUNS pairs, each FLOOR_CMD then CMD, timed
+# one right after the other, so that both see the machine in the same
+# state (a shared machine drifts between two blocks of runs by more than
+# the difference measured). Prints "ratio floor cmd": the median of the
+# pairs' ratios and the median times (seconds).
+measure_paired() {
+    local floor_cmd="$1" cmd="$2" run t0 t1 t2 pairs=()
+    note "paired: the floor, then $cmd, $RUNS times"
+    for ((run = 0; run < RUNS; run++)); do
+        t0="$(date +%s%N)"
+        eval "$floor_cmd" >/dev/null 2>&1 || true
+        t1="$(date +%s%N)"
+        eval "$cmd" >/dev/null 2>&1 || true  # exit status checked by check_run
+        t2="$(date +%s%N)"
+        pairs+=("$((t1 - t0)) $((t2 - t1))")
+    done
+    printf '%s\n' "${pairs[@]}" | python3 -c '
+import statistics, sys
+pairs = [tuple(int(x) / 1e9 for x in line.split()) for line in sys.stdin]
+print(statistics.median(g / f for f, g in pairs),
+      statistics.median(f for f, _ in pairs), statistics.median(g for _, g in pairs))'
+}
+
+# cpu_split NAME SG DIR TMP NOTE: RUNS grades of DIR, and the CPU time
+# their reports give to sockgrade itself and to the processes it started
+# (medians: one grade's figures move by a tenth from run to run).
 cpu_split() {
-    local name="$1" sg="$2" dir="$3" tmp="$4" note="$5"
-    "$sg" grade "$dir" --json "$tmp/cpu.json" >/dev/null 2>&1 || true
-    python3 - "$tmp/cpu.json" "$name" "$note" <<'EOF'
-import json, sys
-r = json.load(open(sys.argv[1]))
-own, programs = r.get("grader_cpu_ms"), r.get("programs_cpu_ms")
-if own is None or programs is None:
-    print(f"  {sys.argv[2]}: not reported on this platform")
+    local name="$1" sg="$2" dir="$3" tmp="$4" note="$5" run
+    for ((run = 0; run < RUNS; run++)); do
+        "$sg" grade "$dir" --json "$tmp/cpu-$run.json" >/dev/null 2>&1 || true
+    done
+    python3 - "$name" "$note" "$tmp"/cpu-*.json <<'EOF'
+import json, statistics, sys
+name, note, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+reports = [json.load(open(f)) for f in files]
+if any(r.get("grader_cpu_ms") is None or r.get("programs_cpu_ms") is None for r in reports):
+    print(f"  {name}: not reported on this platform")
 else:
-    share = f"{100 * own / programs:.0f}%" if programs else "-"
-    print(f"  {sys.argv[2]:28} own {own:5d} ms, programs {programs:5d} ms: own = {share} of the programs'"
-          f" (wall {r['duration_ms']} ms) {sys.argv[3]}")
+    own = statistics.median(r["grader_cpu_ms"] for r in reports)
+    programs = statistics.median(r["programs_cpu_ms"] for r in reports)
+    wall = statistics.median(r["duration_ms"] for r in reports)
+    shares = [100 * r["grader_cpu_ms"] / r["programs_cpu_ms"] for r in reports if r["programs_cpu_ms"]]
+    share = f"{statistics.median(shares):.1f}%" if shares else "-"
+    print(f"  {name:28} own {own:5.0f} ms, programs {programs:5.0f} ms: own = {share} of the programs'"
+          f" (wall {wall:.0f} ms) {note}")
 EOF
+    rm -f "$tmp"/cpu-*.json
 }
 
 # --- the batch benchmark ------------------------------------------------------
