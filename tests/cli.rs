@@ -618,6 +618,58 @@ fn exercises_sharing_a_port_take_turns() {
     assert_eq!(code, 0, "{report}");
 }
 
+/// A version manager's shim for `python3` (pyenv's is a script) costs a
+/// start of its own every time it is run: the grader asks it for the
+/// interpreter it starts, and no program is run through it. This shim
+/// refuses to start anything for a program (whose environment names the
+/// exercise's port), so a program run through it fails.
+#[test]
+fn a_python_shim_on_path_is_resolved_by_the_grader_and_runs_no_program() {
+    require_namespace!();
+    let Some(python) = ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .into_iter()
+        .find(|path| Path::new(path).is_file())
+    else {
+        assert!(
+            std::env::var_os("SOCKGRADE_STRICT_TESTS").is_none(),
+            "no /usr/bin/python3 or /usr/local/bin/python3 for the shim to start"
+        );
+        eprintln!("skipped: no /usr/bin/python3 or /usr/local/bin/python3 for the shim to start");
+        return;
+    };
+    let shims = tempfile::tempdir().unwrap();
+    let shim = shims.path().join("python3");
+    std::fs::write(
+        &shim,
+        format!("#!/bin/sh\n[ -z \"$SOCKGRADE_PORT\" ] || exit 99\nexec {python} \"$@\"\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The normal user must reach it.
+    std::fs::set_permissions(shims.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", shims.path().display());
+    let folder = submission("reference-python");
+    let output = common::sockgrade_as_user_with_env(
+        &[("PATH", &path)],
+        &[
+            "grade",
+            folder.to_str().unwrap(),
+            "-e",
+            "client-1",
+            "--json",
+            "-",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        exercise(&report, "client-1")["status"],
+        "passed",
+        "{report}"
+    );
+}
+
 #[test]
 fn a_missing_interpreter_is_an_error_that_names_it_not_the_students_fault() {
     require_namespace!();

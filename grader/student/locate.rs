@@ -168,10 +168,13 @@ impl Interpreter {
     }
 
     /// Finds the interpreter on this machine. Python is asked for its own
-    /// executable: version-manager shims (pyenv, asdf) are scripts that cost
-    /// tens of milliseconds per start, and paying that once instead of once
-    /// per exercise is most of a grade's time. This starts a process: call
-    /// it once, and only when a program needs it.
+    /// executable where `python3` on PATH may be a version manager's shim
+    /// (pyenv, asdf: scripts; mise: a link to mise) that costs tens of
+    /// milliseconds per start: paying that once instead of once per
+    /// exercise is most of a grade's time. Asking starts a process, one
+    /// Python start before the first program can start, so it is skipped
+    /// where PATH leads to an interpreter itself ([`is_an_interpreter`]).
+    /// Call this once, and only when a program needs it.
     ///
     /// With a `user` (programs run as another user when sockgrade is
     /// root), only an interpreter that user may execute counts: a Python
@@ -180,8 +183,13 @@ impl Interpreter {
         let usable = |path: &PathBuf| user.is_none_or(|user| platform::executable_by(path, user));
         let mut on_path = all_on_path(self.name());
         // Asking Python for its real executable costs a start (and a
-        // shim's): worth it only when the one on PATH is usable at all.
-        if self == Interpreter::Python && on_path.first().is_some_and(&usable) {
+        // shim's): worth it only when the one on PATH is usable at all, and
+        // may be a shim.
+        if self == Interpreter::Python
+            && on_path
+                .first()
+                .is_some_and(|first| usable(first) && !is_an_interpreter(first))
+        {
             on_path.splice(0..0, resolve_python());
         }
         if let Some(found) = on_path.iter().find(|p| usable(p)) {
@@ -228,6 +236,30 @@ impl Interpreters {
         };
         cell.get_or_init(lookup).await.clone()
     }
+}
+
+/// Whether `path` leads to a Python interpreter itself rather than to a
+/// shim that starts one: its real file (links followed) is named for a
+/// version, as installed interpreters are (`python3.11`, `python3.13t`:
+/// Debian's, Homebrew's, conda's, a venv's link), and is no script. A
+/// shim is a script (pyenv, asdf), a link to another program (mise), or a
+/// stub named plainly `python3` (macOS's /usr/bin/python3, which asks
+/// xcrun each time).
+fn is_an_interpreter(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(real) = path.canonicalize() else {
+        return false;
+    };
+    let versioned = real.file_name().is_some_and(|name| {
+        name.to_string_lossy()
+            .strip_prefix("python3.")
+            .is_some_and(|minor| minor.starts_with(|c: char| c.is_ascii_digit()))
+    });
+    let mut head = [0; 2];
+    let binary = std::fs::File::open(&real)
+        .and_then(|mut file| file.read_exact(&mut head))
+        .is_ok_and(|()| &head != b"#!");
+    versioned && binary
 }
 
 fn resolve_python() -> Option<PathBuf> {
@@ -450,6 +482,40 @@ pub fn locate(folder: &Path, exercise_id: &str, manifest: Option<&Manifest>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn python_on_path_is_asked_for_its_executable_only_where_it_may_be_a_shim() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        let interpreter = file("python3.11", b"\x7fELF\x02\x01");
+        let free_threaded = file("python3.13t", b"\x7fELF\x02\x01");
+        let script = file(
+            "python3.12",
+            b"#!/usr/bin/env bash\nexec pyenv exec python3",
+        );
+        let plain_stub = file("python3", b"\xcf\xfa\xed\xfe");
+        let manager = file("mise", b"\x7fELF\x02\x01");
+        let venv_link = dir.path().join("venv-python3");
+        symlink(&interpreter, &venv_link).unwrap();
+        let manager_link = dir.path().join("shim-python3");
+        symlink(&manager, &manager_link).unwrap();
+        assert!(is_an_interpreter(&interpreter));
+        assert!(is_an_interpreter(&free_threaded));
+        assert!(is_an_interpreter(&venv_link));
+        assert!(!is_an_interpreter(&script), "a script shim");
+        assert!(!is_an_interpreter(&plain_stub), "a stub named python3");
+        assert!(
+            !is_an_interpreter(&manager_link),
+            "a link to a version manager"
+        );
+        assert!(!is_an_interpreter(&dir.path().join("missing")));
+    }
 
     #[test]
     fn the_names_messages_suggest_are_names_that_are_looked_for() {

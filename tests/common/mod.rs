@@ -143,14 +143,24 @@ pub const NORMAL_USER: u32 = 65534;
 /// otherwise the user running the tests already is one, and the namespace
 /// is a user namespace that maps no root.
 pub fn sockgrade_as_user(args: &[&str]) -> Output {
+    sockgrade_as_user_with_env(&[], args)
+}
+
+/// [`sockgrade_as_user`] with `env` (NAME, VALUE) set for sockgrade.
+pub fn sockgrade_as_user_with_env(env: &[(&str, &str)], args: &[&str]) -> Output {
     let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+    let assignments: Vec<String> = env
+        .iter()
+        .map(|(name, value)| shell_quote(&format!("{name}={value}")))
+        .collect();
+    let env = format!("env {}", assignments.join(" "));
     let script = if real_root() {
         format!(
-            "exec setpriv --reuid={NORMAL_USER} --regid={NORMAL_USER} --clear-groups \"$SOCKGRADE\" {}",
+            "exec {env} setpriv --reuid={NORMAL_USER} --regid={NORMAL_USER} --clear-groups \"$SOCKGRADE\" {}",
             quoted.join(" ")
         )
     } else {
-        format!("exec \"$SOCKGRADE\" {}", quoted.join(" "))
+        format!("exec {env} \"$SOCKGRADE\" {}", quoted.join(" "))
     };
     let unshare: &[&str] = if real_root() {
         &["--net", "--"]
