@@ -15,6 +15,8 @@
 #      pairs (the floor, then the grade, one right after the other) by the
 #      median of the pairs' ratios: a shared machine's speed drifts
 #      between two blocks of runs by more than the difference measured.
+#      As the real root, the same grade as user nobody too (as a student
+#      runs it: no cgroups, no other user, a user namespace), for insight.
 #   2. crash-at-start (11 programs that raise at once). Target: < 1.5 s.
 #   3. reference-c, (a) as is, its manifest's `cc` build included, and
 #      (b) pre-built: the binary compiled once beforehand and a manifest
@@ -372,6 +374,12 @@ main_in_namespace() {
     measure "reference-python" "$sg grade $subs/reference-python"
     local paired
     paired="$(measure_paired "$floor_cmd" "$sg grade $subs/reference-python")"
+    # As a student runs it: no cgroups, no other user, a user namespace.
+    local as_user=""
+    if programs_run_as_nobody; then
+        as_user="reference-python (as user nobody)"
+        measure "$as_user" "setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups $sg grade $subs/reference-python"
+    fi
     measure "crash-at-start" "$sg grade $subs/crash-at-start" "1"
     measure "reference-c (with cc build)" "$sg grade $subs/reference-c"
     measure "reference-c (pre-built)" "$sg grade $tmp/reference-c-prebuilt"
@@ -394,6 +402,8 @@ main_in_namespace() {
     printf '%-44s %4s  %-36s %-26s %s\n' "reference-python / floor, paired" "$RUNS" \
         "median $(calc r r="$paired_ratio") ($(ms "$paired_grade") / $(ms "$paired_floor"))" \
         "<= 0.6x floor" "$(met "$paired_ratio" 0.6 '<=')"
+    [[ -z "$as_user" ]] ||
+        table_row "$as_user" "(ratio of means $(calc 'r / f' r="$(mean_of "$as_user")" f="$floor"))" ""
     table_row crash-at-start "< 1500 ms" "$(met "$crash" 1.5)"
     table_row "reference-c (with cc build)" "(none)" ""
     table_row "reference-c (pre-built)" "<= 40 ms" "$(met "$cbuilt" 0.040 '<=')"
