@@ -56,7 +56,7 @@ pub(super) struct StartFailure {
 
 /// Starts the prepared program and plays the exercise against it.
 /// `turn` is this run's turn to have a program running (see
-/// `Context::turns`); it is given back when the conversation is over.
+/// `Context::program_turns`); it is given back when the conversation is over.
 pub(super) async fn converse(
     exercise: &Exercise,
     prepared: Prepared,

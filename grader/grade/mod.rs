@@ -224,7 +224,7 @@ async fn grade_exercises(
         environment: environment.clone(),
         build_failure,
         folders: std::sync::Mutex::new(folders),
-        turns: Arc::new(Semaphore::new(options.exercises_at_once.max(1))),
+        program_turns: Arc::new(Semaphore::new(options.exercises_at_once.max(1))),
     });
     // Exercises of an instructor's file may share a port: those take turns.
     let mut port_turns: HashMap<u16, Arc<Mutex<()>>> = HashMap::new();
@@ -308,7 +308,7 @@ struct Context {
     /// Turns to run a program: `exercises_at_once` of them, each held
     /// from a run's preparation to the end of its conversation (see
     /// [`converse`]).
-    turns: Arc<Semaphore>,
+    program_turns: Arc<Semaphore>,
 }
 
 /// A manifest build that did not succeed.
@@ -630,7 +630,7 @@ async fn run(
     context: &Context,
 ) -> Graded {
     // Closed only with the grade, so there is always a turn to wait for.
-    let Ok(turn) = Arc::clone(&context.turns).acquire_owned().await else {
+    let Ok(turn) = Arc::clone(&context.program_turns).acquire_owned().await else {
         return Graded::verdict(Status::Error, "the grade was stopped".to_string());
     };
     let prepared = match prepare(exercise, program, variant, context).await {
