@@ -919,6 +919,30 @@ fn resume_refuses_a_run_graded_otherwise_and_takes_the_first_runs_seed() {
     assert_eq!(resumed.status.code(), Some(1), "{}", text(&resumed.stderr));
 }
 
+/// The tier changes no score, but a resumed run without it would leave a
+/// summary whose robustness counts cover only some submissions.
+#[test]
+fn resume_refuses_a_run_with_another_robustness_tier() {
+    require_namespace!();
+    let dir = batch_of(&[("ann", "missing"), ("ben", "missing")]);
+    let out = tempfile::tempdir().unwrap();
+    batch(dir.path(), out.path(), &["--seed", "5", "-e", "client-1"]);
+    let robust = batch(
+        dir.path(),
+        out.path(),
+        &["--resume", "-e", "client-1", "--robust=split"],
+    );
+    assert_eq!(robust.status.code(), Some(2), "{}", text(&robust.stderr));
+    assert!(
+        text(&robust.stderr)
+            .contains("the robustness tier asked with --robust (split here, not asked there)"),
+        "{}",
+        text(&robust.stderr)
+    );
+    let resumed = batch(dir.path(), out.path(), &["--resume", "-e", "client-1"]);
+    assert_eq!(resumed.status.code(), Some(1), "{}", text(&resumed.stderr));
+}
+
 #[test]
 fn a_new_run_into_an_old_output_keeps_no_result_of_the_old_one() {
     require_namespace!();

@@ -1,6 +1,6 @@
 //! What makes batch runs parts of one gradebook: the same sockgrade, the
 //! same seed, the same exercises (their content, not only their file's
-//! name) and the same exercise selection. A batch writes it as
+//! name), the same exercise selection and the same robustness tier. A batch writes it as
 //! `batch.json` in its output before it grades; `--resume` and `merge`
 //! refuse outputs whose identities differ, since their scores would mix
 //! two gradings without a word, and `merge` refuses an incomplete set of
@@ -8,7 +8,7 @@
 
 use super::Shard;
 use crate::error::Error;
-use crate::exercise::ExerciseSet;
+use crate::exercise::{ExerciseSet, Variant};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -29,6 +29,12 @@ pub struct RunIdentity {
     pub exercises: serde_json::Value,
     /// The exercises chosen with `-e` (empty: all).
     pub only: Vec<String>,
+    /// The robustness tier's variants asked with `--robust` (`None`: not
+    /// asked; absent from identities written before the tier existed).
+    /// The scores do not depend on it, but the feedback and a summary's
+    /// robustness counts do.
+    #[serde(default)]
+    pub robust: Option<Vec<String>>,
     /// `K/N` when the run was one shard.
     pub shard: Option<String>,
     /// The submissions this run grades (its shard's), by name.
@@ -36,11 +42,13 @@ pub struct RunIdentity {
 }
 
 impl RunIdentity {
-    /// The identity of a run of `set` with `seed`, choosing `only`.
+    /// The identity of a run of `set` with `seed`, choosing `only`, with
+    /// the robustness tier `robust` asked.
     pub fn new(
         set: &ExerciseSet,
         seed: u64,
         only: &[String],
+        robust: Option<&[Variant]>,
         shard: Option<Shard>,
         submissions: Vec<String>,
     ) -> RunIdentity {
@@ -50,6 +58,12 @@ impl RunIdentity {
             exercises_source: set.source.clone(),
             exercises: serde_json::to_value(&set.exercises).unwrap_or_default(),
             only: only.to_vec(),
+            robust: robust.map(|variants| {
+                variants
+                    .iter()
+                    .map(|variant| variant.as_str().to_string())
+                    .collect()
+            }),
             shard: shard.map(|s| format!("{}/{}", s.index, s.count)),
             submissions,
         }
@@ -101,6 +115,17 @@ impl RunIdentity {
                 "the exercises chosen with -e ({} here, {} there)",
                 chosen(&self.only),
                 chosen(&other.only)
+            ));
+        }
+        if self.robust != other.robust {
+            let tier = |robust: &Option<Vec<String>>| match robust {
+                Some(variants) => variants.join(", "),
+                None => "not asked".to_string(),
+            };
+            differ.push(format!(
+                "the robustness tier asked with --robust ({} here, {} there)",
+                tier(&self.robust),
+                tier(&other.robust)
             ));
         }
         differ
@@ -157,7 +182,29 @@ mod tests {
     fn identity(seed: u64, only: &[&str]) -> RunIdentity {
         let set = ExerciseSet::embedded().unwrap();
         let only: Vec<String> = only.iter().map(|s| s.to_string()).collect();
-        RunIdentity::new(&set, seed, &only, None, vec!["alice".to_string()])
+        RunIdentity::new(&set, seed, &only, None, None, vec!["alice".to_string()])
+    }
+
+    #[test]
+    fn the_robustness_tier_is_part_of_a_run_and_old_identities_asked_none() {
+        let set = ExerciseSet::embedded().unwrap();
+        let robust = RunIdentity::new(
+            &set,
+            7,
+            &[],
+            Some(&[Variant::Split, Variant::SlowStart]),
+            None,
+            vec!["alice".to_string()],
+        );
+        assert_eq!(
+            robust.differences(&identity(7, &[])),
+            ["the robustness tier asked with --robust (split, slow-start here, not asked there)"]
+        );
+        // An identity written before the tier existed has no `robust`.
+        let mut old = serde_json::to_value(identity(7, &[])).unwrap();
+        old.as_object_mut().unwrap().remove("robust");
+        let old: RunIdentity = serde_json::from_value(old).unwrap();
+        assert!(old.differences(&identity(7, &[])).is_empty());
     }
 
     #[test]

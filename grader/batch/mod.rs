@@ -116,6 +116,7 @@ pub async fn run(
         set,
         options.grade.seed,
         &options.grade.only,
+        options.grade.robust.as_deref(),
         options.shard,
         submissions.iter().map(|s| s.name.clone()).collect(),
     );

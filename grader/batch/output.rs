@@ -237,7 +237,7 @@ mod tests {
         write_submission(out.path(), &bob).unwrap();
         std::fs::remove_file(out.path().join("bob").join(HTML)).unwrap();
         let set = crate::exercise::ExerciseSet::embedded().unwrap();
-        let run = RunIdentity::new(&set, 1, &[], None, vec!["alice".into(), "bob".into()]);
+        let run = RunIdentity::new(&set, 1, &[], None, None, vec!["alice".into(), "bob".into()]);
         write_aggregates(out.path(), &[alice, bob], &[], &run).unwrap();
         let page = std::fs::read_to_string(out.path().join(HTML)).unwrap();
         assert!(page.contains("href=\"./alice/report.html\""), "{page}");
