@@ -103,7 +103,14 @@ impl RunIdentity {
                 self.exercises_source, other.exercises_source
             ));
         }
-        if self.only != other.only {
+        // A selection, whatever order the -e options came in.
+        let selection = |only: &[String]| {
+            let mut ids = only.to_vec();
+            ids.sort();
+            ids.dedup();
+            ids
+        };
+        if selection(&self.only) != selection(&other.only) {
             let chosen = |only: &[String]| {
                 if only.is_empty() {
                     "all".to_string()
@@ -221,6 +228,13 @@ mod tests {
         let mut changed = identity(7, &[]);
         changed.exercises[0]["points"] = 2.into();
         assert!(changed.differences(&identity(7, &[]))[0].starts_with("the exercises ("));
+    }
+
+    #[test]
+    fn the_same_exercises_chosen_in_another_order_are_the_same_run() {
+        let differ = identity(7, &["client-2", "client-1"])
+            .differences(&identity(7, &["client-1", "client-2", "client-1"]));
+        assert!(differ.is_empty(), "{differ:?}");
     }
 
     #[test]
