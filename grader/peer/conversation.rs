@@ -115,20 +115,20 @@ impl<'a> Conversation<'a> {
         }
     }
 
+    /// `text` filled in, with the exercise's line ending.
+    fn line(&self, text: &Template) -> String {
+        format!("{}{}", self.values.fill(text), self.exercise.line_ending)
+    }
+
     async fn send(&mut self, text: &Template, deadline: Instant) -> Result<(), Failure> {
-        let message = format!("{}{}", self.values.fill(text), self.exercise.line_ending);
+        let message = self.line(text);
         self.send_bytes(message.as_bytes(), deadline).await
     }
 
     /// Sends two messages in one segment (the `coalesce` variant).
     async fn send_together(&mut self, [first, second]: [&Template; 2]) -> Result<(), Failure> {
         let deadline = self.begin_step();
-        let ending = &self.exercise.line_ending;
-        let both = format!(
-            "{}{ending}{}{ending}",
-            self.values.fill(first),
-            self.values.fill(second)
-        );
+        let both = self.line(first) + &self.line(second);
         self.connection
             .recorder()
             .event("the grader sent the next two messages in one segment");

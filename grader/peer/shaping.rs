@@ -78,7 +78,7 @@ impl Shaping {
     /// The lengths of the segments a message of `len` bytes goes out in:
     /// one in every tier but `split`.
     pub fn segments(&mut self, len: usize) -> Vec<usize> {
-        if self.variant != Some(Variant::Split) || len < 2 {
+        if !self.splits() || len < 2 {
             return vec![len];
         }
         let len = len as i64;
