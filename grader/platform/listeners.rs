@@ -10,6 +10,7 @@
 //! exercise waiting for its program, it was half of a batch's own CPU.
 //! The file remains the fallback where netlink is refused.
 
+use super::sock_diag::{self, INODE_OFFSET, SPORT_OFFSET, TCP_LISTEN};
 use std::fs;
 use std::io;
 
@@ -37,10 +38,6 @@ pub fn listening_sockets() -> Option<Vec<Listener>> {
         }
     }
 }
-
-use super::sock_diag::{self, INODE_OFFSET, SPORT_OFFSET};
-
-const TCP_LISTEN: u32 = 10;
 
 /// The listeners of one address family, from a sock_diag dump.
 fn diag_listeners(family: libc::c_int) -> io::Result<Vec<Listener>> {

@@ -7,21 +7,24 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 
-pub(super) const SOCK_DIAG_BY_FAMILY: u16 = 20;
-pub(super) const NLMSG_HEADER_LEN: usize = 16;
+const SOCK_DIAG_BY_FAMILY: u16 = 20;
+const NLMSG_HEADER_LEN: usize = 16;
 /// inet_diag_req_v2: family, protocol, ext, pad, states, then a 48-byte id.
-pub(super) const REQUEST_LEN: usize = 4 + 4 + 48;
+const REQUEST_LEN: usize = 4 + 4 + 48;
 /// inet_diag_msg: family, state, timer, retrans, the 48-byte id, then
 /// expires, rqueue, wqueue, uid and inode (4 bytes each).
-pub(super) const MESSAGE_LEN: usize = 4 + 48 + 5 * 4;
+const MESSAGE_LEN: usize = 4 + 48 + 5 * 4;
+/// TCP's LISTEN state (`net/tcp_states.h`); a request's state mask has
+/// bit N for state N.
+pub(super) const TCP_LISTEN: u32 = 10;
 /// Where the id's source port is in an inet_diag_msg.
 pub(super) const SPORT_OFFSET: usize = 4;
 /// Where the receive queue's length is in an inet_diag_msg.
 const RQUEUE_OFFSET: usize = 4 + 48 + 4;
 /// Where the inode is in an inet_diag_msg.
 pub(super) const INODE_OFFSET: usize = 4 + 48 + 4 * 4;
-/// Every TCP state but LISTEN (bits 1 to 11 of the state mask, less 10).
-const CONNECTED_STATES: u32 = 0xfff & !(1 << 10) & !1;
+/// Every TCP state but LISTEN (states 1 to 11; there is no state 0).
+const CONNECTED_STATES: u32 = 0xfff & !(1 << TCP_LISTEN) & !1;
 /// inet_diag_sockid's cookie when the caller does not know it.
 const NO_COOKIE: u32 = !0;
 
@@ -169,6 +172,19 @@ mod tests {
     use super::*;
     use std::io::{Read, Write};
 
+    /// Polls `unread_bytes` until it says `want` (loopback delivers at once,
+    /// but a loaded machine may hand the delivery to a kernel thread).
+    fn eventually(their_end: SocketAddr, our_end: SocketAddr, want: u32) -> Option<u32> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let unread = unread_bytes(their_end, our_end);
+            if unread == Some(want) || std::time::Instant::now() >= deadline {
+                return unread;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
     #[test]
     fn the_unread_bytes_of_the_other_end_are_counted_until_it_reads_them() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -177,12 +193,7 @@ mod tests {
         let (their_end, our_end) = (theirs.local_addr().unwrap(), ours.local_addr().unwrap());
         assert_eq!(unread_bytes(their_end, our_end), Some(0));
         ours.write_all(b"hello\n").unwrap();
-        // Loopback delivers at once, but give the kernel a moment.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while unread_bytes(their_end, our_end) != Some(6) && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        assert_eq!(unread_bytes(their_end, our_end), Some(6));
+        assert_eq!(eventually(their_end, our_end, 6), Some(6));
         let mut two = [0u8; 2];
         theirs.read_exact(&mut two).unwrap();
         assert_eq!(unread_bytes(their_end, our_end), Some(4));
@@ -207,7 +218,9 @@ mod tests {
         let (_theirs, _) = listener.accept().unwrap();
         let their_end = SocketAddr::new("127.0.0.1".parse().unwrap(), port);
         ours.write_all(b"hi").unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        assert_eq!(unread_bytes(their_end, ours.local_addr().unwrap()), Some(2));
+        assert_eq!(
+            eventually(their_end, ours.local_addr().unwrap(), 2),
+            Some(2)
+        );
     }
 }
