@@ -54,6 +54,12 @@ impl Variant {
         }
     }
 
+    /// The name of `exercise_id`'s replay in this variant
+    /// (`client-4@split`): its private folders' and its seed's.
+    pub fn replay_of(self, exercise_id: &str) -> String {
+        format!("{exercise_id}@{}", self.as_str())
+    }
+
     /// What the grader did differently, for messages ("with ...").
     pub fn describe(self) -> &'static str {
         match self {

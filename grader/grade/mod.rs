@@ -375,7 +375,7 @@ fn private_folders(workspace: &Workspace, key: &str) -> Result<ExerciseFolders, 
 /// variant's in the robustness tier (`client-4@split`).
 fn folders_key(exercise_id: &str, variant: Option<Variant>) -> String {
     match variant {
-        Some(variant) => format!("{exercise_id}@{}", variant.as_str()),
+        Some(variant) => variant.replay_of(exercise_id),
         None => exercise_id.to_string(),
     }
 }

@@ -18,7 +18,7 @@ const LONGEST_FIRST_SEGMENT: i64 = 3;
 /// `run_seed`: kept below 2^53, as run seeds are, so every JSON reader
 /// holds it exactly.
 pub fn seed_of(variant: Variant, run_seed: u64, exercise_id: &str) -> u64 {
-    exercise_seed(run_seed, &format!("{exercise_id}@{}", variant.as_str())) & ((1 << 53) - 1)
+    exercise_seed(run_seed, &variant.replay_of(exercise_id)) & ((1 << 53) - 1)
 }
 
 /// The shaping of one conversation's sends.
