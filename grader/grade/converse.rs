@@ -60,7 +60,7 @@ pub(super) struct StartFailure {
 pub(super) async fn converse(
     exercise: &Exercise,
     prepared: Prepared,
-    turn: OwnedSemaphorePermit,
+    turn: Option<OwnedSemaphorePermit>,
     context: &Context,
 ) -> Result<Evidence, StartFailure> {
     let Prepared {
