@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::outcome::{Status, SubmissionReport, ToolInfo};
+use crate::outcome::{ExerciseResult, Status, SubmissionReport, ToolInfo};
 use crate::report::evidence::points;
 use crate::text::truncate_chars;
 
@@ -64,6 +64,27 @@ pub struct RobustCount {
     pub replayed: usize,
     /// Of those, the ones that passed every variant.
     pub passed: usize,
+}
+
+impl RobustCount {
+    /// The count of `results` (one submission's exercises, say): `None`
+    /// when none was replayed.
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a ExerciseResult>) -> Option<RobustCount> {
+        let mut count = None;
+        for result in results {
+            RobustCount::add(&mut count, result);
+        }
+        count
+    }
+
+    /// Adds `result` to `count` if it was replayed.
+    fn add(count: &mut Option<RobustCount>, result: &ExerciseResult) {
+        if let Some(passed) = result.passed_every_variant() {
+            let count = count.get_or_insert_default();
+            count.replayed += 1;
+            count.passed += usize::from(passed);
+        }
+    }
 }
 
 impl ExerciseSummary {
@@ -266,11 +287,7 @@ fn exercise_summaries(reports: &[&SubmissionReport]) -> Vec<ExerciseSummary> {
             Status::Error => &mut summary.error,
         };
         *count += 1;
-        if let Some(passed) = exercise.passed_every_variant() {
-            let robust = summary.robustness.get_or_insert_default();
-            robust.replayed += 1;
-            robust.passed += usize::from(passed);
-        }
+        RobustCount::add(&mut summary.robustness, exercise);
     }
     for summary in &mut summaries {
         // Every listed id was seen at least once, so the total is never 0.

@@ -630,7 +630,10 @@ async fn run(
     context: &Context,
 ) -> Graded {
     // The semaphore is never closed: the turn is always there.
-    let turn = Arc::clone(&context.program_turns).acquire_owned().await.ok();
+    let turn = Arc::clone(&context.program_turns)
+        .acquire_owned()
+        .await
+        .ok();
     let prepared = match prepare(exercise, program, variant, context).await {
         Ok(prepared) => prepared,
         Err(not) => {

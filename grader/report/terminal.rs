@@ -8,6 +8,7 @@ use super::evidence::{self, Tail};
 use crate::outcome::{
     ExerciseResult, Isolation, Protection, Status, SubmissionReport, TranscriptEntry, VariantResult,
 };
+use crate::summary::RobustCount;
 
 /// Transcript lines shown per exercise; the last ones are kept, since the
 /// end of a conversation is where it went wrong.
@@ -211,21 +212,20 @@ fn section(exercise: &ExerciseResult, style: Style) -> Vec<String> {
 /// The robustness tier, when it was played: one line per exercise with
 /// each variant's verdict, then what went wrong in each that failed.
 fn robustness(exercises: &[ExerciseResult], style: Style) -> Vec<String> {
+    let Some(count) = RobustCount::of(exercises) else {
+        return Vec::new();
+    };
     let replayed: Vec<&ExerciseResult> = exercises
         .iter()
-        .filter(|e| e.passed_every_variant().is_some())
+        .filter(|e| !e.robustness.is_empty())
         .collect();
-    if replayed.is_empty() {
-        return Vec::new();
-    }
-    let robust = robust_count(exercises);
     let mut lines = vec![
         String::new(),
         style.paint(
             ansi::BOLD,
             &format!(
-                "robustness: {robust} of {} exercises passed every variant (the score is the normal tier's)",
-                replayed.len()
+                "robustness: {} of {} exercises passed every variant (the score is the normal tier's)",
+                count.passed, count.replayed
             ),
         ),
     ];
@@ -257,14 +257,6 @@ fn robustness(exercises: &[ExerciseResult], style: Style) -> Vec<String> {
         }
     }
     lines
-}
-
-/// How many exercises passed every robustness variant they were replayed in.
-fn robust_count(exercises: &[ExerciseResult]) -> usize {
-    exercises
-        .iter()
-        .filter(|e| e.passed_every_variant() == Some(true))
-        .count()
 }
 
 /// What went wrong in one robustness variant of an exercise.
@@ -447,14 +439,8 @@ fn summary(report: &SubmissionReport, style: Style) -> Vec<String> {
         evidence::status_counts(report),
         evidence::seconds(report.duration_ms),
     );
-    let replayed = report
-        .exercises
-        .iter()
-        .filter(|e| e.passed_every_variant().is_some())
-        .count();
-    if replayed > 0 {
-        let robust = robust_count(&report.exercises);
-        line.push_str(&format!(" · robust {robust}/{replayed}"));
+    if let Some(count) = RobustCount::of(&report.exercises) {
+        line.push_str(&format!(" · robust {}/{}", count.passed, count.replayed));
     }
     let code = if report.all_passed() {
         ansi::GREEN_BOLD
