@@ -195,7 +195,7 @@ fn evidence_text(exercise: &ExerciseResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::sample_report;
+    use crate::report::tests::{sample_report, sample_report_replayed};
     use serde_json::Value;
 
     fn parsed(report: &SubmissionReport) -> Value {
@@ -218,22 +218,8 @@ mod tests {
 
     #[test]
     fn a_passed_test_tells_its_robustness_without_changing_its_score() {
-        let mut report = sample_report();
-        let passed = report
-            .exercises
-            .iter()
-            .position(|e| e.status == Status::Passed)
-            .unwrap();
-        report.exercises[passed].robustness = vec![crate::outcome::VariantResult {
-            variant: crate::exercise::Variant::Split,
-            seed: 1,
-            status: Status::Failed,
-            message: "with every message split into small segments: it answered a part".into(),
-            hint: Some("TCP carries a stream of bytes".into()),
-            expected: None,
-            received: None,
-            transcript: Vec::new(),
-        }];
+        let (report, passed) =
+            sample_report_replayed(&[(crate::exercise::Variant::Split, Status::Failed)]);
         let json = parsed(&report);
         let test = &json["tests"][passed];
         assert_eq!(test["status"], "passed");

@@ -206,6 +206,33 @@ pub(crate) mod tests {
         }
     }
 
+    /// [`sample_report`] with its passed exercise replayed in `variants`
+    /// (each with its status), and that exercise's index.
+    pub(crate) fn sample_report_replayed(
+        variants: &[(crate::exercise::Variant, Status)],
+    ) -> (SubmissionReport, usize) {
+        let mut report = sample_report();
+        let passed = report
+            .exercises
+            .iter()
+            .position(|e| e.status == Status::Passed)
+            .expect("the sample has a passed exercise");
+        report.exercises[passed].robustness = variants
+            .iter()
+            .map(|&(variant, status)| crate::outcome::VariantResult {
+                variant,
+                seed: 3,
+                status,
+                message: format!("with {}: it answered a part", variant.describe()),
+                hint: Some("TCP carries a stream of bytes".into()),
+                expected: Some("`hello`".into()),
+                received: Some("he".into()),
+                transcript: Vec::new(),
+            })
+            .collect();
+        (report, passed)
+    }
+
     #[test]
     fn every_format_lays_out_the_evidence_in_the_same_order() {
         let mut report = sample_report();

@@ -460,7 +460,7 @@ fn summary(report: &SubmissionReport, style: Style) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::sample_report;
+    use crate::report::tests::{sample_report, sample_report_replayed};
 
     const PLAIN: Style = Style { color: false };
     const COLOR: Style = Style { color: true };
@@ -613,26 +613,10 @@ mod tests {
 
     #[test]
     fn the_robustness_tier_gets_a_block_and_a_count_in_the_summary_line() {
-        let mut report = sample_report();
-        let passed = report
-            .exercises
-            .iter()
-            .position(|e| e.status == Status::Passed)
-            .unwrap();
-        let variant = |variant, status| VariantResult {
-            variant,
-            seed: 3,
-            status,
-            message: format!("with {}: it answered a part", variant.as_str()),
-            hint: Some("TCP carries a stream of bytes".into()),
-            expected: Some("`hello`".into()),
-            received: Some("he".into()),
-            transcript: Vec::new(),
-        };
-        report.exercises[passed].robustness = vec![
-            variant(crate::exercise::Variant::Split, Status::Failed),
-            variant(crate::exercise::Variant::SlowStart, Status::Passed),
-        ];
+        let (report, passed) = sample_report_replayed(&[
+            (crate::exercise::Variant::Split, Status::Failed),
+            (crate::exercise::Variant::SlowStart, Status::Passed),
+        ]);
         let id = report.exercises[passed].id.clone();
         let text = render(&report, PLAIN);
         assert!(
