@@ -27,8 +27,9 @@ fn robust_verdicts(report: &Value) -> BTreeMap<String, String> {
 }
 
 /// Grades `name` with `--robust` and checks the normal tier's verdicts and
-/// exit code are what they are without it, and the tier's its own.
-fn gets_its_expected_robustness(name: &str, seed: &str) {
+/// exit code are what they are without it, and the tier's its own; the
+/// report, for more checks.
+fn gets_its_expected_robustness(name: &str, seed: &str) -> Value {
     let folder = common::submission(name);
     let robust = common::expected(name, "robust");
     let verdicts = common::expected(name, "verdicts");
@@ -62,12 +63,29 @@ fn gets_its_expected_robustness(name: &str, seed: &str) {
         "{name} (seed {seed}):\n  {}",
         wrong.join("\n  ")
     );
+    report
 }
 
 #[test]
 fn programs_that_frame_their_messages_pass_every_variant() {
     require_namespace!();
-    gets_its_expected_robustness("robust-python", "11");
+    let report = gets_its_expected_robustness("robust-python", "11");
+    // `--robust` alone asks for all three, each where it changes something:
+    // coalesce only in server-4, none in server-1 (the grader never speaks).
+    let replayed = |id: &str| -> Vec<String> {
+        common::exercise(&report, id)["robustness"]
+            .as_array()
+            .map(|variants| {
+                variants
+                    .iter()
+                    .map(|v| v["variant"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(replayed("server-4"), ["split", "coalesce", "slow-start"]);
+    assert_eq!(replayed("client-4"), ["split", "slow-start"]);
+    assert!(replayed("server-1").is_empty());
 }
 
 #[test]
