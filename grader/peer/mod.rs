@@ -32,8 +32,8 @@ use tokio::time::{Instant, sleep, sleep_until, timeout};
 /// The first pause between two tries of a student's server while it
 /// starts (see [`Backoff`]); the pauses grow up to
 /// [`CONNECT_POLL_LONGEST`]. A compiled server listens within a
-/// millisecond and is reached within about two and a half (measured on
-/// the C reference); an interpreted one, listening
+/// millisecond and is reached a median 3 ms after its start (measured on
+/// the C reference's transcripts); an interpreted one, listening
 /// after some 20 ms, is reached within a quarter of its start; and one that
 /// never listens costs about twenty tries a second, not 250: each try is
 /// two sockets, and polling every 4 ms was a tenth of a batch's CPU. (A
