@@ -375,8 +375,9 @@ pub struct SubmissionReport {
     /// programs print or send, it stays small.
     #[serde(default)]
     pub grader_max_rss_kib: Option<u64>,
-    /// CPU time of the grading process itself (user and system, ms):
-    /// sockgrade's own cost, beside `programs_cpu_ms`.
+    /// CPU time of the grading process itself (user and system, ms),
+    /// beside `programs_cpu_ms`: most of sockgrade's own cost, not all (the
+    /// command that starts it in its namespaces costs a few ms more).
     #[serde(default)]
     pub grader_cpu_ms: Option<u64>,
     /// CPU time of the processes the grader started and waited for (the
