@@ -451,7 +451,7 @@ print(statistics.median(g / f for f, g in pairs),
 cpu_split() {
     local name="$1" sg="$2" dir="$3" tmp="$4" target="$5"
     python3 - "$name" "$target" "$sg" "$dir" "$tmp/cpu.json" "$RUNS" <<'EOF'
-import json, resource, statistics, subprocess, sys
+import json, os, resource, statistics, subprocess, sys
 name, target, sg, folder, out, runs = sys.argv[1:7]
 
 def children_cpu_ms():
@@ -460,10 +460,14 @@ def children_cpu_ms():
 
 grades = []
 for _ in range(int(runs)):
+    if os.path.exists(out):
+        os.remove(out)  # never a previous run's figures
     before = children_cpu_ms()
     subprocess.run([sg, "grade", folder, "--json", out],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     command = children_cpu_ms() - before
+    if not os.path.exists(out):
+        sys.exit(f"bench.sh: `{sg} grade {folder}` wrote no {out}")
     grades.append((command, json.load(open(out))))
 if any(r.get("grader_cpu_ms") is None or r.get("programs_cpu_ms") is None for _, r in grades):
     print(f"  {name}: not reported on this platform")
