@@ -561,6 +561,12 @@ fn until_stopped<T>(work: impl std::future::Future<Output = T>) -> Result<Option
 /// reply; the exit code is 0 when a reply was written.
 fn child_grade() -> Result<u8, Error> {
     let request = child::read_request(std::io::stdin().lock())?;
+    if request.isolation == Isolation::Namespaces {
+        // Best effort: where the kernel refuses, a grader's socket may
+        // still, rarely, take a port first (the check before a server's
+        // start then names it), as without namespaces.
+        let _ = sandbox::keep_ports_for_programs(&request.exercises.fixed_ports());
+    }
     // The caller has already said what this machine cannot give.
     let graded = match Environment::discover(
         &request.options.sandbox,

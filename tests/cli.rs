@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{exercise, grade_json, in_namespace, sockgrade, sockgrade_here, submission, text};
+use common::{
+    exercise, grade_json, grade_json_as_user, in_namespace, sockgrade, sockgrade_here, submission,
+    text,
+};
 use std::path::{Path, PathBuf};
 
 #[test]
@@ -616,6 +619,66 @@ fn exercises_sharing_a_port_take_turns() {
         &["--exercises", file.to_str().unwrap(), "--jobs", "3"],
     );
     assert_eq!(code, 0, "{report}");
+}
+
+/// The kernel gives a socket that asks for no port in particular (the
+/// grader's listener for a client on any port, a connection's source
+/// port) one from its ephemeral range, which holds the notebook's 34567:
+/// once in a while the grader itself held server-demo's port when its
+/// program came to listen on it, and a right server got an `error` ("port
+/// 34567 is already in use by sockgrade"). In the grade's own network
+/// namespace the exercises' fixed ports are kept for the programs; this
+/// program says what the kernel keeps, as root and as a normal user.
+#[test]
+fn the_exercises_ports_are_kept_from_the_graders_own_sockets() {
+    require_namespace!();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("course.json");
+    std::fs::write(
+        &file,
+        r#"{"format": 1, "exercises": [
+            {"id": "kept", "title": "t", "instructions": "i", "role": "server", "port": 34567,
+             "steps": [{"expect": {"exact": "kept: 5555,34567"}}]},
+            {"id": "other", "title": "t", "instructions": "i", "role": "client", "port": 5555,
+             "steps": [{"send": "hello"}]}
+        ]}"#,
+    )
+    .unwrap();
+    let submission_dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        submission_dir.path().join("kept.py"),
+        r#"import socket
+kept = open('/proc/sys/net/ipv4/ip_local_reserved_ports').read().strip()
+with socket.socket() as s:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('127.0.0.1', 34567))
+    s.listen()
+    conn, _ = s.accept()
+    conn.sendall(f'kept: {kept}\n'.encode())
+"#,
+    )
+    .unwrap();
+    // The normal user's programs must reach the folder and the file.
+    use std::os::unix::fs::PermissionsExt;
+    for path in [dir.path(), submission_dir.path()] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let args = ["--exercises", file.to_str().unwrap(), "-e", "kept"];
+    for (who, (code, report)) in [
+        ("root", grade_json(submission_dir.path(), &args)),
+        (
+            "a normal user",
+            grade_json_as_user(submission_dir.path(), &args),
+        ),
+    ] {
+        assert_eq!(report["isolation"], "namespaces", "{who}: {report}");
+        assert_eq!(
+            exercise(&report, "kept")["status"],
+            "passed",
+            "{who}: {report}"
+        );
+        assert_eq!(code, 0, "{who}: {report}");
+    }
 }
 
 /// A version manager's shim for `python3` (pyenv's is a script) costs a

@@ -161,6 +161,14 @@ impl ExerciseSet {
         })
     }
 
+    /// The fixed ports of its exercises, each once, in order.
+    pub fn fixed_ports(&self) -> Vec<u16> {
+        let mut ports: Vec<u16> = self.exercises.iter().filter_map(|e| e.port).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    }
+
     /// The exercise called `id`, or, failing that, the one whose other
     /// spelling it is (`client_1`, as its file may be named).
     pub fn get(&self, id: &str) -> Option<&Exercise> {
@@ -250,6 +258,15 @@ mod tests {
         let only: Vec<String> = only.iter().map(|id| id.to_string()).collect();
         let chosen = set.select(&only).unwrap();
         chosen.iter().map(|e| e.id.clone()).collect()
+    }
+
+    #[test]
+    fn the_notebooks_fixed_ports_are_its_ten_ports_once_each_client_5_having_none() {
+        let set = ExerciseSet::embedded().unwrap();
+        assert_eq!(
+            set.fixed_ports(),
+            [1248, 3456, 5555, 5678, 7890, 8675, 8765, 9876, 34567, 65432]
+        );
     }
 
     #[test]

@@ -231,6 +231,12 @@ fn map_ids(uid: Uid, gid: Gid) -> Result<(), String> {
     write("/proc/self/gid_map", format!("0 {gid} 1"))
 }
 
+/// See [`super::keep_ports_for_programs`].
+pub fn keep_ports_for_programs(ports: &[u16]) -> std::io::Result<()> {
+    let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+    std::fs::write("/proc/sys/net/ipv4/ip_local_reserved_ports", list.join(","))
+}
+
 /// A new network namespace has a loopback interface, down: bring it up.
 fn bring_loopback_up() -> Result<(), String> {
     // SAFETY: plain socket and ioctl calls on a zeroed, correctly sized

@@ -144,6 +144,23 @@ pub fn run_isolated(args: &[OsString], inside: fn(&[OsString]) -> u8) -> u8 {
     }
 }
 
+/// Keeps `ports` (the exercises' fixed ports) for the programs in this
+/// network namespace: the kernel gives none of them to a socket that did
+/// not ask for it, so none of the grader's own sockets (a listener on any
+/// free port, the source port of a connection) takes a port a program is
+/// about to listen on. Without it a right server was, now and then, told
+/// its port was "already in use" by the grader. Only ever called in the
+/// grade's own namespace: the setting is the namespace's.
+pub fn keep_ports_for_programs(ports: &[u16]) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    return linux::keep_ports_for_programs(ports);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = ports;
+        Ok(())
+    }
+}
+
 /// Age past which a sockgrade cgroup belongs to a grader that was killed
 /// (no grade lives this long), and is swept.
 #[cfg(target_os = "linux")]
