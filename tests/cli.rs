@@ -100,13 +100,8 @@ fn an_unknown_exercise_is_bad_input_and_lists_the_real_ones() {
 
 #[test]
 fn a_broken_exercise_file_is_named_with_line_and_column() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("course.json");
-    std::fs::write(
-        &file,
-        "{\n  \"format\": 1,\n  \"exercises\": [\n    {\"id\": \"a\",, }\n  ]\n}\n",
-    )
-    .unwrap();
+    let (_dir, file) =
+        course_file("{\n  \"format\": 1,\n  \"exercises\": [\n    {\"id\": \"a\",, }\n  ]\n}\n");
     let output = sockgrade_here(&["list", "--exercises", file.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
@@ -197,14 +192,10 @@ fn an_unwritable_report_path_is_bad_input() {
 #[test]
 fn an_instructors_exercise_file_replaces_the_notebook() {
     require_namespace!();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("course.json");
-    std::fs::write(
-        &file,
+    let (_dir, file) = course_file(
         r#"{"format": 1, "exercises": [{"id": "client-2", "title": "Just one", "instructions": "Send 1.",
             "role": "client", "port": 5678, "points": 5, "steps": [{"expect": {"exact": "1"}}]}]}"#,
-    )
-    .unwrap();
+    );
     let (code, report) = grade_json(
         &submission("reference-python"),
         &["--exercises", file.to_str().unwrap()],
@@ -591,24 +582,18 @@ fn junit_is_valid_against_the_jenkins_xunit_schema() {
 #[test]
 fn exercises_sharing_a_port_take_turns() {
     require_namespace!();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("course.json");
     let exercise = |id: &str| {
         format!(
             r#"{{"id": "{id}", "title": "t", "instructions": "i", "role": "client", "port": 5555,
                 "steps": [{{"expect": {{"exact": "How do you do?"}}}}, {{"send": "fine"}}]}}"#
         )
     };
-    std::fs::write(
-        &file,
-        format!(
-            r#"{{"format": 1, "exercises": [{}, {}, {}]}}"#,
-            exercise("client-1"),
-            exercise("a"),
-            exercise("b")
-        ),
-    )
-    .unwrap();
+    let (_dir, file) = course_file(&format!(
+        r#"{{"format": 1, "exercises": [{}, {}, {}]}}"#,
+        exercise("client-1"),
+        exercise("a"),
+        exercise("b")
+    ));
     let submission_dir = tempfile::tempdir().unwrap();
     let program = std::fs::read(submission("reference-python").join("client-1.py")).unwrap();
     for name in ["client-1.py", "a.py", "b.py"] {
@@ -632,18 +617,14 @@ fn exercises_sharing_a_port_take_turns() {
 #[test]
 fn the_exercises_ports_are_kept_from_the_graders_own_sockets() {
     require_namespace!();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("course.json");
-    std::fs::write(
-        &file,
+    let (dir, file) = course_file(
         r#"{"format": 1, "exercises": [
             {"id": "kept", "title": "t", "instructions": "i", "role": "server", "port": 34567,
              "steps": [{"expect": {"exact": "kept: 5555,34567"}}]},
             {"id": "other", "title": "t", "instructions": "i", "role": "client", "port": 5555,
              "steps": [{"send": "hello"}]}
         ]}"#,
-    )
-    .unwrap();
+    );
     let submission_dir = tempfile::tempdir().unwrap();
     std::fs::write(
         submission_dir.path().join("kept.py"),
@@ -1167,23 +1148,17 @@ fn an_exercise_file_with_an_infinite_timeout_is_bad_input() {
 
 #[test]
 fn points_that_would_add_up_to_infinity_are_bad_input() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("course.json");
     let exercise = |id: &str| {
         format!(
             r#"{{"id": "{id}", "title": "t", "instructions": "i", "role": "server", "port": 1,
               "steps": [{{"send": "hi"}}], "points": 1e308}}"#
         )
     };
-    std::fs::write(
-        &file,
-        format!(
-            "{{\"format\": 1, \"exercises\": [\n{},\n{}]}}",
-            exercise("a"),
-            exercise("b")
-        ),
-    )
-    .unwrap();
+    let (_dir, file) = course_file(&format!(
+        "{{\"format\": 1, \"exercises\": [\n{},\n{}]}}",
+        exercise("a"),
+        exercise("b")
+    ));
     let output = list_exercises(&file);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
@@ -1375,4 +1350,13 @@ fn help_lists_the_exit_statuses() {
             assert!(help.contains(line), "{command:?}: {line} in {help}");
         }
     }
+}
+
+/// An instructor's exercise file holding `json`, in a folder of its own
+/// (removed with the folder returned).
+fn course_file(json: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("course.json");
+    std::fs::write(&file, json).unwrap();
+    (dir, file)
 }
