@@ -58,9 +58,12 @@ impl RunIdentity {
             exercises_source: set.source.clone(),
             exercises: serde_json::to_value(&set.exercises).unwrap_or_default(),
             only: only.to_vec(),
-            robust: robust.map(|variants| {
-                variants
-                    .iter()
+            // The variants as a set, in the tier's own order: the order
+            // and repeats of --robust's list change nothing graded.
+            robust: robust.map(|asked| {
+                Variant::ALL
+                    .into_iter()
+                    .filter(|variant| asked.contains(variant))
                     .map(|variant| variant.as_str().to_string())
                     .collect()
             }),
@@ -193,7 +196,7 @@ mod tests {
     }
 
     #[test]
-    fn the_robustness_tier_is_part_of_a_run_and_old_identities_asked_none() {
+    fn the_robustness_tier_is_part_of_a_run_in_any_order_and_old_identities_asked_none() {
         let set = ExerciseSet::embedded().unwrap();
         let robust = RunIdentity::new(
             &set,
@@ -207,6 +210,15 @@ mod tests {
             robust.differences(&identity(7, &[])),
             ["the robustness tier asked with --robust (split, slow-start here, not asked there)"]
         );
+        let reordered = RunIdentity::new(
+            &set,
+            7,
+            &[],
+            Some(&[Variant::SlowStart, Variant::Split, Variant::SlowStart]),
+            None,
+            vec!["alice".to_string()],
+        );
+        assert!(reordered.differences(&robust).is_empty());
         // An identity written before the tier existed has no `robust`.
         let mut old = serde_json::to_value(identity(7, &[])).unwrap();
         old.as_object_mut().unwrap().remove("robust");
