@@ -897,48 +897,28 @@ fn resume_refuses_a_run_graded_otherwise_and_takes_the_first_runs_seed() {
     let dir = batch_of(&[("ann", "missing"), ("ben", "missing")]);
     let out = tempfile::tempdir().unwrap();
     batch(dir.path(), out.path(), &["--seed", "5", "-e", "client-1"]);
-    let seed = batch(
-        dir.path(),
-        out.path(),
+    let refused = |args: &[&str], what_differs: &str| {
+        let output = batch(dir.path(), out.path(), args);
+        let said = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{said}");
+        assert!(said.contains("would mix two gradings"), "{said}");
+        assert!(said.contains(what_differs), "{said}");
+    };
+    refused(
         &["--resume", "--seed", "6", "-e", "client-1"],
+        "the seed (6 here, 5 there)",
     );
-    assert_eq!(seed.status.code(), Some(2));
-    let said = text(&seed.stderr);
-    assert!(said.contains("would mix two gradings"), "{said}");
-    assert!(said.contains("the seed (6 here, 5 there)"), "{said}");
-    let chosen = batch(dir.path(), out.path(), &["--resume", "-e", "client-2"]);
-    assert_eq!(chosen.status.code(), Some(2));
-    assert!(
-        text(&chosen.stderr)
-            .contains("the exercises chosen with -e (client-2 here, client-1 there)"),
-        "{}",
-        text(&chosen.stderr)
+    refused(
+        &["--resume", "-e", "client-2"],
+        "the exercises chosen with -e (client-2 here, client-1 there)",
+    );
+    // The tier changes no score, but a resumed run with it would leave a
+    // summary whose robustness counts cover only some submissions.
+    refused(
+        &["--resume", "-e", "client-1", "--robust=split"],
+        "the robustness tier asked with --robust (split here, not asked there)",
     );
     // Without --seed, the resume is the first run's: accepted.
-    let resumed = batch(dir.path(), out.path(), &["--resume", "-e", "client-1"]);
-    assert_eq!(resumed.status.code(), Some(1), "{}", text(&resumed.stderr));
-}
-
-/// The tier changes no score, but a resumed run without it would leave a
-/// summary whose robustness counts cover only some submissions.
-#[test]
-fn resume_refuses_a_run_with_another_robustness_tier() {
-    require_namespace!();
-    let dir = batch_of(&[("ann", "missing"), ("ben", "missing")]);
-    let out = tempfile::tempdir().unwrap();
-    batch(dir.path(), out.path(), &["--seed", "5", "-e", "client-1"]);
-    let robust = batch(
-        dir.path(),
-        out.path(),
-        &["--resume", "-e", "client-1", "--robust=split"],
-    );
-    assert_eq!(robust.status.code(), Some(2), "{}", text(&robust.stderr));
-    assert!(
-        text(&robust.stderr)
-            .contains("the robustness tier asked with --robust (split here, not asked there)"),
-        "{}",
-        text(&robust.stderr)
-    );
     let resumed = batch(dir.path(), out.path(), &["--resume", "-e", "client-1"]);
     assert_eq!(resumed.status.code(), Some(1), "{}", text(&resumed.stderr));
 }

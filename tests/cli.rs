@@ -653,12 +653,7 @@ with socket.socket() as s:
         ),
     ] {
         assert_eq!(report["isolation"], "namespaces", "{who}: {report}");
-        assert_eq!(
-            exercise(&report, "kept")["status"],
-            "passed",
-            "{who}: {report}"
-        );
-        assert_eq!(code, 0, "{who}: {report}");
+        assert_passed(code, &report, "kept", who);
     }
 }
 
@@ -693,25 +688,12 @@ fn a_python_shim_on_path_is_resolved_by_the_grader_and_runs_no_program() {
     // The normal user must reach it.
     std::fs::set_permissions(shims.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!("{}:/usr/local/bin:/usr/bin:/bin", shims.path().display());
-    let folder = submission("reference-python");
-    let output = common::sockgrade_as_user_with_env(
-        &[("PATH", &path)],
-        &[
-            "grade",
-            folder.to_str().unwrap(),
-            "-e",
-            "client-1",
-            "--json",
-            "-",
-        ],
+    let (code, report) = common::grade_json_with(
+        |args| common::sockgrade_as_user_with_env(&[("PATH", &path)], args),
+        &submission("reference-python"),
+        &["-e", "client-1"],
     );
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(
-        exercise(&report, "client-1")["status"],
-        "passed",
-        "{report}"
-    );
+    assert_passed(code, &report, "client-1", "a normal user");
 }
 
 #[test]
@@ -1359,4 +1341,10 @@ fn course_file(json: &str) -> (tempfile::TempDir, PathBuf) {
     let file = dir.path().join("course.json");
     std::fs::write(&file, json).unwrap();
     (dir, file)
+}
+
+/// Asserts that exercise `id` passed and the grade exited 0 (`who` ran it).
+fn assert_passed(code: i32, report: &serde_json::Value, id: &str, who: &str) {
+    assert_eq!(exercise(report, id)["status"], "passed", "{who}: {report}");
+    assert_eq!(code, 0, "{who}: {report}");
 }

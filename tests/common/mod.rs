@@ -153,7 +153,11 @@ pub fn sockgrade_as_user_with_env(env: &[(&str, &str)], args: &[&str]) -> Output
         .iter()
         .map(|(name, value)| shell_quote(&format!("{name}={value}")))
         .collect();
-    let env = format!("env {}", assignments.join(" "));
+    let env = if assignments.is_empty() {
+        String::new()
+    } else {
+        format!("env {}", assignments.join(" "))
+    };
     let script = if real_root() {
         format!(
             "exec {env} setpriv --reuid={NORMAL_USER} --regid={NORMAL_USER} --clear-groups \"$SOCKGRADE\" {}",
@@ -180,7 +184,13 @@ pub fn grade_json_as_user(folder: &Path, extra: &[&str]) -> (i32, Value) {
     grade_json_with(sockgrade_as_user, folder, extra)
 }
 
-fn grade_json_with(run: fn(&[&str]) -> Output, folder: &Path, extra: &[&str]) -> (i32, Value) {
+/// Grades `folder` with JSON on stdout through `run` (sockgrade's args to
+/// its output); returns the exit code and report.
+pub fn grade_json_with(
+    run: impl Fn(&[&str]) -> Output,
+    folder: &Path,
+    extra: &[&str],
+) -> (i32, Value) {
     let folder = folder.to_str().expect("utf-8 path");
     let mut args = vec!["grade", folder, "--json", "-"];
     args.extend_from_slice(extra);
