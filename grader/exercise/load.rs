@@ -161,7 +161,7 @@ impl ExerciseSet {
         })
     }
 
-    /// The fixed ports of its exercises, each once, in order.
+    /// The fixed ports of its exercises, each once, in ascending order.
     pub fn fixed_ports(&self) -> Vec<u16> {
         let mut ports: Vec<u16> = self.exercises.iter().filter_map(|e| e.port).collect();
         ports.sort_unstable();
