@@ -131,6 +131,33 @@ impl CgroupKind {
         }
     }
 
+    /// The file a program's process writes "0" to, between fork and exec,
+    /// to join a cgroup of this kind.
+    ///
+    /// In v1 that is `tasks`, which moves the one thread that writes: the
+    /// kernel then takes no lock over every thread group of the machine
+    /// (`cgroup_procs_write_start` moves "current" alone without it, in
+    /// every kernel since 2022, stable branches from 5.4 included). A
+    /// write to `cgroup.procs` takes that lock, and the first one after a
+    /// quiet spell waits for an RCU grace period (8-20 ms measured on a
+    /// 2-CPU machine): see [`super::QuickMoves`]. The child is a process of
+    /// one thread, so moving the thread moves the process. In v2 a thread
+    /// can only move alone inside a threaded subtree, so it is
+    /// `cgroup.procs`.
+    pub(super) fn join_file(&self) -> &'static str {
+        match self {
+            CgroupKind::V1 { .. } => "tasks",
+            CgroupKind::V2 { .. } => "cgroup.procs",
+        }
+    }
+
+    /// Whether joining a cgroup of this kind takes the machine-wide lock
+    /// whose first taking after a quiet spell is slow (see
+    /// [`CgroupKind::join_file`]).
+    pub(super) fn joins_take_the_global_lock(&self) -> bool {
+        matches!(self, CgroupKind::V2 { .. })
+    }
+
     /// The file that moves a process into our own cgroup (where the grader
     /// already is), in the first hierarchy we use.
     pub(super) fn own_procs_file(&self) -> Option<PathBuf> {

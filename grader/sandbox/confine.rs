@@ -94,7 +94,8 @@ pub struct Confinement {
 #[derive(Debug)]
 pub(super) struct ExecSteps {
     rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
-    cgroup_procs: Vec<CString>,
+    /// The file each cgroup is joined by (see `CgroupKind::join_file`).
+    cgroup_joins: Vec<CString>,
     ipc_namespace: bool,
     landlock: Option<OwnedFd>,
     user: Option<(u32, u32)>,
@@ -157,23 +158,27 @@ impl Confinement {
         } else {
             None
         };
-        let cgroup_procs = cgroups
-            .iter()
-            .map(|dir| {
-                CString::new(
-                    dir.join("cgroup.procs")
-                        .into_os_string()
-                        .into_encoded_bytes(),
-                )
-            })
-            .collect::<Result<_, _>>()
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        // Made beforehand: the child only opens and writes them.
+        let cgroup_joins = match &protections.cgroup {
+            Some(kind) => cgroups
+                .iter()
+                .map(|dir| {
+                    CString::new(
+                        dir.join(kind.join_file())
+                            .into_os_string()
+                            .into_encoded_bytes(),
+                    )
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
+            None => Vec::new(),
+        };
         Ok(Confinement {
             cgroups,
             thread_list,
             exec: Arc::new(ExecSteps {
                 rlimits,
-                cgroup_procs,
+                cgroup_joins,
                 ipc_namespace: protections.ipc_namespace,
                 landlock,
                 user: protections.run_as,
@@ -263,12 +268,12 @@ impl ExecSteps {
     /// friends signal every thread of a multi-threaded process, and a
     /// clone shares the grader's threads' memory).
     pub(super) fn run(&self) -> io::Result<()> {
-        for procs in &self.cgroup_procs {
+        for join in &self.cgroup_joins {
             // "0" moves the writer itself: the program is in its cgroup
             // before it can fork.
             // SAFETY: a NUL-terminated path and a two-byte buffer.
             unsafe {
-                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                let fd = libc::open(join.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
                 if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
                     let error = io::Error::last_os_error();
                     if fd >= 0 {
