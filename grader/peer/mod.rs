@@ -277,13 +277,19 @@ pub async fn connect(
     let mut due = deadline();
     let mut backoff = Backoff::new(CONNECT_POLL_FIRST, CONNECT_POLL_LONGEST);
     loop {
-        if let Some(stream) = connect_once(port, |address| async move {
-            timeout(CONNECT_ATTEMPT_TIMEOUT, TcpStream::connect(address))
-                .await
-                .ok()
-                .and_then(Result::ok)
-        })
-        .await
+        // Where nothing listens on the port at all, every connection would
+        // be refused: asking the kernel is a quarter of the cost of being
+        // refused (the handshake's reset, and the IPv6 check), and a
+        // Python server takes ten tries to start.
+        let worth_a_try = crate::platform::anything_listens_on(port) != Some(false);
+        if worth_a_try
+            && let Some(stream) = connect_once(port, |address| async move {
+                timeout(CONNECT_ATTEMPT_TIMEOUT, TcpStream::connect(address))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+            })
+            .await
         {
             return Ok(stream);
         }

@@ -14,8 +14,17 @@ pub fn runqueue_waits_of_session(_sid: u32) -> Option<HashMap<u32, Duration>> {
     None
 }
 
-pub fn runqueue_waits_of_listed_threads(_list: &std::path::Path) -> Option<HashMap<u32, Duration>> {
-    None
+#[derive(Debug)]
+pub enum ListedThreadWaits {}
+
+impl ListedThreadWaits {
+    pub fn open(_list: &std::path::Path) -> Option<ListedThreadWaits> {
+        None
+    }
+
+    pub fn read(&self) -> Option<HashMap<u32, Duration>> {
+        match *self {}
+    }
 }
 
 pub fn session_is_busy(_sid: u32) -> Option<bool> {
@@ -27,6 +36,10 @@ pub fn cpu_pressure_total() -> Option<u64> {
 }
 
 pub fn unread_bytes(_local: std::net::SocketAddr, _remote: std::net::SocketAddr) -> Option<u32> {
+    None
+}
+
+pub fn anything_listens_on(_port: u16) -> Option<bool> {
     None
 }
 

@@ -16,9 +16,7 @@ pub fn runqueue_waits_of_session(sid: u32) -> Option<HashMap<u32, Duration>> {
     session::runqueue_waits(sid)
 }
 
-pub fn runqueue_waits_of_listed_threads(list: &std::path::Path) -> Option<HashMap<u32, Duration>> {
-    session::runqueue_waits_of_listed(list)
-}
+pub use session::ListedThreadWaits;
 
 pub fn session_is_busy(sid: u32) -> Option<bool> {
     session::is_busy(sid)
@@ -36,6 +34,10 @@ pub fn cpu_pressure_total() -> Option<u64> {
 
 pub fn unread_bytes(local: std::net::SocketAddr, remote: std::net::SocketAddr) -> Option<u32> {
     super::sock_diag::unread_bytes(local, remote)
+}
+
+pub fn anything_listens_on(port: u16) -> Option<bool> {
+    super::listeners::anything_listens_on(port)
 }
 
 pub fn port_holder(port: u16) -> Option<String> {

@@ -13,6 +13,7 @@
 use super::sock_diag::{self, INODE_OFFSET, SPORT_OFFSET, TCP_LISTEN};
 use std::fs;
 use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// A listening TCP socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,17 @@ pub fn listening_sockets() -> Option<Vec<Listener>> {
             (!tables.is_empty()).then(|| tables.iter().flat_map(|t| table_listeners(t)).collect())
         }
     }
+}
+
+/// Whether a connection to `port` on loopback, over IPv4 or IPv6, would
+/// find a socket listening (see [`sock_diag::listens_at`]); `None` where
+/// the kernel will not say (netlink refused).
+pub fn anything_listens_on(port: u16) -> Option<bool> {
+    let v4 = sock_diag::listens_at(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
+    if v4 {
+        return Some(true);
+    }
+    sock_diag::listens_at(SocketAddr::from((Ipv6Addr::LOCALHOST, port)))
 }
 
 /// The listeners of one address family, from a sock_diag dump.

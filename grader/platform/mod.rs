@@ -369,12 +369,10 @@ pub fn runqueue_waits_of_session(
 
 /// [`runqueue_waits_of_session`] for the threads whose IDs a cgroup's
 /// `list` file holds (`tasks`, `cgroup.threads`): one read instead of a
-/// scan of `/proc`. `None` where the list or the waits cannot be read.
-pub fn runqueue_waits_of_listed_threads(
-    list: &std::path::Path,
-) -> Option<std::collections::HashMap<u32, std::time::Duration>> {
-    kernel::runqueue_waits_of_listed_threads(list)
-}
+/// scan of `/proc`, and the files kept open between readings.
+/// `ListedThreadWaits::open` is `None` where the list or the waits cannot
+/// be read; `read` is `None` once the list cannot be.
+pub use kernel::ListedThreadWaits;
 
 /// Whether some thread of the session led by `sid` is running, waiting
 /// for a CPU, or in an uninterruptible wait (loading its files): a program
@@ -389,6 +387,12 @@ pub fn session_is_busy(sid: u32) -> Option<bool> {
 /// the kernel keeps no pressure figures.
 pub fn cpu_pressure_total() -> Option<u64> {
     kernel::cpu_pressure_total()
+}
+
+/// Whether any TCP socket listens on `port` in this network namespace, at
+/// any address of either family; `None` where the kernel does not say.
+pub fn anything_listens_on(port: u16) -> Option<bool> {
+    kernel::anything_listens_on(port)
 }
 
 /// Names the process listening on TCP `port` ("python3 server.py (pid 42)"),

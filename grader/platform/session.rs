@@ -8,6 +8,7 @@ use nix::unistd::{Pid, getsid};
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// The `/proc` folders of the processes in the session `sid`; `None` when
@@ -69,36 +70,104 @@ pub fn runqueue_waits(sid: u32) -> Option<HashMap<u32, Duration>> {
     Some(waits)
 }
 
-/// See [`super::runqueue_waits_of_listed_threads`].
-pub fn runqueue_waits_of_listed(list: &Path) -> Option<HashMap<u32, Duration>> {
-    // The list names threads in the reader's PID namespace: only a
-    // /proc of that namespace has them under those numbers.
-    if !procfs::shows_own_pid_namespace() {
-        return None;
+/// See [`super::ListedThreadWaits`].
+#[derive(Debug)]
+pub struct ListedThreadWaits {
+    list: fs::File,
+    /// Each listed thread's `schedstat`, open since the reading that
+    /// first listed it: one read a thread a reading, not an open, a read
+    /// and a close (a deadline reads several times a step).
+    schedstats: Mutex<HashMap<u32, fs::File>>,
+}
+
+impl ListedThreadWaits {
+    /// `None` where `list` or the waits cannot be read.
+    pub fn open(list: &Path) -> Option<ListedThreadWaits> {
+        // The list names threads in the reader's PID namespace: only a
+        // /proc of that namespace has them under those numbers.
+        if !procfs::shows_own_pid_namespace() || !kernel_keeps_schedstat() {
+            return None;
+        }
+        let waits = ListedThreadWaits {
+            list: fs::File::open(list).ok()?,
+            schedstats: Mutex::default(),
+        };
+        waits.read()?;
+        Some(waits)
     }
-    kernel_keeps_schedstat().then_some(())?;
-    let tids = fs::read_to_string(list).ok()?;
-    Some(
-        tids.lines()
+
+    /// The waits now, by thread ID; `None` where the list cannot be read.
+    pub fn read(&self) -> Option<HashMap<u32, Duration>> {
+        let tids = read_from_start(&self.list)?;
+        let mut open = self
+            .schedstats
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut still_listed = HashMap::new();
+        let mut waits = HashMap::new();
+        for tid in tids
+            .lines()
             .filter_map(|line| line.trim().parse::<u32>().ok())
-            // /proc/TID answers for any thread, though only leaders are
-            // listed there.
-            .filter_map(|tid| {
-                Some((
-                    tid,
-                    runqueue_wait(&Path::new("/proc").join(tid.to_string()))?,
-                ))
-            })
-            .collect(),
-    )
+        {
+            // A file kept from an earlier reading answers for the thread
+            // it was opened for: if that thread has ended and a new one
+            // took its ID, the read fails and the ID is opened afresh.
+            let kept = open.remove(&tid).and_then(|file| {
+                let waited = runqueue_wait_in(&file)?;
+                Some((file, waited))
+            });
+            let Some((file, waited)) = kept.or_else(|| {
+                // /proc/TID answers for any thread, though only leaders
+                // are listed there.
+                let file = fs::File::open(format!("/proc/{tid}/schedstat")).ok()?;
+                let waited = runqueue_wait_in(&file)?;
+                Some((file, waited))
+            }) else {
+                continue;
+            };
+            waits.insert(tid, waited);
+            still_listed.insert(tid, file);
+        }
+        // The files of threads no longer listed are closed.
+        *open = still_listed;
+        Some(waits)
+    }
+}
+
+/// The whole of a kernel file read from its start (a pread at 0 makes
+/// the kernel produce it anew).
+fn read_from_start(file: &fs::File) -> Option<String> {
+    use std::os::unix::fs::FileExt;
+    let mut text = Vec::with_capacity(128);
+    let mut chunk = [0u8; 4096];
+    loop {
+        match file.read_at(&mut chunk, text.len() as u64) {
+            Ok(0) => break,
+            Ok(read) => text.extend_from_slice(&chunk[..read]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        }
+    }
+    String::from_utf8(text).ok()
+}
+
+/// The run-queue wait in an open `schedstat` (its second field).
+fn runqueue_wait_in(schedstat: &fs::File) -> Option<Duration> {
+    parse_runqueue_wait(&read_from_start(schedstat)?)
+}
+
+fn parse_runqueue_wait(schedstat: &str) -> Option<Duration> {
+    schedstat
+        .split_whitespace()
+        .nth(1)?
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_nanos)
 }
 
 /// The run-queue wait of the task whose `/proc` folder is `task`.
 fn runqueue_wait(task: &Path) -> Option<Duration> {
-    fs::read_to_string(task.join("schedstat"))
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map(Duration::from_nanos)
+    parse_runqueue_wait(&fs::read_to_string(task.join("schedstat")).ok()?)
 }
 
 /// See [`super::session_is_busy`].
@@ -147,11 +216,38 @@ mod tests {
         // A list as a cgroup's `tasks` gives it: this thread, and one that
         // does not exist (it is left out, not an error).
         let list = tempfile::NamedTempFile::new().unwrap();
-        let own = nix::unistd::gettid().as_raw();
+        let own = nix::unistd::gettid().as_raw() as u32;
         std::fs::write(list.path(), format!("{own}\n{}\n", i32::MAX)).unwrap();
-        let waits = runqueue_waits_of_listed(list.path()).unwrap();
-        assert_eq!(waits.keys().copied().collect::<Vec<_>>(), vec![own as u32]);
-        assert!(runqueue_waits_of_listed(Path::new("/nonexistent/tasks")).is_none());
+        let listed = ListedThreadWaits::open(list.path()).unwrap();
+        let tids = |waits: HashMap<u32, Duration>| {
+            let mut tids: Vec<u32> = waits.into_keys().collect();
+            tids.sort_unstable();
+            tids
+        };
+        assert_eq!(tids(listed.read().unwrap()), vec![own]);
+        assert!(ListedThreadWaits::open(Path::new("/nonexistent/tasks")).is_none());
+
+        // The list is read afresh each time, and a thread that has ended
+        // is left out, though its file was kept open from the reading
+        // before: a kept file never answers for a thread that is gone.
+        let (tid_sender, tid) = std::sync::mpsc::channel();
+        let (end, ended) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || {
+            tid_sender
+                .send(nix::unistd::gettid().as_raw() as u32)
+                .unwrap();
+            let _ = ended.recv();
+        });
+        let other_tid = tid.recv().unwrap();
+        std::fs::write(list.path(), format!("{own}\n{other_tid}\n")).unwrap();
+        let mut both = vec![own, other_tid];
+        both.sort_unstable();
+        assert_eq!(tids(listed.read().unwrap()), both);
+        end.send(()).unwrap();
+        other.join().unwrap();
+        assert_eq!(tids(listed.read().unwrap()), vec![own]);
+        std::fs::write(list.path(), "").unwrap();
+        assert!(listed.read().unwrap().is_empty());
     }
 
     #[test]

@@ -148,6 +148,31 @@ pub fn unread_bytes(local: SocketAddr, remote: SocketAddr) -> Option<u32> {
     })
 }
 
+/// Whether a connection to `address` would find a socket listening
+/// there: the kernel looks it up as it does for an arriving connection
+/// request (a listener bound to that address or to any address of the
+/// family, a dual-stack IPv6 one included for IPv4), one look-up in its
+/// hash tables rather than a walk of every listener, and no connection is
+/// made. `None` where the kernel will not say.
+pub fn listens_at(address: SocketAddr) -> Option<bool> {
+    let family = match address.ip() {
+        IpAddr::V4(_) => libc::AF_INET,
+        IpAddr::V6(_) => libc::AF_INET6,
+    };
+    // From the same address, port 0: no connection has that end, so the
+    // look-up can only find a listener.
+    let from = SocketAddr::new(address.ip(), 0);
+    let mut found = false;
+    match query(
+        &request(family as u8, 0, 1 << TCP_LISTEN, &socket_id(address, from)),
+        |_| found = true,
+    ) {
+        Ok(()) => Some(found),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Some(false),
+        Err(_) => None,
+    }
+}
+
 /// inet_diag_sockid of one connection: ports and addresses in network
 /// order, any interface, no cookie.
 fn socket_id(local: SocketAddr, remote: SocketAddr) -> [u8; 48] {
@@ -222,5 +247,38 @@ mod tests {
             eventually(their_end, ours.local_addr().unwrap(), 2),
             Some(2)
         );
+    }
+
+    #[test]
+    fn a_listener_is_found_where_a_connection_would_reach_it_and_nowhere_else() {
+        let localhost = |port| SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert_eq!(listens_at(localhost(port)), Some(true));
+        // A connection to it is not a listener on its port.
+        let _connection = std::net::TcpStream::connect(localhost(port)).unwrap();
+        drop(listener);
+        assert_eq!(listens_at(localhost(port)), Some(false));
+        // Any address of the family takes loopback's connections too.
+        let any = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        assert_eq!(
+            listens_at(localhost(any.local_addr().unwrap().port())),
+            Some(true)
+        );
+        // Another loopback address does not: 127.0.0.1 is refused there.
+        if let Ok(other) = std::net::TcpListener::bind("127.0.0.2:0") {
+            assert_eq!(
+                listens_at(localhost(other.local_addr().unwrap().port())),
+                Some(false)
+            );
+        }
+        // Over IPv6 where there is IPv6; an IPv6-only listener is no
+        // IPv4 listener.
+        if let Ok(v6) = std::net::TcpListener::bind("[::1]:0") {
+            let port = v6.local_addr().unwrap().port();
+            let loopback6 = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
+            assert_eq!(listens_at(loopback6), Some(true));
+            assert_eq!(listens_at(localhost(port)), Some(false));
+        }
     }
 }

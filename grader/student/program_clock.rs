@@ -62,13 +62,8 @@ impl ProgramClock {
     /// where the session is a scan of every process in `/proc`, and a
     /// deadline asks several times a step.
     pub fn of_program(pid: u32, thread_list: Option<&Path>) -> ProgramClock {
-        if let Some(list) = thread_list
-            && crate::platform::runqueue_waits_of_listed_threads(list).is_some()
-        {
-            let list = list.to_path_buf();
-            return ProgramClock::from_source(Arc::new(move || {
-                crate::platform::runqueue_waits_of_listed_threads(&list).unwrap_or_default()
-            }));
+        if let Some(listed) = thread_list.and_then(crate::platform::ListedThreadWaits::open) {
+            return ProgramClock::from_source(Arc::new(move || listed.read().unwrap_or_default()));
         }
         if crate::platform::runqueue_waits_of_session(pid).is_none() {
             return ProgramClock::wall();
