@@ -1,11 +1,15 @@
 //! Grading a submission in a child sockgrade process, inside namespaces
 //! when they are in force. The two speak a typed protocol: the caller
-//! writes one [`Request`] (the folder, the options, the exercises
-//! themselves, the isolation) as JSON on the child's stdin, and the child
-//! (`sockgrade __child-grade`) writes one [`Reply`] (the report, or why
-//! there is none) to the file the request names. The caller also gives
-//! the child a deadline as a whole. A child that fails, hangs or is killed
-//! is an error value here, never the end of the caller (a batch goes on).
+//! hands the child one [`Request`] (the folder, the options, the
+//! exercises themselves, the isolation), and the child writes one
+//! [`Reply`] (the report, or why there is none) to the file the request
+//! names. A batch, whose runtime has threads, starts each child as a new
+//! `sockgrade __child-grade` and writes it the request as JSON on its
+//! stdin; `grade`, whose one thread can fork safely, forks the child
+//! before its runtime starts and the request is in its memory
+//! ([`ChildGrade::fork`]). The caller also gives the child a deadline as
+//! a whole. A child that fails, hangs or is killed is an error value
+//! here, never the end of the caller (a batch goes on).
 
 use crate::error::{Error, ErrorKind, exit_code};
 use crate::exercise::ExerciseSet;
@@ -18,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::timeout;
 
@@ -215,113 +219,211 @@ pub fn deadline(set: &ExerciseSet, options: &GradeOptions) -> Duration {
         + CHILD_MARGIN
 }
 
-/// Grades `folder` in a child sockgrade under `isolation`, sharing the
-/// start slots in `start_slots` if given, its programs in the `cgroups`
-/// the caller found. When `cancel` turns true the child is asked to stop
-/// (SIGTERM: it ends its programs), then killed after a grace.
-pub async fn grade(
-    folder: &Path,
-    set: &ExerciseSet,
-    options: &GradeOptions,
-    isolation: Isolation,
-    start_slots: Option<&Path>,
-    cgroups: Option<&CgroupKind>,
-    mut cancel: watch::Receiver<bool>,
-) -> Result<SubmissionReport, ChildFailure> {
-    let results = crate::platform::private_tempdir("sockgrade-child-")
-        .map_err(|e| ChildFailure::Failed(format!("cannot make a temporary folder: {e}")))?;
-    let reply_file = results.path().join(REPLY_FILE);
-    // The child's temporary folders go inside ours, so they are removed
-    // with it even if the child is killed before it can clean up; the
-    // programs' own user must be able to cross it.
-    let _ = crate::platform::set_mode(results.path(), 0o711);
-    let request = Request {
-        folder: folder.to_path_buf(),
-        options: options.clone(),
-        exercises: set.clone(),
-        isolation,
-        start_slots: start_slots.map(Path::to_path_buf),
-        cgroups: cgroups.cloned(),
-        reply: reply_file.clone(),
-    };
-    let request = serde_json::to_vec(&request)
-        .map_err(|e| ChildFailure::Failed(format!("cannot write its request ({e})")))?;
-    let command =
-        sandbox::sockgrade_command(isolation, &[CHILD_GRADE_COMMAND.into()]).map_err(|e| {
-            ChildFailure::Failed(format!("cannot find sockgrade's own executable: {e}"))
-        })?;
-    let mut command = tokio::process::Command::from(command);
-    command.env("TMPDIR", results.path());
-    // The child writes nothing worth reading on stdout: its reply is the
-    // file.
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = command
-        .spawn()
-        .map_err(|e| ChildFailure::Failed(format!("cannot start: {e}")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // Written beside the wait, since a request larger than the pipe
-        // blocks until the child reads it; closed after, which is the end
-        // of the request. A child that dies first fails the write, and
-        // its exit status says why.
-        tokio::spawn(async move {
-            let _ = stdin.write_all(&request).await;
-        });
-    }
-    let (stderr, stderr_task) = match child.stderr.take() {
-        Some(pipe) => Capture::start(pipe),
-        None => (Capture::closed(), tokio::spawn(async {})),
-    };
-    let limit = deadline(set, options);
-    let cancelled = async {
-        if cancel.wait_for(|stop| *stop).await.is_err() {
-            // Nobody can cancel any more: never.
-            std::future::pending::<()>().await;
-        }
-    };
-    let status = tokio::select! {
-        status = timeout(limit, child.wait()) => match status {
-            Ok(status) => status.map_err(|e| ChildFailure::Failed(format!("waiting for it failed: {e}")))?,
-            Err(_) => {
-                let _ = child.kill().await;
-                return Err(ChildFailure::TimedOut(limit));
-            }
-        },
-        () = cancelled => {
-            if let Some(pid) = child.id() {
-                platform::terminate_process(pid);
-            }
-            if timeout(CANCEL_GRACE, child.wait()).await.is_err() {
-                let _ = child.kill().await;
-            }
-            return Err(ChildFailure::Cancelled);
-        }
-    };
-    let _ = timeout(Duration::from_secs(1), stderr_task).await;
-    // A child that replied exits 0, whatever its reply says; any other
-    // end left no reply to read.
-    let stderr = stderr.render();
-    if isolation == Isolation::Namespaces
-        && status.code() == Some(i32::from(sandbox::NAMESPACES_REFUSED))
-    {
-        let why = stderr.trim().trim_start_matches("sockgrade: ");
-        return Err(ChildFailure::NamespacesRefused(why.to_string()));
-    }
-    if status.code() == Some(i32::from(exit_code::ALL_PASSED)) {
-        return match read_reply(&reply_file)? {
-            Reply::Report(report) => Ok(*report),
-            Reply::BadInput { message, causes } => Err(ChildFailure::BadInput { message, causes }),
-            Reply::Failed { message } => Err(ChildFailure::Failed(message)),
+/// One child grade: `folder` graded in a child sockgrade under
+/// `isolation`, sharing the start slots in `start_slots` if given, its
+/// programs in the `cgroups` the caller found; its request, and the
+/// private folder its reply and temporary files go in (removed with it).
+#[derive(Debug)]
+pub struct ChildGrade {
+    results: tempfile::TempDir,
+    request: Request,
+    limit: Duration,
+}
+
+impl ChildGrade {
+    /// Prepares a child grade.
+    pub fn new(
+        folder: &Path,
+        set: &ExerciseSet,
+        options: &GradeOptions,
+        isolation: Isolation,
+        start_slots: Option<&Path>,
+        cgroups: Option<&CgroupKind>,
+    ) -> Result<ChildGrade, ChildFailure> {
+        let results = crate::platform::private_tempdir("sockgrade-child-")
+            .map_err(|e| ChildFailure::Failed(format!("cannot make a temporary folder: {e}")))?;
+        // The child's temporary folders go inside ours, so they are removed
+        // with it even if the child is killed before it can clean up; the
+        // programs' own user must be able to cross it.
+        let _ = crate::platform::set_mode(results.path(), 0o711);
+        let request = Request {
+            folder: folder.to_path_buf(),
+            options: options.clone(),
+            exercises: set.clone(),
+            isolation,
+            start_slots: start_slots.map(Path::to_path_buf),
+            cgroups: cgroups.cloned(),
+            reply: results.path().join(REPLY_FILE),
         };
+        Ok(ChildGrade {
+            limit: deadline(set, options),
+            results,
+            request,
+        })
     }
-    Err(ChildFailure::Failed(format!(
-        "it ended with {} ({})",
-        describe_status(status),
-        last_lines(&stderr, 5)
-    )))
+
+    /// Starts the child in namespaces as a fork of this process, which
+    /// runs `inside` (what `sockgrade __child-grade` runs, given the
+    /// request) as their PID 1; `None` where it must be an exec (see
+    /// [`sandbox::fork_into_namespaces`]). Outside any async runtime.
+    pub fn fork(&self, inside: fn(Request) -> u8) -> Result<Option<sandbox::Forked>, ChildFailure> {
+        let request = self.request.clone();
+        sandbox::fork_into_namespaces(self.results.path(), move || inside(request))
+            .map_err(|e| ChildFailure::Failed(format!("cannot start: {e}")))
+    }
+
+    /// Runs the child to its end: the one `forked` if given, else a new
+    /// `sockgrade __child-grade` (in namespaces if the request says so).
+    /// When `cancel` turns true the child is asked to stop (SIGTERM: it
+    /// ends its programs and removes their cgroups), then killed after a
+    /// grace.
+    pub async fn run(
+        self,
+        forked: Option<sandbox::Forked>,
+        mut cancel: watch::Receiver<bool>,
+    ) -> Result<SubmissionReport, ChildFailure> {
+        let isolation = self.request.isolation;
+        let (mut process, stderr) = match forked {
+            Some(forked) => {
+                let pid = forked.pid();
+                let (stderr, end) = forked
+                    .watch()
+                    .map_err(|e| ChildFailure::Failed(format!("cannot watch it: {e}")))?;
+                (
+                    Process::Forked {
+                        pid,
+                        end: Some(end),
+                    },
+                    stderr,
+                )
+            }
+            None => self.exec()?,
+        };
+        let (stderr, stderr_task) = Capture::start(stderr);
+        let limit = self.limit;
+        let cancelled = async {
+            if cancel.wait_for(|stop| *stop).await.is_err() {
+                // Nobody can cancel any more: never.
+                std::future::pending::<()>().await;
+            }
+        };
+        let status = tokio::select! {
+            status = timeout(limit, process.wait()) => match status {
+                Ok(status) => status.map_err(|e| ChildFailure::Failed(format!("waiting for it failed: {e}")))?,
+                Err(_) => {
+                    process.kill().await;
+                    return Err(ChildFailure::TimedOut(limit));
+                }
+            },
+            () = cancelled => {
+                if let Some(pid) = process.id() {
+                    platform::terminate_process(pid);
+                }
+                if timeout(CANCEL_GRACE, process.wait()).await.is_err() {
+                    process.kill().await;
+                }
+                return Err(ChildFailure::Cancelled);
+            }
+        };
+        let _ = timeout(Duration::from_secs(1), stderr_task).await;
+        // A child that replied exits 0, whatever its reply says; any other
+        // end left no reply to read.
+        let stderr = stderr.render();
+        if isolation == Isolation::Namespaces
+            && status.code() == Some(i32::from(sandbox::NAMESPACES_REFUSED))
+        {
+            let why = stderr.trim().trim_start_matches("sockgrade: ");
+            return Err(ChildFailure::NamespacesRefused(why.to_string()));
+        }
+        if status.code() == Some(i32::from(exit_code::ALL_PASSED)) {
+            return match read_reply(&self.request.reply)? {
+                Reply::Report(report) => Ok(*report),
+                Reply::BadInput { message, causes } => {
+                    Err(ChildFailure::BadInput { message, causes })
+                }
+                Reply::Failed { message } => Err(ChildFailure::Failed(message)),
+            };
+        }
+        Err(ChildFailure::Failed(format!(
+            "it ended with {} ({})",
+            describe_status(status),
+            last_lines(&stderr, 5)
+        )))
+    }
+
+    /// Starts `sockgrade __child-grade` and writes it the request.
+    fn exec(&self) -> Result<(Process, Box<dyn AsyncRead + Unpin + Send>), ChildFailure> {
+        let request = serde_json::to_vec(&self.request)
+            .map_err(|e| ChildFailure::Failed(format!("cannot write its request ({e})")))?;
+        let command =
+            sandbox::sockgrade_command(self.request.isolation, &[CHILD_GRADE_COMMAND.into()])
+                .map_err(|e| {
+                    ChildFailure::Failed(format!("cannot find sockgrade's own executable: {e}"))
+                })?;
+        let mut command = tokio::process::Command::from(command);
+        command.env("TMPDIR", self.results.path());
+        // The child writes nothing worth reading on stdout: its reply is
+        // the file.
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command
+            .spawn()
+            .map_err(|e| ChildFailure::Failed(format!("cannot start: {e}")))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // Written beside the wait, since a request larger than the pipe
+            // blocks until the child reads it; closed after, which is the
+            // end of the request. A child that dies first fails the write,
+            // and its exit status says why.
+            tokio::spawn(async move {
+                let _ = stdin.write_all(&request).await;
+            });
+        }
+        let stderr: Box<dyn AsyncRead + Unpin + Send> = match child.stderr.take() {
+            Some(pipe) => Box::new(pipe),
+            None => Box::new(tokio::io::empty()),
+        };
+        Ok((Process::Exec(child), stderr))
+    }
+}
+
+/// A child grader's process, exec'd or forked.
+enum Process {
+    Exec(tokio::process::Child),
+    Forked {
+        pid: u32,
+        /// `None` once killed.
+        end: Option<sandbox::ProcessEnd>,
+    },
+}
+
+impl Process {
+    fn id(&self) -> Option<u32> {
+        match self {
+            Process::Exec(child) => child.id(),
+            Process::Forked { pid, end } => end.as_ref().map(|_| *pid),
+        }
+    }
+
+    async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        match self {
+            Process::Exec(child) => child.wait().await,
+            Process::Forked { end: Some(end), .. } => end.as_mut().await,
+            Process::Forked { end: None, .. } => Err(std::io::ErrorKind::NotFound.into()),
+        }
+    }
+
+    async fn kill(&mut self) {
+        match self {
+            Process::Exec(child) => {
+                let _ = child.kill().await;
+            }
+            // Dropping the end kills the process and reaps it.
+            Process::Forked { end, .. } => drop(end.take()),
+        }
+    }
 }
 
 /// Reads a child's request from `input` (its stdin), to its end.

@@ -2,7 +2,7 @@
 //! its outputs go. This is the one place that decides file or stdout.
 
 use crate::batch::{BatchOptions, ShardRequest};
-use crate::child::{self, ChildFailure, Reply};
+use crate::child::{self, ChildFailure, ChildGrade, Reply};
 use crate::error::{Error, exit_code};
 use crate::exercise::{ExerciseSet, LoadError, Variant};
 use crate::grade::{Environment, GradeOptions, grade_submission};
@@ -356,7 +356,14 @@ fn parse_scale(text: &str) -> Result<f64, String> {
 /// anything; returns the process exit code. A panic is a bug in sockgrade,
 /// said as such, never a backtrace for the student to decode.
 pub fn run_and_report(cli: Cli) -> u8 {
-    match std::panic::catch_unwind(|| run(cli)) {
+    outcome_of(|| run(cli))
+}
+
+/// Runs `work` and says on stderr what went wrong, if anything; the
+/// process exit code.
+fn outcome_of(work: impl FnOnce() -> Result<u8, Error>) -> u8 {
+    // Nothing of `work` is used after a panic: the process ends.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
         Ok(Ok(code)) => code,
         Ok(Err(error)) => {
             // Messages quote names and files from outside: no escape
@@ -460,42 +467,47 @@ fn grade(args: &GradeArgs) -> Result<u8, Error> {
         IsolationRequest::Auto => sandbox::NAMESPACES_EXIST,
         IsolationRequest::Namespace => true,
     };
-    let graded = until_stopped(async {
-        if try_namespaces {
-            // Straight into a child in namespaces, with no probe first (a
-            // probe is a process of its own, a sixth of a quick grade): a
-            // child that cannot enter them says so before anything runs.
-            // Nobody cancels a single grade: Ctrl-C drops it, which kills
-            // the child and with it the namespace.
-            let never_cancelled = watch::channel(false).1;
-            let isolation = Isolation::Namespaces;
-            let cgroups = environment.protections.cgroup.as_ref();
-            match child::grade(
-                &folder,
-                &set,
-                &options,
-                isolation,
-                None,
-                cgroups,
-                never_cancelled,
-            )
-            .await
-            {
-                Err(ChildFailure::NamespacesRefused(why)) => {
-                    if args.isolation == IsolationRequest::Namespace {
-                        return Err(Error::bad_input(format!(
-                            "--isolation namespace is not possible here: {why}"
-                        )));
-                    }
-                    eprintln!(
-                        "sockgrade: note: grading without namespaces ({why}); the exercises' ports are shared with this machine"
-                    );
+    // Straight into a child in namespaces, with no probe first (a probe
+    // is a process of its own, a sixth of a quick grade): a child that
+    // cannot enter them says so before anything runs. Forked here, before
+    // the async runtime starts, while this process has one thread.
+    let in_namespaces = if try_namespaces {
+        let cgroups = environment.protections.cgroup.as_ref();
+        let child = ChildGrade::new(
+            &folder,
+            &set,
+            &options,
+            Isolation::Namespaces,
+            None,
+            cgroups,
+        )
+        .map_err(ChildFailure::into_error)?;
+        let forked = child
+            .fork(grade_request)
+            .map_err(ChildFailure::into_error)?;
+        Some((child, forked))
+    } else {
+        None
+    };
+    let grade_here = || until_stopped(grade_submission(&folder, &set, &options, &environment));
+    let graded = match in_namespaces {
+        Some((child, forked)) => match until_child_ends(child, forked)? {
+            Err(ChildFailure::Cancelled) => None,
+            Err(ChildFailure::NamespacesRefused(why)) => {
+                if args.isolation == IsolationRequest::Namespace {
+                    return Err(Error::bad_input(format!(
+                        "--isolation namespace is not possible here: {why}"
+                    )));
                 }
-                graded => return graded.map_err(ChildFailure::into_error),
+                eprintln!(
+                    "sockgrade: note: grading without namespaces ({why}); the exercises' ports are shared with this machine"
+                );
+                grade_here()?
             }
-        }
-        grade_submission(&folder, &set, &options, &environment).await
-    })?;
+            graded => Some(graded.map_err(ChildFailure::into_error)),
+        },
+        None => grade_here()?,
+    };
     let Some(report) = graded else {
         return Ok(exit_code::INTERRUPTED);
     };
@@ -556,11 +568,50 @@ fn until_stopped<T>(work: impl std::future::Future<Output = T>) -> Result<Option
     Ok(done)
 }
 
+/// Runs a child grade to its end. A stop asked for meanwhile (Ctrl-C,
+/// SIGTERM) is passed on to the child, which ends its programs and
+/// removes their cgroups before it exits (`Cancelled` then): dropping it
+/// at once killed it in the middle of that, and left the cgroups behind.
+fn until_child_ends(
+    child: ChildGrade,
+    forked: Option<sandbox::Forked>,
+) -> Result<Result<SubmissionReport, ChildFailure>, Error> {
+    let runtime = built(tokio::runtime::Builder::new_current_thread())?;
+    let graded = runtime.block_on(async {
+        let (stop, stopped) = watch::channel(false);
+        let run = child.run(forked, stopped);
+        tokio::pin!(run);
+        tokio::select! {
+            graded = &mut run => graded,
+            () = platform::stop_requested() => {
+                let _ = stop.send(true);
+                run.await
+            }
+        }
+    });
+    runtime.shutdown_background();
+    if matches!(graded, Err(ChildFailure::Cancelled)) {
+        eprintln!("sockgrade: interrupted; the programs it started were stopped");
+    }
+    Ok(graded)
+}
+
 /// The hidden command a child grader runs: one request on stdin, one reply
 /// in the file it names. Every failure after the request is read is a
 /// reply; the exit code is 0 when a reply was written.
 fn child_grade() -> Result<u8, Error> {
-    let request = child::read_request(std::io::stdin().lock())?;
+    grade_and_reply(child::read_request(std::io::stdin().lock())?)
+}
+
+/// What PID 1 of a child grade forked into namespaces runs (see
+/// `child::ChildGrade::fork`): the hidden command's work on `request`,
+/// its failure said on stderr; the exit code.
+fn grade_request(request: child::Request) -> u8 {
+    outcome_of(|| grade_and_reply(request))
+}
+
+/// Grades as `request` says and writes the reply it names.
+fn grade_and_reply(request: child::Request) -> Result<u8, Error> {
     if request.isolation == Isolation::Namespaces {
         // Best effort: where the kernel refuses, a grader's socket may
         // still, rarely, take a port first (the check before a server's

@@ -26,8 +26,10 @@
 //! - [`batch`]: many submissions (folders, archives), sharded, admitted by
 //!   CPU pressure, each in a child grader; merging shard outputs.
 //! - [`child`]: grading a submission in a child sockgrade (in namespaces):
-//!   a typed [`child::Request`] on its stdin, a typed [`child::Reply`] in
-//!   a file only the caller can write.
+//!   a typed [`child::Request`] (on a new sockgrade's stdin, or in the
+//!   memory of a fork: `grade` forks before its runtime starts), a typed
+//!   [`child::Reply`] in a file only the caller can write. A stop is
+//!   passed on to the child, which cleans up before it ends.
 //! - [`summary`]: a batch's summary as a value, computed from its reports.
 //! - [`gradebook`]: a batch's scores put into the gradebook an LMS exported
 //!   (Canvas, Moodle), matched to its students, for import.

@@ -373,6 +373,89 @@ fn no_process_survives_its_exercise() {
     }
 }
 
+/// The `sockgrade-*` cgroups of the processes descending from `root`.
+fn cgroups_of_descendants(root: u32) -> Vec<PathBuf> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let parent = stat
+                .rsplit(')')
+                .next()?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((pid, parent))
+        })
+        .collect();
+    let mut family = vec![root];
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for &(pid, parent) in &parents {
+            if family.contains(&parent) && !family.contains(&pid) {
+                family.push(pid);
+                grew = true;
+            }
+        }
+    }
+    family
+        .iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok())
+        .flat_map(|text| {
+            text.lines()
+                .filter_map(|line| {
+                    let mut fields = line.splitn(3, ':');
+                    let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+                    path.contains("sockgrade-").then(|| {
+                        let controller = controllers.split(',').next().unwrap_or("");
+                        let hierarchy = controller.trim_start_matches("name=");
+                        Path::new("/sys/fs/cgroup")
+                            .join(hierarchy)
+                            .join(path.trim_start_matches('/'))
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn a_grade_told_to_stop_ends_its_programs_and_removes_their_cgroups() {
+    require_namespace!();
+    if !common::real_root() {
+        eprintln!("skipped: cgroups are made as the real root only");
+        return;
+    }
+    // As a CI runner's timeout or `kill` does: SIGTERM to sockgrade
+    // alone, while its programs hang.
+    let folder = submission("hang");
+    let grade = common::spawn_sockgrade(&["grade", folder.to_str().unwrap()]);
+    let started = std::time::Instant::now();
+    let cgroups = loop {
+        let found = cgroups_of_descendants(grade.id());
+        if !found.is_empty() || started.elapsed() > std::time::Duration::from_secs(20) {
+            break found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(
+        !cgroups.is_empty(),
+        "no program of the grade was seen in a cgroup"
+    );
+    // SAFETY: kill of our own child, not yet waited for.
+    unsafe { libc::kill(grade.id() as libc::pid_t, libc::SIGTERM) };
+    let output = grade.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let left: Vec<&PathBuf> = cgroups.iter().filter(|dir| dir.exists()).collect();
+    assert!(left.is_empty(), "cgroups left behind: {left:?}");
+}
+
 #[test]
 fn junit_goes_to_a_file_and_the_terminal_report_to_stdout() {
     require_namespace!();

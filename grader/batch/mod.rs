@@ -19,7 +19,7 @@ pub use discover::{Shard, Source, Submission, discover};
 pub use merge::{Merged, merge};
 pub use scheduler::ShardRequest;
 
-use crate::child::{self, ChildFailure};
+use crate::child::{ChildFailure, ChildGrade};
 use crate::error::Error;
 use crate::exercise::{ExerciseSet, exercise_seed};
 use crate::grade::GradeOptions;
@@ -429,17 +429,19 @@ async fn grade_one(
             }
         }
     };
-    let report = match child::grade(
+    // A new sockgrade for each (this runtime has threads: no fork).
+    let graded = match ChildGrade::new(
         &folder,
         set,
         &grade_options,
         isolation,
         Some(slots),
         cgroups.as_ref(),
-        cancel,
-    )
-    .await
-    {
+    ) {
+        Ok(child) => child.run(None, cancel).await,
+        Err(failure) => Err(failure),
+    };
+    let report = match graded {
         Ok(report) => report,
         Err(ChildFailure::Cancelled) => return None,
         Err(failure) => error_report(failure.to_string()),

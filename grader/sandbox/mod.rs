@@ -144,6 +144,65 @@ pub fn run_isolated(args: &[OsString], inside: fn(&[OsString]) -> u8) -> u8 {
     }
 }
 
+/// A child grader forked into namespaces by [`fork_into_namespaces`],
+/// not yet watched.
+#[derive(Debug)]
+pub struct Forked {
+    #[cfg(target_os = "linux")]
+    forked: linux::Forked,
+    #[cfg(not(target_os = "linux"))]
+    never: std::convert::Infallible,
+}
+
+/// The end of a process, awaited; dropping it before the end kills the
+/// process.
+pub type ProcessEnd =
+    std::pin::Pin<Box<dyn Future<Output = std::io::Result<std::process::ExitStatus>> + Send>>;
+
+impl Forked {
+    pub fn pid(&self) -> u32 {
+        #[cfg(target_os = "linux")]
+        return self.forked.pid as u32;
+        #[cfg(not(target_os = "linux"))]
+        match self.never {}
+    }
+
+    /// Watches it from the async runtime: its stderr, and its end.
+    pub fn watch(
+        self,
+    ) -> std::io::Result<(Box<dyn tokio::io::AsyncRead + Unpin + Send>, ProcessEnd)> {
+        #[cfg(target_os = "linux")]
+        {
+            let linux::Forked { pid, pidfd, stderr } = self.forked;
+            let stderr = tokio::net::unix::pipe::Receiver::from_owned_fd(stderr)?;
+            let mut exit = spawn::Exit::adopt(pid, pidfd)?;
+            Ok((Box::new(stderr), Box::pin(async move { exit.wait().await })))
+        }
+        #[cfg(not(target_os = "linux"))]
+        match self.never {}
+    }
+}
+
+/// Starts what `sockgrade __isolated -- ...` does, as a fork of this
+/// process with no exec: a child that enters new namespaces and runs
+/// `inside` as their PID 1, `TMPDIR` set to `tmpdir`, its stderr in a
+/// pipe, its exit code that of the hidden command. `None` where only an
+/// exec is safe (this process has other threads) or possible (not Linux).
+/// Must be called outside any async runtime: the child starts one of its
+/// own.
+pub fn fork_into_namespaces(
+    tmpdir: &std::path::Path,
+    inside: impl FnOnce() -> u8,
+) -> std::io::Result<Option<Forked>> {
+    #[cfg(target_os = "linux")]
+    return Ok(linux::fork_into_namespaces(tmpdir, inside)?.map(|forked| Forked { forked }));
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (tmpdir, inside);
+        Ok(None)
+    }
+}
+
 /// Keeps `ports` (the exercises' fixed ports) for the programs in this
 /// network namespace: the kernel gives none of them to a socket that did
 /// not ask for it, so none of the grader's own sockets (a listener on any

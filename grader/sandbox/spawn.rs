@@ -145,14 +145,7 @@ pub(super) fn spawn(
         pid: pid as u32,
         stdout: pipe::Receiver::from_owned_fd(stdout_read)?,
         stderr: pipe::Receiver::from_owned_fd(stderr_read)?,
-        exit: Exit {
-            // SAFETY: an OwnedFd's descriptor stays open and the same for
-            // as long as the AsyncFd owns it.
-            pidfd: unsafe { AsyncFd::register_with_interest(pidfd, tokio::io::Interest::READABLE) }
-                .map_err(|e| e.into_parts().1)?,
-            pid,
-            reaped: false,
-        },
+        exit: Exit::adopt(pid, pidfd)?,
     }))
 }
 
@@ -337,6 +330,19 @@ pub struct Exit {
 }
 
 impl Exit {
+    /// The end of `pid`, a child of this process that `pidfd` refers to
+    /// (it must not have been reaped); within the async runtime.
+    pub fn adopt(pid: libc::pid_t, pidfd: OwnedFd) -> io::Result<Exit> {
+        Ok(Exit {
+            // SAFETY: an OwnedFd's descriptor stays open and the same for
+            // as long as the AsyncFd owns it.
+            pidfd: unsafe { AsyncFd::register_with_interest(pidfd, tokio::io::Interest::READABLE) }
+                .map_err(|e| e.into_parts().1)?,
+            pid,
+            reaped: false,
+        })
+    }
+
     /// Waits until the program exits; reaps it and says how it ended.
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         loop {

@@ -118,6 +118,27 @@ fn in_namespace_with(unshare: &[&str], script: &str) -> Output {
         .expect("unshare runs")
 }
 
+/// `sockgrade ARGS...` started in a private network namespace, not
+/// waited for: the child's PID is sockgrade's own (each step execs the
+/// next).
+pub fn spawn_sockgrade(args: &[&str]) -> std::process::Child {
+    let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+    Command::new("unshare")
+        .args(unshare_args())
+        .args(["sh", "-c"])
+        .arg(format!(
+            "ip link set lo up && exec \"$SOCKGRADE\" {}",
+            quoted.join(" ")
+        ))
+        .env("SOCKGRADE", env!("CARGO_BIN_EXE_sockgrade"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("unshare runs")
+}
+
 /// `sockgrade ARGS...` in a private network namespace.
 pub fn sockgrade(args: &[&str]) -> Output {
     let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
