@@ -7,12 +7,6 @@ use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// A program's CPU weight (v1 `cpu.shares`, v2 `cpu.weight`): each the
-/// kernel's default, so every program, however many processes it runs,
-/// weighs as much as one ordinary process and none can starve the others.
-const CPU_SHARES_V1: u64 = 1024;
-const CPU_WEIGHT_V2: u64 = 100;
-
 /// The cgroups sockgrade can create here. A caller hands what it found to
 /// its child graders (see `child::Request`), so they do not probe again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +37,17 @@ pub enum CgroupKind {
         /// Children share the CPU by weight.
         cpu: bool,
     },
+}
+
+/// A program's cgroup's counters and powers (see [`CgroupKind::files_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct CgroupFiles {
+    /// The file and key that count the processes the memory limit killed.
+    pub oom_kills: Option<(&'static str, &'static str)>,
+    /// The file and key that count the forks the process limit refused.
+    pub refused_forks: Option<(&'static str, &'static str)>,
+    /// `cgroup.kill` ends every member at once (v2, Linux 5.14 and later).
+    pub kills_all: bool,
 }
 
 impl CgroupKind {
@@ -207,12 +212,12 @@ impl CgroupKind {
                     result = make(base.join(name), &[("pids.max", processes)]);
                 }
                 if let (Ok(()), Some(base)) = (&result, cpu) {
-                    // The weight of one ordinary process, however many
-                    // processes the program starts.
-                    result = make(
-                        base.join(name),
-                        &[("cpu.shares", CPU_SHARES_V1.to_string())],
-                    );
+                    // A new cpu cgroup has the kernel's default weight
+                    // (cpu.shares 1024), that of one ordinary process, so
+                    // every program, however many processes it starts,
+                    // weighs as one and none can starve the others:
+                    // nothing to write.
+                    result = make(base.join(name), &[]);
                 }
                 result
             }
@@ -220,7 +225,7 @@ impl CgroupKind {
                 parent,
                 memory,
                 pids,
-                cpu,
+                cpu: _,
             } => {
                 let mut settings = Vec::new();
                 if *memory {
@@ -229,9 +234,8 @@ impl CgroupKind {
                 if *pids {
                     settings.push(("pids.max", processes));
                 }
-                if *cpu {
-                    settings.push(("cpu.weight", CPU_WEIGHT_V2.to_string()));
-                }
+                // With the cpu controller on, a new cgroup has the
+                // kernel's default cpu.weight (100), as in v1.
                 let result = make(parent.join(name), &settings);
                 if result.is_ok() && *memory {
                     // Without swap accounting this file is absent: then
@@ -249,6 +253,29 @@ impl CgroupKind {
                 }
                 Err(error)
             }
+        }
+    }
+
+    /// What the program's cgroup `dir` (made by [`CgroupKind::create`])
+    /// counts and can do: only its own kind's files are opened at a
+    /// program's end (a v1 cpu cgroup has none of them; an open that fails
+    /// costs as much as one that reads).
+    pub(super) fn files_of(&self, dir: &Path) -> CgroupFiles {
+        match self {
+            CgroupKind::V1 { memory, pids, .. } => {
+                let beneath =
+                    |base: &Option<PathBuf>| base.as_ref().is_some_and(|b| dir.starts_with(b));
+                CgroupFiles {
+                    oom_kills: beneath(memory).then_some(("memory.oom_control", "oom_kill")),
+                    refused_forks: beneath(pids).then_some(("pids.events", "max")),
+                    kills_all: false,
+                }
+            }
+            CgroupKind::V2 { memory, pids, .. } => CgroupFiles {
+                oom_kills: memory.then_some(("memory.events", "oom_kill")),
+                refused_forks: pids.then_some(("pids.events", "max")),
+                kills_all: true,
+            },
         }
     }
 
@@ -288,6 +315,56 @@ impl CgroupKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_programs_end_reads_only_the_counters_its_cgroups_keep() {
+        let v1 = CgroupKind::V1 {
+            memory: Some("/sys/fs/cgroup/memory/grader".into()),
+            pids: Some("/sys/fs/cgroup/pids/grader".into()),
+            cpu: Some("/sys/fs/cgroup/cpu/grader".into()),
+        };
+        let files = |kind: &CgroupKind, dir: &str| kind.files_of(Path::new(dir));
+        assert_eq!(
+            files(&v1, "/sys/fs/cgroup/memory/grader/sockgrade-1"),
+            CgroupFiles {
+                oom_kills: Some(("memory.oom_control", "oom_kill")),
+                refused_forks: None,
+                kills_all: false,
+            }
+        );
+        assert_eq!(
+            files(&v1, "/sys/fs/cgroup/pids/grader/sockgrade-1"),
+            CgroupFiles {
+                oom_kills: None,
+                refused_forks: Some(("pids.events", "max")),
+                kills_all: false,
+            }
+        );
+        assert_eq!(
+            files(&v1, "/sys/fs/cgroup/cpu/grader/sockgrade-1"),
+            CgroupFiles {
+                oom_kills: None,
+                refused_forks: None,
+                kills_all: false,
+            }
+        );
+        let v2 = CgroupKind::V2 {
+            parent: "/sys/fs/cgroup/grader".into(),
+            memory: true,
+            pids: false,
+            cpu: true,
+        };
+        assert_eq!(
+            files(&v2, "/sys/fs/cgroup/grader/sockgrade-1"),
+            CgroupFiles {
+                oom_kills: Some(("memory.events", "oom_kill")),
+                refused_forks: None,
+                kills_all: true,
+            }
+        );
+        assert_eq!(v1.join_file(), "tasks");
+        assert_eq!(v2.join_file(), "cgroup.procs");
+    }
 
     /// Probes made at the same time (the child graders of a batch) all
     /// succeed: none takes another's name.

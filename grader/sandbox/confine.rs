@@ -6,9 +6,10 @@
 //! Everything that can allocate or fail is prepared in the parent; between
 //! fork and exec only system calls run.
 
+use super::cgroup::CgroupFiles;
 use super::filesystem::FileRules;
 use super::memory::MemoryWatch;
-use super::{DESCRIPTOR_LIMIT, PROCESS_LIMIT, Protections, Usage, syscalls};
+use super::{CgroupKind, DESCRIPTOR_LIMIT, PROCESS_LIMIT, Protections, Usage, syscalls};
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -79,6 +80,8 @@ pub(super) fn unique_name(prefix: &str) -> String {
 #[derive(Debug)]
 pub struct Confinement {
     cgroups: Vec<PathBuf>,
+    /// Their kind, which says what each counts (see `CgroupKind::files_of`).
+    cgroup_kind: Option<CgroupKind>,
     /// The file where the kernel lists every thread in the program's
     /// cgroup (`tasks` in v1, `cgroup.threads` in v2), if it has one.
     thread_list: Option<PathBuf>,
@@ -175,6 +178,7 @@ impl Confinement {
         };
         Ok(Confinement {
             cgroups,
+            cgroup_kind: protections.cgroup.clone(),
             thread_list,
             exec: Arc::new(ExecSteps {
                 rlimits,
@@ -232,10 +236,13 @@ impl Confinement {
         let cgroups = std::mem::take(&mut self.cgroups);
         live_cgroups().retain(|live| !cgroups.contains(live));
         for dir in &cgroups {
-            kill_cgroup(dir);
-            usage.out_of_memory |= read_counter(&dir.join("memory.events"), "oom_kill") > 0
-                || read_counter(&dir.join("memory.oom_control"), "oom_kill") > 0;
-            usage.out_of_processes |= read_counter(&dir.join("pids.events"), "max") > 0;
+            let files = self.files_of(dir);
+            end_members(dir, files.kills_all);
+            let counted = |counter: Option<(&str, &str)>| {
+                counter.is_some_and(|(file, key)| read_counter(&dir.join(file), key) > 0)
+            };
+            usage.out_of_memory |= counted(files.oom_kills);
+            usage.out_of_processes |= counted(files.refused_forks);
             // Empty now (or soon: a killed process leaves the cgroup as it
             // is reaped); a failed removal only leaves an empty folder.
             for _ in 0..50 {
@@ -255,8 +262,22 @@ impl Drop for Confinement {
     fn drop(&mut self) {
         live_cgroups().retain(|live| !self.cgroups.contains(live));
         for dir in &self.cgroups {
-            kill_cgroup(dir);
+            end_members(dir, self.files_of(dir).kills_all);
             let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+impl Confinement {
+    fn files_of(&self, dir: &Path) -> CgroupFiles {
+        match &self.cgroup_kind {
+            Some(kind) => kind.files_of(dir),
+            // No cgroups: nothing to read or kill.
+            None => CgroupFiles {
+                oom_kills: None,
+                refused_forks: None,
+                kills_all: false,
+            },
         }
     }
 }
@@ -340,11 +361,20 @@ fn raw_call(result: libc::c_long) -> io::Result<()> {
     }
 }
 
-/// Kills the processes of a cgroup until it is empty: `cgroup.kill` where
-/// the kernel has it (v2), else SIGKILL to each member, repeated while a
-/// fork races the sweep (the pids limit bounds the race).
+/// Kills the processes of a cgroup of unknown kind until it is empty
+/// (see [`end_members`]).
 pub fn kill_cgroup(dir: &Path) {
-    let _ = std::fs::write(dir.join("cgroup.kill"), "1");
+    end_members(dir, true);
+}
+
+/// Kills the processes of a cgroup until it is empty: `cgroup.kill` first
+/// where `try_kill_file` (v2, where the kernel has it), then SIGKILL to
+/// each member left, repeated while a fork races the sweep (the pids
+/// limit bounds the race).
+fn end_members(dir: &Path, try_kill_file: bool) {
+    if try_kill_file {
+        let _ = std::fs::write(dir.join("cgroup.kill"), "1");
+    }
     for _ in 0..100 {
         let members = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
         let pids: Vec<i32> = members
