@@ -94,6 +94,7 @@ pub fn fork_into_namespaces(
     inside: impl FnOnce() -> u8,
 ) -> std::io::Result<Option<Forked>> {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    super::quick_moves::finish_prime();
     if !single_threaded() {
         return Ok(None);
     }
@@ -140,9 +141,17 @@ pub fn fork_into_namespaces(
     }
 }
 
-/// Whether this process has one thread (the caller's).
+/// Whether this process has one thread (the caller's). A thread just
+/// joined is listed a moment longer (the kernel wakes the joiner before it
+/// lets the thread go): asked again a few times over a millisecond.
 fn single_threaded() -> bool {
-    std::fs::read_dir("/proc/self/task").is_ok_and(|tasks| tasks.count() == 1)
+    let one = || std::fs::read_dir("/proc/self/task").is_ok_and(|tasks| tasks.count() == 1);
+    (0..5).any(|attempt| {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        one()
+    })
 }
 
 fn enter(inside: impl FnOnce() -> u8) -> Result<u8, String> {

@@ -33,15 +33,29 @@ const INTERVAL: Duration = Duration::from_millis(5);
 /// of a grade alone end, and let the next start, within it.
 const AFTER_A_START: Duration = Duration::from_millis(60);
 
+/// The thread of [`prime`], until [`finish_prime`] waits for it.
+static PRIMING: Mutex<Option<std::thread::JoinHandle<()>>> = Mutex::new(None);
+
 /// Starts the wait for the first move now, in the background.
 pub fn prime(cgroup: &CgroupKind) {
     if !cgroup.joins_take_the_global_lock() {
         return;
     }
     if let Some(own) = cgroup.own_procs_file() {
-        let _ = std::thread::Builder::new()
+        let priming = std::thread::Builder::new()
             .name("cgroup-prime".to_string())
             .spawn(move || move_self(&own));
+        *PRIMING.lock().unwrap_or_else(|p| p.into_inner()) = priming.ok();
+    }
+}
+
+/// Waits until the move [`prime`] started is over (its wait is then
+/// behind the grade, and its thread gone): before a fork, which needs
+/// this process to have one thread.
+pub fn finish_prime() {
+    let priming = PRIMING.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(priming) = priming {
+        let _ = priming.join();
     }
 }
 
