@@ -210,7 +210,9 @@ async fn grade_exercises(
         None => exercise_folders(&workspace, manifest.as_ref(), selected, options),
     };
     // A grade alone keeps moves into cgroups quick while its programs
-    // start; a batch's children start programs often enough as it is.
+    // start, where a move takes the kernel's machine-wide lock (cgroup
+    // v2; see `sandbox::QuickMoves`); a batch's children start programs
+    // often enough as it is.
     let quick_moves = match (&environment.protections.cgroup, &environment.start_slots) {
         (Some(cgroup), None) => QuickMoves::start(cgroup),
         _ => None,

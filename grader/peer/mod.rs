@@ -276,12 +276,16 @@ pub async fn connect(
 ) -> Result<TcpStream, Failure> {
     let mut due = deadline();
     let mut backoff = Backoff::new(CONNECT_POLL_FIRST, CONNECT_POLL_LONGEST);
+    // Where nothing listens on the port at all, every connection would be
+    // refused: asking the kernel costs less than being refused (the
+    // handshake's reset, and the IPv6 check), and a Python server takes
+    // ten tries to start.
+    let probe = crate::platform::ListenerProbe::open();
     loop {
-        // Where nothing listens on the port at all, every connection would
-        // be refused: asking the kernel is a quarter of the cost of being
-        // refused (the handshake's reset, and the IPv6 check), and a
-        // Python server takes ten tries to start.
-        let worth_a_try = crate::platform::anything_listens_on(port) != Some(false);
+        let worth_a_try = probe
+            .as_ref()
+            .and_then(|probe| probe.anything_listens_on(port))
+            != Some(false);
         if worth_a_try
             && let Some(stream) = connect_once(port, |address| async move {
                 timeout(CONNECT_ATTEMPT_TIMEOUT, TcpStream::connect(address))

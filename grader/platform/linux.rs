@@ -36,9 +36,7 @@ pub fn unread_bytes(local: std::net::SocketAddr, remote: std::net::SocketAddr) -
     super::sock_diag::unread_bytes(local, remote)
 }
 
-pub fn anything_listens_on(port: u16) -> Option<bool> {
-    super::listeners::anything_listens_on(port)
-}
+pub use super::listeners::ListenerProbe;
 
 pub fn port_holder(port: u16) -> Option<String> {
     let inode = listening_sockets()?

@@ -40,15 +40,25 @@ pub fn listening_sockets() -> Option<Vec<Listener>> {
     }
 }
 
-/// Whether a connection to `port` on loopback, over IPv4 or IPv6, would
-/// find a socket listening (see [`sock_diag::listens_at`]); `None` where
-/// the kernel will not say (netlink refused).
-pub fn anything_listens_on(port: u16) -> Option<bool> {
-    let v4 = sock_diag::listens_at(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
-    if v4 {
-        return Some(true);
+/// See [`super::ListenerProbe`].
+#[derive(Debug)]
+pub struct ListenerProbe(sock_diag::DiagSocket);
+
+impl ListenerProbe {
+    pub fn open() -> Option<ListenerProbe> {
+        sock_diag::DiagSocket::open().ok().map(ListenerProbe)
     }
-    sock_diag::listens_at(SocketAddr::from((Ipv6Addr::LOCALHOST, port)))
+
+    /// Whether a connection to `port` on loopback, over IPv4 or IPv6,
+    /// would find a socket listening (see [`sock_diag::listens_at`]);
+    /// `None` where the kernel will not say.
+    pub fn anything_listens_on(&self, port: u16) -> Option<bool> {
+        let v4 = sock_diag::listens_at(&self.0, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
+        if v4 {
+            return Some(true);
+        }
+        sock_diag::listens_at(&self.0, SocketAddr::from((Ipv6Addr::LOCALHOST, port)))
+    }
 }
 
 /// The listeners of one address family, from a sock_diag dump.

@@ -389,11 +389,12 @@ pub fn cpu_pressure_total() -> Option<u64> {
     kernel::cpu_pressure_total()
 }
 
-/// Whether any TCP socket listens on `port` in this network namespace, at
-/// any address of either family; `None` where the kernel does not say.
-pub fn anything_listens_on(port: u16) -> Option<bool> {
-    kernel::anything_listens_on(port)
-}
+/// Asks, as often as needed, whether a connection to a port on loopback
+/// would find a socket listening there in this network namespace
+/// (`anything_listens_on`, IPv4 or IPv6; `None` where the kernel does not
+/// say). `ListenerProbe::open` is `None` where the kernel is not asked
+/// (not Linux, or netlink refused).
+pub use kernel::ListenerProbe;
 
 /// Names the process listening on TCP `port` ("python3 server.py (pid 42)"),
 /// where the system lets us find out.

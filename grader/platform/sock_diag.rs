@@ -47,29 +47,47 @@ pub(super) fn request(family: u8, flags: u16, states: u32, id: &[u8; 48]) -> Vec
 
 /// Sends `request` to the kernel and hands each inet_diag_msg of the
 /// answer to `each`, until the answer ends.
-pub(super) fn query(request: &[u8], mut each: impl FnMut(&[u8])) -> io::Result<()> {
-    use nix::sys::socket::{
-        AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType, recv, send, socket,
-    };
-    let socket = socket(
-        AddressFamily::Netlink,
-        SockType::Datagram,
-        SockFlag::SOCK_CLOEXEC,
-        SockProtocol::NetlinkSockDiag,
-    )?;
-    // An unbound netlink socket sends to the kernel.
-    send(socket.as_raw_fd(), request, MsgFlags::empty())?;
-    let dump = u16::from_ne_bytes([request[6], request[7]]) & libc::NLM_F_DUMP as u16 != 0;
-    let mut buffer = vec![0u8; 32 * 1024];
-    loop {
-        let received = match recv(socket.as_raw_fd(), &mut buffer, MsgFlags::empty()) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            result => result?,
-        };
-        // A request for one socket is answered by one message, a dump by
-        // messages ending with NLMSG_DONE.
-        if parse(&buffer[..received], &mut each)? == Answer::Done || !dump {
-            return Ok(());
+pub(super) fn query(request: &[u8], each: impl FnMut(&[u8])) -> io::Result<()> {
+    DiagSocket::open()?.query(request, each)
+}
+
+/// A netlink socket to ask sock_diag questions on, in the network
+/// namespace it was opened in. Kept for a series of questions (a server's
+/// readiness, asked every few milliseconds): making and closing one was
+/// most of a question's cost.
+#[derive(Debug)]
+pub struct DiagSocket(std::os::fd::OwnedFd);
+
+impl DiagSocket {
+    pub fn open() -> io::Result<DiagSocket> {
+        use nix::sys::socket::{AddressFamily, SockFlag, SockProtocol, SockType, socket};
+        Ok(DiagSocket(socket(
+            AddressFamily::Netlink,
+            SockType::Datagram,
+            SockFlag::SOCK_CLOEXEC,
+            SockProtocol::NetlinkSockDiag,
+        )?))
+    }
+
+    /// See [`query`]. Every answer is read to its end (a request for one
+    /// socket is answered by one datagram), so the next question never
+    /// reads the last one's answer.
+    pub(super) fn query(&self, request: &[u8], mut each: impl FnMut(&[u8])) -> io::Result<()> {
+        use nix::sys::socket::{MsgFlags, recv, send};
+        // An unbound netlink socket sends to the kernel.
+        send(self.0.as_raw_fd(), request, MsgFlags::empty())?;
+        let dump = u16::from_ne_bytes([request[6], request[7]]) & libc::NLM_F_DUMP as u16 != 0;
+        let mut buffer = vec![0u8; if dump { 32 * 1024 } else { 1024 }];
+        loop {
+            let received = match recv(self.0.as_raw_fd(), &mut buffer, MsgFlags::empty()) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                result => result?,
+            };
+            // A request for one socket is answered by one message, a dump
+            // by messages ending with NLMSG_DONE.
+            if parse(&buffer[..received], &mut each)? == Answer::Done || !dump {
+                return Ok(());
+            }
         }
     }
 }
@@ -154,7 +172,7 @@ pub fn unread_bytes(local: SocketAddr, remote: SocketAddr) -> Option<u32> {
 /// family, a dual-stack IPv6 one included for IPv4), one look-up in its
 /// hash tables rather than a walk of every listener, and no connection is
 /// made. `None` where the kernel will not say.
-pub fn listens_at(address: SocketAddr) -> Option<bool> {
+pub fn listens_at(socket: &DiagSocket, address: SocketAddr) -> Option<bool> {
     let family = match address.ip() {
         IpAddr::V4(_) => libc::AF_INET,
         IpAddr::V6(_) => libc::AF_INET6,
@@ -163,7 +181,7 @@ pub fn listens_at(address: SocketAddr) -> Option<bool> {
     // look-up can only find a listener.
     let from = SocketAddr::new(address.ip(), 0);
     let mut found = false;
-    match query(
+    match socket.query(
         &request(family as u8, 0, 1 << TCP_LISTEN, &socket_id(address, from)),
         |_| found = true,
     ) {
@@ -251,6 +269,9 @@ mod tests {
 
     #[test]
     fn a_listener_is_found_where_a_connection_would_reach_it_and_nowhere_else() {
+        // One socket for every question, as a server's readiness asks.
+        let socket = DiagSocket::open().unwrap();
+        let listens_at = |address| listens_at(&socket, address);
         let localhost = |port| SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
