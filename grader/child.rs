@@ -326,6 +326,15 @@ impl ChildGrade {
             }
         };
         let _ = timeout(Duration::from_secs(1), stderr_task).await;
+        // A child that was told to stop, or that a Ctrl-C reached first
+        // (it is in the terminal's process group), ends interrupted: it
+        // stopped its programs and has no reply, and that is no failure.
+        let stop_asked = *cancel.borrow();
+        if status.code() == Some(i32::from(exit_code::INTERRUPTED))
+            || (stop_asked && status.code() != Some(i32::from(exit_code::ALL_PASSED)))
+        {
+            return Err(ChildFailure::Cancelled);
+        }
         // A child that replied exits 0, whatever its reply says; any other
         // end left no reply to read.
         let stderr = stderr.render();

@@ -373,8 +373,8 @@ fn no_process_survives_its_exercise() {
     }
 }
 
-/// The `sockgrade-*` cgroups of the processes descending from `root`.
-fn cgroups_of_descendants(root: u32) -> Vec<PathBuf> {
+/// `root` and the processes descending from it.
+fn family_of(root: u32) -> Vec<u32> {
     let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
@@ -403,6 +403,11 @@ fn cgroups_of_descendants(root: u32) -> Vec<PathBuf> {
         }
     }
     family
+}
+
+/// The `sockgrade-*` cgroups of the processes descending from `root`.
+fn cgroups_of_descendants(root: u32) -> Vec<PathBuf> {
+    family_of(root)
         .iter()
         .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok())
         .flat_map(|text| {
@@ -424,36 +429,86 @@ fn cgroups_of_descendants(root: u32) -> Vec<PathBuf> {
 }
 
 #[test]
+fn a_grade_forks_its_child_grader_rather_than_starting_sockgrade_again() {
+    require_namespace!();
+    // Starting sockgrade again (`sockgrade __isolated -- __child-grade`)
+    // was a tenth of a quick grade's own CPU: the command forks instead,
+    // unless a thread of its own makes a fork unsafe. Seen while the
+    // programs of a hanging submission run.
+    let folder = submission("hang");
+    let grade = common::spawn_sockgrade(&["grade", folder.to_str().unwrap()]);
+    let started = std::time::Instant::now();
+    let command_lines = loop {
+        let lines: Vec<String> = family_of(grade.id())
+            .iter()
+            .filter_map(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).ok())
+            .map(|line| String::from_utf8_lossy(&line).replace('\0', " "))
+            .collect();
+        let programs_run = lines.iter().any(|line| line.contains("python3"));
+        if programs_run || started.elapsed() > std::time::Duration::from_secs(20) {
+            break lines;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    // SAFETY: kill of our own child, not yet waited for.
+    unsafe { libc::kill(grade.id() as libc::pid_t, libc::SIGTERM) };
+    let output = grade.wait_with_output().unwrap();
+    assert!(
+        command_lines.iter().any(|line| line.contains("python3")),
+        "no program ran: {command_lines:?} {}",
+        text(&output.stderr)
+    );
+    let graders = command_lines
+        .iter()
+        .filter(|line| line.contains("sockgrade") && !line.contains("python3"));
+    for line in graders {
+        assert!(
+            !line.contains("__isolated") && !line.contains("__child-grade"),
+            "sockgrade was started again: {command_lines:?}"
+        );
+    }
+}
+
+#[test]
 fn a_grade_told_to_stop_ends_its_programs_and_removes_their_cgroups() {
     require_namespace!();
     if !common::real_root() {
         eprintln!("skipped: cgroups are made as the real root only");
         return;
     }
-    // As a CI runner's timeout or `kill` does: SIGTERM to sockgrade
-    // alone, while its programs hang.
+    // As a CI runner's timeout or `kill` does (SIGTERM to sockgrade
+    // alone), and as Ctrl-C in a terminal does (SIGINT to the whole
+    // foreground process group, sockgrade's children too), while its
+    // programs hang.
     let folder = submission("hang");
-    let grade = common::spawn_sockgrade(&["grade", folder.to_str().unwrap()]);
-    let started = std::time::Instant::now();
-    let cgroups = loop {
-        let found = cgroups_of_descendants(grade.id());
-        if !found.is_empty() || started.elapsed() > std::time::Duration::from_secs(20) {
-            break found;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    assert!(
-        !cgroups.is_empty(),
-        "no program of the grade was seen in a cgroup"
-    );
-    // SAFETY: kill of our own child, not yet waited for.
-    unsafe { libc::kill(grade.id() as libc::pid_t, libc::SIGTERM) };
-    let output = grade.wait_with_output().unwrap();
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    let left: Vec<&PathBuf> = cgroups.iter().filter(|dir| dir.exists()).collect();
-    assert!(left.is_empty(), "cgroups left behind: {left:?}");
+    for (signal, whole_group) in [(libc::SIGTERM, false), (libc::SIGINT, true)] {
+        let grade = common::spawn_sockgrade(&["grade", folder.to_str().unwrap()]);
+        let started = std::time::Instant::now();
+        let cgroups = loop {
+            let found = cgroups_of_descendants(grade.id());
+            if !found.is_empty() || started.elapsed() > std::time::Duration::from_secs(20) {
+                break found;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(
+            !cgroups.is_empty(),
+            "no program of the grade was seen in a cgroup"
+        );
+        let pid = grade.id() as libc::pid_t;
+        // SAFETY: kill of our own child (or its process group), not yet
+        // waited for.
+        unsafe { libc::kill(if whole_group { -pid } else { pid }, signal) };
+        let output = grade.wait_with_output().unwrap();
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(130), "signal {signal}: {stderr}");
+        assert!(stderr.contains("interrupted"), "signal {signal}: {stderr}");
+        let left: Vec<&PathBuf> = cgroups.iter().filter(|dir| dir.exists()).collect();
+        assert!(
+            left.is_empty(),
+            "signal {signal}: cgroups left behind: {left:?}"
+        );
+    }
 }
 
 #[test]

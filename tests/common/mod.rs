@@ -119,11 +119,14 @@ fn in_namespace_with(unshare: &[&str], script: &str) -> Output {
 }
 
 /// `sockgrade ARGS...` started in a private network namespace, not
-/// waited for: the child's PID is sockgrade's own (each step execs the
-/// next).
+/// waited for, in a process group of its own (as a terminal's foreground
+/// job): the child's PID is sockgrade's own (each step execs the next),
+/// and the group's.
 pub fn spawn_sockgrade(args: &[&str]) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
     let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
     Command::new("unshare")
+        .process_group(0)
         .args(unshare_args())
         .args(["sh", "-c"])
         .arg(format!(
