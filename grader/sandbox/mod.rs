@@ -5,12 +5,13 @@
 //! student started survives). Elsewhere, or when asked, only the process
 //! group isolates (see `platform`).
 //!
-//! Namespaces are entered by re-executing sockgrade: the hidden command
-//! `sockgrade __isolated -- ARGS` unshares, forks a child that becomes
-//! PID 1 of the new namespace, brings its loopback up and runs
-//! `sockgrade ARGS` there, in the same image (parsed as if exec'd, with no
-//! second exec). No student code ever runs in the caller's own
-//! namespaces or process.
+//! Namespaces are entered by a child of the caller's: the hidden command
+//! `sockgrade __isolated -- ARGS` (a new sockgrade, for a caller with
+//! threads: a batch) or a fork of a caller with one thread
+//! ([`fork_into_namespaces`]: `grade`) unshares, forks a child that
+//! becomes PID 1 of the new namespace, brings its loopback up and runs
+//! the grade there, in the same image (with no second exec). No student
+//! code ever runs in the caller's own namespaces or process.
 //!
 //! Each program is also confined on its own ([`Confinement`]): a cgroup,
 //! Landlock, another user when sockgrade is root, and rlimits, as far as
