@@ -50,7 +50,7 @@ impl ListenerProbe {
     }
 
     /// Whether a connection to `port` on loopback, over IPv4 or IPv6,
-    /// would find a socket listening (see [`sock_diag::listens_at`]);
+    /// would find a socket listening (see `sock_diag::listens_at`);
     /// `None` where the kernel will not say.
     pub fn anything_listens_on(&self, port: u16) -> Option<bool> {
         let v4 = sock_diag::listens_at(&self.0, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;

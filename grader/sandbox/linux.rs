@@ -84,7 +84,8 @@ pub struct Forked {
 /// namespaces, runs `inside` as their PID 1, exits with the code the
 /// hidden command would), with `TMPDIR` set to `tmpdir`, its stdin and
 /// stdout on /dev/null and its stderr in a pipe; `None` when this process
-/// has a thread besides the caller's, where only an exec is safe.
+/// has a thread besides the caller's, where only an exec is safe, or the
+/// kernel has no pidfd_open (before 5.3).
 ///
 /// A fork and no exec: the child starts with the caller's memory (the
 /// exercises as loaded), not as a new sockgrade to load, link, and hand
@@ -95,7 +96,7 @@ pub fn fork_into_namespaces(
 ) -> std::io::Result<Option<Forked>> {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     super::quick_moves::finish_prime();
-    if !single_threaded() {
+    if !single_threaded() || !has_pidfd_open() {
         return Ok(None);
     }
     let (stderr_read, stderr_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
@@ -126,10 +127,12 @@ pub fn fork_into_namespaces(
             // be reused before we reap it.
             let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.as_raw(), 0) };
             if pidfd < 0 {
-                let error = std::io::Error::last_os_error();
+                // Refused though it worked a moment ago: the child cannot
+                // be awaited as the runtime awaits processes. It has only
+                // begun; the exec does the grade instead.
                 let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
                 let _ = waitpid(child, None);
-                return Err(error);
+                return Ok(None);
             }
             Ok(Some(Forked {
                 pid: child.as_raw(),
@@ -139,6 +142,19 @@ pub fn fork_into_namespaces(
             }))
         }
     }
+}
+
+/// Whether the kernel has pidfd_open (Linux 5.3 and later), asked of
+/// this process's own pid.
+fn has_pidfd_open() -> bool {
+    // SAFETY: pidfd_open of this process; the descriptor is closed at once.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+    if pidfd < 0 {
+        return false;
+    }
+    // SAFETY: just returned by the kernel, owned by no one else.
+    unsafe { libc::close(pidfd as i32) };
+    true
 }
 
 /// Whether this process has one thread (the caller's). A thread just
