@@ -289,13 +289,7 @@ impl ChildGrade {
                 let (stderr, end) = forked
                     .watch()
                     .map_err(|e| ChildFailure::Failed(format!("cannot watch it: {e}")))?;
-                (
-                    Process::Forked {
-                        pid,
-                        end: Some(end),
-                    },
-                    stderr,
-                )
+                (Process::new(Some(pid), end), stderr)
             }
             None => self.exec()?,
         };
@@ -311,7 +305,7 @@ impl ChildGrade {
             status = timeout(limit, process.wait()) => match status {
                 Ok(status) => status.map_err(|e| ChildFailure::Failed(format!("waiting for it failed: {e}")))?,
                 Err(_) => {
-                    process.kill().await;
+                    process.kill();
                     return Err(ChildFailure::TimedOut(limit));
                 }
             },
@@ -320,7 +314,7 @@ impl ChildGrade {
                     platform::terminate_process(pid);
                 }
                 if timeout(CANCEL_GRACE, process.wait()).await.is_err() {
-                    process.kill().await;
+                    process.kill();
                 }
                 return Err(ChildFailure::Cancelled);
             }
@@ -394,44 +388,45 @@ impl ChildGrade {
             Some(pipe) => Box::new(pipe),
             None => Box::new(tokio::io::empty()),
         };
-        Ok((Process::Exec(child), stderr))
+        let pid = child.id();
+        // The child is owned by its end: dropping that kills it
+        // (`kill_on_drop`), as dropping a forked child's end does.
+        let end = Box::pin(async move { child.wait().await });
+        Ok((Process::new(pid, end), stderr))
     }
 }
 
-/// A child grader's process, exec'd or forked.
-enum Process {
-    Exec(tokio::process::Child),
-    Forked {
-        pid: u32,
-        /// `None` once killed.
-        end: Option<sandbox::ProcessEnd>,
-    },
+/// A child grader's process, exec'd or forked: its pid and its end.
+struct Process {
+    pid: Option<u32>,
+    /// `None` once killed.
+    end: Option<sandbox::ProcessEnd>,
 }
 
 impl Process {
-    fn id(&self) -> Option<u32> {
-        match self {
-            Process::Exec(child) => child.id(),
-            Process::Forked { pid, end } => end.as_ref().map(|_| *pid),
+    fn new(pid: Option<u32>, end: sandbox::ProcessEnd) -> Process {
+        Process {
+            pid,
+            end: Some(end),
         }
+    }
+
+    /// Its pid while it has not been killed.
+    fn id(&self) -> Option<u32> {
+        self.end.as_ref().and(self.pid)
     }
 
     async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
-        match self {
-            Process::Exec(child) => child.wait().await,
-            Process::Forked { end: Some(end), .. } => end.as_mut().await,
-            Process::Forked { end: None, .. } => Err(std::io::ErrorKind::NotFound.into()),
+        match &mut self.end {
+            Some(end) => end.as_mut().await,
+            None => Err(std::io::ErrorKind::NotFound.into()),
         }
     }
 
-    async fn kill(&mut self) {
-        match self {
-            Process::Exec(child) => {
-                let _ = child.kill().await;
-            }
-            // Dropping the end kills the process and reaps it.
-            Process::Forked { end, .. } => drop(end.take()),
-        }
+    /// Kills it: dropping its end kills the process (and reaps it, or
+    /// leaves it to the runtime to reap).
+    fn kill(&mut self) {
+        drop(self.end.take());
     }
 }
 
