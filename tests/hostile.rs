@@ -151,6 +151,12 @@ fn a_fork_spree_is_limited_and_leaves_no_child() {
                 .parse()
                 .unwrap();
             assert!(started < 100, "{started} children: not limited; {result}");
+            // The limit's own counter told the verdict why.
+            let message = result["message"].as_str().unwrap();
+            assert!(
+                message.contains("more than 64 processes"),
+                "the process limit is not named: {message}"
+            );
         }
     }
 }

@@ -39,15 +39,63 @@ pub enum CgroupKind {
     },
 }
 
-/// A program's cgroup's counters and powers (see [`CgroupKind::files_of`]).
+/// One of a program's cgroups, made by [`CgroupKind::create`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ProgramCgroup {
+    pub dir: PathBuf,
+    pub files: CgroupFiles,
+}
+
+/// What one of a program's cgroups is joined by, counts and can do: only
+/// its own files are opened (a v1 cpu cgroup has none of the counters;
+/// an open that fails costs as much as one that reads).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct CgroupFiles {
+    /// The file a program's process writes "0" to, between fork and exec,
+    /// to join it.
+    pub join: &'static str,
     /// The file and key that count the processes the memory limit killed.
     pub oom_kills: Option<(&'static str, &'static str)>,
     /// The file and key that count the forks the process limit refused.
     pub refused_forks: Option<(&'static str, &'static str)>,
     /// `cgroup.kill` ends every member at once (v2, Linux 5.14 and later).
     pub kills_all: bool,
+}
+
+impl CgroupFiles {
+    /// A v1 cgroup is joined by `tasks`, which moves the one thread that
+    /// writes: the kernel then takes no lock over every thread group of
+    /// the machine (`cgroup_procs_write_start` moves "current" alone
+    /// without it, in every kernel since 2022, stable branches from 5.4
+    /// included). A write to `cgroup.procs` takes that lock, and the first
+    /// one after a quiet spell waits for an RCU grace period: see
+    /// [`super::QuickMoves`]. The child is a process of one thread, so
+    /// moving the thread moves the process.
+    const V1: CgroupFiles = CgroupFiles {
+        join: "tasks",
+        oom_kills: None,
+        refused_forks: None,
+        kills_all: false,
+    };
+    const V1_MEMORY: CgroupFiles = CgroupFiles {
+        oom_kills: Some(("memory.oom_control", "oom_kill")),
+        ..CgroupFiles::V1
+    };
+    const V1_PIDS: CgroupFiles = CgroupFiles {
+        refused_forks: Some(("pids.events", "max")),
+        ..CgroupFiles::V1
+    };
+
+    /// A v2 cgroup with these controllers. In v2 a thread can only move
+    /// alone inside a threaded subtree: a process joins by `cgroup.procs`.
+    fn v2(memory: bool, pids: bool) -> CgroupFiles {
+        CgroupFiles {
+            join: "cgroup.procs",
+            oom_kills: memory.then_some(("memory.events", "oom_kill")),
+            refused_forks: pids.then_some(("pids.events", "max")),
+            kills_all: true,
+        }
+    }
 }
 
 impl CgroupKind {
@@ -136,29 +184,9 @@ impl CgroupKind {
         }
     }
 
-    /// The file a program's process writes "0" to, between fork and exec,
-    /// to join a cgroup of this kind.
-    ///
-    /// In v1 that is `tasks`, which moves the one thread that writes: the
-    /// kernel then takes no lock over every thread group of the machine
-    /// (`cgroup_procs_write_start` moves "current" alone without it, in
-    /// every kernel since 2022, stable branches from 5.4 included). A
-    /// write to `cgroup.procs` takes that lock, and the first one after a
-    /// quiet spell waits for an RCU grace period (8-20 ms measured on a
-    /// 2-CPU machine): see [`super::QuickMoves`]. The child is a process of
-    /// one thread, so moving the thread moves the process. In v2 a thread
-    /// can only move alone inside a threaded subtree, so it is
-    /// `cgroup.procs`.
-    pub(super) fn join_file(&self) -> &'static str {
-        match self {
-            CgroupKind::V1 { .. } => "tasks",
-            CgroupKind::V2 { .. } => "cgroup.procs",
-        }
-    }
-
     /// Whether joining a cgroup of this kind takes the machine-wide lock
     /// whose first taking after a quiet spell is slow (see
-    /// [`CgroupKind::join_file`]).
+    /// [`CgroupFiles::V1`]).
     pub(super) fn joins_take_the_global_lock(&self) -> bool {
         matches!(self, CgroupKind::V2 { .. })
     }
@@ -176,9 +204,9 @@ impl CgroupKind {
     fn can_create(&self) -> bool {
         let probe = super::confine::unique_name("sockgrade-probe");
         match self.create(&probe, 64 * 1024 * 1024) {
-            Ok(dirs) => {
-                for dir in dirs {
-                    let _ = std::fs::remove_dir(dir);
+            Ok(cgroups) => {
+                for cgroup in cgroups {
+                    let _ = std::fs::remove_dir(cgroup.dir);
                 }
                 true
             }
@@ -186,19 +214,23 @@ impl CgroupKind {
         }
     }
 
-    /// Creates the cgroups of one program, with its limits; returns their
-    /// folders (one per hierarchy).
-    pub fn create(&self, name: &str, memory_bytes: u64) -> io::Result<Vec<PathBuf>> {
+    /// Creates the cgroups of one program, with its limits (one per
+    /// hierarchy).
+    pub(super) fn create(&self, name: &str, memory_bytes: u64) -> io::Result<Vec<ProgramCgroup>> {
         let processes = super::PROCESS_LIMIT.to_string();
         let mut made = Vec::new();
-        let mut make = |dir: PathBuf, settings: &[(&str, String)]| -> io::Result<()> {
-            std::fs::create_dir(&dir)?;
-            made.push(dir.clone());
-            for (file, value) in settings {
-                std::fs::write(dir.join(file), value)?;
-            }
-            Ok(())
-        };
+        let mut make =
+            |dir: PathBuf, settings: &[(&str, String)], files: CgroupFiles| -> io::Result<()> {
+                std::fs::create_dir(&dir)?;
+                made.push(ProgramCgroup {
+                    dir: dir.clone(),
+                    files,
+                });
+                for (file, value) in settings {
+                    std::fs::write(dir.join(file), value)?;
+                }
+                Ok(())
+            };
         let result = match self {
             CgroupKind::V1 { memory, pids, cpu } => {
                 let mut result = Ok(());
@@ -206,10 +238,15 @@ impl CgroupKind {
                     result = make(
                         base.join(name),
                         &[("memory.limit_in_bytes", memory_bytes.to_string())],
+                        CgroupFiles::V1_MEMORY,
                     );
                 }
                 if let (Ok(()), Some(base)) = (&result, pids) {
-                    result = make(base.join(name), &[("pids.max", processes)]);
+                    result = make(
+                        base.join(name),
+                        &[("pids.max", processes)],
+                        CgroupFiles::V1_PIDS,
+                    );
                 }
                 if let (Ok(()), Some(base)) = (&result, cpu) {
                     // A new cpu cgroup has the kernel's default weight
@@ -217,7 +254,7 @@ impl CgroupKind {
                     // every program, however many processes it starts,
                     // weighs as one and none can starve the others:
                     // nothing to write.
-                    result = make(base.join(name), &[]);
+                    result = make(base.join(name), &[], CgroupFiles::V1);
                 }
                 result
             }
@@ -236,7 +273,11 @@ impl CgroupKind {
                 }
                 // With the cpu controller on, a new cgroup has the
                 // kernel's default cpu.weight (100), as in v1.
-                let result = make(parent.join(name), &settings);
+                let result = make(
+                    parent.join(name),
+                    &settings,
+                    CgroupFiles::v2(*memory, *pids),
+                );
                 if result.is_ok() && *memory {
                     // Without swap accounting this file is absent: then
                     // there is no swap to escape to either.
@@ -248,34 +289,11 @@ impl CgroupKind {
         match result {
             Ok(()) => Ok(made),
             Err(error) => {
-                for dir in made {
-                    let _ = std::fs::remove_dir(dir);
+                for cgroup in made {
+                    let _ = std::fs::remove_dir(cgroup.dir);
                 }
                 Err(error)
             }
-        }
-    }
-
-    /// What the program's cgroup `dir` (made by [`CgroupKind::create`])
-    /// counts and can do: only its own kind's files are opened at a
-    /// program's end (a v1 cpu cgroup has none of them; an open that fails
-    /// costs as much as one that reads).
-    pub(super) fn files_of(&self, dir: &Path) -> CgroupFiles {
-        match self {
-            CgroupKind::V1 { memory, pids, .. } => {
-                let beneath =
-                    |base: &Option<PathBuf>| base.as_ref().is_some_and(|b| dir.starts_with(b));
-                CgroupFiles {
-                    oom_kills: beneath(memory).then_some(("memory.oom_control", "oom_kill")),
-                    refused_forks: beneath(pids).then_some(("pids.events", "max")),
-                    kills_all: false,
-                }
-            }
-            CgroupKind::V2 { memory, pids, .. } => CgroupFiles {
-                oom_kills: memory.then_some(("memory.events", "oom_kill")),
-                refused_forks: pids.then_some(("pids.events", "max")),
-                kills_all: true,
-            },
         }
     }
 
@@ -315,56 +333,6 @@ impl CgroupKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_programs_end_reads_only_the_counters_its_cgroups_keep() {
-        let v1 = CgroupKind::V1 {
-            memory: Some("/sys/fs/cgroup/memory/grader".into()),
-            pids: Some("/sys/fs/cgroup/pids/grader".into()),
-            cpu: Some("/sys/fs/cgroup/cpu/grader".into()),
-        };
-        let files = |kind: &CgroupKind, dir: &str| kind.files_of(Path::new(dir));
-        assert_eq!(
-            files(&v1, "/sys/fs/cgroup/memory/grader/sockgrade-1"),
-            CgroupFiles {
-                oom_kills: Some(("memory.oom_control", "oom_kill")),
-                refused_forks: None,
-                kills_all: false,
-            }
-        );
-        assert_eq!(
-            files(&v1, "/sys/fs/cgroup/pids/grader/sockgrade-1"),
-            CgroupFiles {
-                oom_kills: None,
-                refused_forks: Some(("pids.events", "max")),
-                kills_all: false,
-            }
-        );
-        assert_eq!(
-            files(&v1, "/sys/fs/cgroup/cpu/grader/sockgrade-1"),
-            CgroupFiles {
-                oom_kills: None,
-                refused_forks: None,
-                kills_all: false,
-            }
-        );
-        let v2 = CgroupKind::V2 {
-            parent: "/sys/fs/cgroup/grader".into(),
-            memory: true,
-            pids: false,
-            cpu: true,
-        };
-        assert_eq!(
-            files(&v2, "/sys/fs/cgroup/grader/sockgrade-1"),
-            CgroupFiles {
-                oom_kills: Some(("memory.events", "oom_kill")),
-                refused_forks: None,
-                kills_all: true,
-            }
-        );
-        assert_eq!(v1.join_file(), "tasks");
-        assert_eq!(v2.join_file(), "cgroup.procs");
-    }
 
     /// Probes made at the same time (the child graders of a batch) all
     /// succeed: none takes another's name.

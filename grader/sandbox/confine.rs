@@ -6,10 +6,10 @@
 //! Everything that can allocate or fail is prepared in the parent; between
 //! fork and exec only system calls run.
 
-use super::cgroup::CgroupFiles;
+use super::cgroup::ProgramCgroup;
 use super::filesystem::FileRules;
 use super::memory::MemoryWatch;
-use super::{CgroupKind, DESCRIPTOR_LIMIT, PROCESS_LIMIT, Protections, Usage, syscalls};
+use super::{DESCRIPTOR_LIMIT, PROCESS_LIMIT, Protections, Usage, syscalls};
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -79,9 +79,7 @@ pub(super) fn unique_name(prefix: &str) -> String {
 /// The resources of one program, made before it starts.
 #[derive(Debug)]
 pub struct Confinement {
-    cgroups: Vec<PathBuf>,
-    /// Their kind, which says what each counts (see `CgroupKind::files_of`).
-    cgroup_kind: Option<CgroupKind>,
+    cgroups: Vec<ProgramCgroup>,
     /// The file where the kernel lists every thread in the program's
     /// cgroup (`tasks` in v1, `cgroup.threads` in v2), if it has one.
     thread_list: Option<PathBuf>,
@@ -97,7 +95,7 @@ pub struct Confinement {
 #[derive(Debug)]
 pub(super) struct ExecSteps {
     rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
-    /// The file each cgroup is joined by (see `CgroupKind::join_file`).
+    /// The file each cgroup is joined by (see `CgroupFiles::join`).
     cgroup_joins: Vec<CString>,
     ipc_namespace: bool,
     landlock: Option<OwnedFd>,
@@ -124,8 +122,10 @@ impl Confinement {
         let mut thread_list = None;
         if let Some(kind) = &protections.cgroup {
             cgroups = kind.create(&unique_name("sockgrade"), protections.memory_bytes)?;
-            live_cgroups().extend(cgroups.iter().cloned());
-            thread_list = cgroups.first().map(|dir| dir.join(kind.thread_list_file()));
+            live_cgroups().extend(cgroups.iter().map(|cgroup| cgroup.dir.clone()));
+            thread_list = cgroups
+                .first()
+                .map(|cgroup| cgroup.dir.join(kind.thread_list_file()));
         }
         let watched_memory = (!protections.memory_in_cgroup()).then(|| {
             // No memory cgroup: a watchdog counts what is used; the
@@ -162,23 +162,21 @@ impl Confinement {
             None
         };
         // Made beforehand: the child only opens and writes them.
-        let cgroup_joins = match &protections.cgroup {
-            Some(kind) => cgroups
-                .iter()
-                .map(|dir| {
-                    CString::new(
-                        dir.join(kind.join_file())
-                            .into_os_string()
-                            .into_encoded_bytes(),
-                    )
-                })
-                .collect::<Result<_, _>>()
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
-            None => Vec::new(),
-        };
+        let cgroup_joins = cgroups
+            .iter()
+            .map(|cgroup| {
+                CString::new(
+                    cgroup
+                        .dir
+                        .join(cgroup.files.join)
+                        .into_os_string()
+                        .into_encoded_bytes(),
+                )
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         Ok(Confinement {
             cgroups,
-            cgroup_kind: protections.cgroup.clone(),
             thread_list,
             exec: Arc::new(ExecSteps {
                 rlimits,
@@ -234,9 +232,8 @@ impl Confinement {
             usage.out_of_processes = watch.too_many_processes();
         }
         let cgroups = std::mem::take(&mut self.cgroups);
-        live_cgroups().retain(|live| !cgroups.contains(live));
-        for dir in &cgroups {
-            let files = self.files_of(dir);
+        forget_live(&cgroups);
+        for ProgramCgroup { dir, files } in &cgroups {
             end_members(dir, files.kills_all);
             let counted = |counter: Option<(&str, &str)>| {
                 counter.is_some_and(|(file, key)| read_counter(&dir.join(file), key) > 0)
@@ -260,26 +257,17 @@ impl Drop for Confinement {
     /// A program that never ran (or a grade that stopped early) still
     /// leaves nothing behind.
     fn drop(&mut self) {
-        live_cgroups().retain(|live| !self.cgroups.contains(live));
-        for dir in &self.cgroups {
-            end_members(dir, self.files_of(dir).kills_all);
-            let _ = std::fs::remove_dir(dir);
+        forget_live(&self.cgroups);
+        for cgroup in &self.cgroups {
+            end_members(&cgroup.dir, cgroup.files.kills_all);
+            let _ = std::fs::remove_dir(&cgroup.dir);
         }
     }
 }
 
-impl Confinement {
-    fn files_of(&self, dir: &Path) -> CgroupFiles {
-        match &self.cgroup_kind {
-            Some(kind) => kind.files_of(dir),
-            // No cgroups: nothing to read or kill.
-            None => CgroupFiles {
-                oom_kills: None,
-                refused_forks: None,
-                kills_all: false,
-            },
-        }
-    }
+/// Takes `cgroups` off the live list: they are being removed.
+fn forget_live(cgroups: &[ProgramCgroup]) {
+    live_cgroups().retain(|live| !cgroups.iter().any(|cgroup| &cgroup.dir == live));
 }
 
 impl ExecSteps {

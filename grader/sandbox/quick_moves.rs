@@ -1,7 +1,7 @@
 //! Moves into cgroups without waiting for the kernel, where joining a
 //! cgroup takes the kernel's machine-wide lock: cgroup v2, whose programs
 //! join by `cgroup.procs`. In v1 a program joins by `tasks`, which moves
-//! its one thread without that lock (see `CgroupKind::join_file`), and
+//! its one thread without that lock (see `CgroupFiles::V1`), and
 //! none of this runs.
 //!
 //! Each program is moved into its own cgroups between fork and exec, and
