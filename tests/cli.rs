@@ -373,6 +373,21 @@ fn no_process_survives_its_exercise() {
     }
 }
 
+/// What `look` sees, looked for every 20 ms for at most 20 s (there is
+/// no event for another process's children appearing).
+fn seen_within_20_s<T>(mut look: impl FnMut() -> Option<T>) -> Option<T> {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(seen) = look() {
+            return Some(seen);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// `root` and the processes descending from it.
 fn family_of(root: u32) -> Vec<u32> {
     let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
@@ -437,19 +452,18 @@ fn a_grade_forks_its_child_grader_rather_than_starting_sockgrade_again() {
     // programs of a hanging submission run.
     let folder = submission("hang");
     let grade = common::spawn_sockgrade(&["grade", folder.to_str().unwrap()]);
-    let started = std::time::Instant::now();
-    let command_lines = loop {
+    let command_lines = seen_within_20_s(|| {
         let lines: Vec<String> = family_of(grade.id())
             .iter()
             .filter_map(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).ok())
             .map(|line| String::from_utf8_lossy(&line).replace('\0', " "))
             .collect();
-        let programs_run = lines.iter().any(|line| line.contains("python3"));
-        if programs_run || started.elapsed() > std::time::Duration::from_secs(20) {
-            break lines;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+        lines
+            .iter()
+            .any(|line| line.contains("python3"))
+            .then_some(lines)
+    })
+    .unwrap_or_default();
     // SAFETY: kill of our own child, not yet waited for.
     unsafe { libc::kill(grade.id() as libc::pid_t, libc::SIGTERM) };
     let output = grade.wait_with_output().unwrap();
@@ -483,14 +497,11 @@ fn a_grade_told_to_stop_ends_its_programs_and_removes_their_cgroups() {
     let folder = submission("hang");
     for (signal, whole_group) in [(libc::SIGTERM, false), (libc::SIGINT, true)] {
         let grade = common::spawn_sockgrade(&["grade", folder.to_str().unwrap()]);
-        let started = std::time::Instant::now();
-        let cgroups = loop {
+        let cgroups = seen_within_20_s(|| {
             let found = cgroups_of_descendants(grade.id());
-            if !found.is_empty() || started.elapsed() > std::time::Duration::from_secs(20) {
-                break found;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        };
+            (!found.is_empty()).then_some(found)
+        })
+        .unwrap_or_default();
         assert!(
             !cgroups.is_empty(),
             "no program of the grade was seen in a cgroup"

@@ -107,15 +107,29 @@ pub fn in_namespace(script: &str) -> Output {
 
 /// [`in_namespace`] with `unshare`'s own arguments.
 fn in_namespace_with(unshare: &[&str], script: &str) -> Output {
-    Command::new("unshare")
+    namespace_command(unshare, script)
+        .output()
+        .expect("unshare runs")
+}
+
+/// The command that runs `script` in a fresh network namespace with
+/// loopback up, stdin closed, `$SOCKGRADE` the binary under test.
+fn namespace_command(unshare: &[&str], script: &str) -> Command {
+    let mut command = Command::new("unshare");
+    command
         .args(unshare)
         .args(["sh", "-c"])
         .arg(format!("ip link set lo up && {script}"))
         .env("SOCKGRADE", env!("CARGO_BIN_EXE_sockgrade"))
         .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("unshare runs")
+        .stdin(Stdio::null());
+    command
+}
+
+/// The script that runs `sockgrade ARGS...` in place of the shell.
+fn sockgrade_script(args: &[&str]) -> String {
+    let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+    format!("exec \"$SOCKGRADE\" {}", quoted.join(" "))
 }
 
 /// `sockgrade ARGS...` started in a private network namespace, not
@@ -124,18 +138,8 @@ fn in_namespace_with(unshare: &[&str], script: &str) -> Output {
 /// and the group's.
 pub fn spawn_sockgrade(args: &[&str]) -> std::process::Child {
     use std::os::unix::process::CommandExt;
-    let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
-    Command::new("unshare")
+    namespace_command(unshare_args(), &sockgrade_script(args))
         .process_group(0)
-        .args(unshare_args())
-        .args(["sh", "-c"])
-        .arg(format!(
-            "ip link set lo up && exec \"$SOCKGRADE\" {}",
-            quoted.join(" ")
-        ))
-        .env("SOCKGRADE", env!("CARGO_BIN_EXE_sockgrade"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -144,8 +148,7 @@ pub fn spawn_sockgrade(args: &[&str]) -> std::process::Child {
 
 /// `sockgrade ARGS...` in a private network namespace.
 pub fn sockgrade(args: &[&str]) -> Output {
-    let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
-    in_namespace(&format!("exec \"$SOCKGRADE\" {}", quoted.join(" ")))
+    in_namespace(&sockgrade_script(args))
 }
 
 /// `sockgrade ARGS...` on the host network (for commands that open no port).
