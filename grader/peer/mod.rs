@@ -277,9 +277,10 @@ pub async fn connect(
     let mut due = deadline();
     let mut backoff = Backoff::new(CONNECT_POLL_FIRST, CONNECT_POLL_LONGEST);
     // Where nothing listens on the port at all, every connection would be
-    // refused: asking the kernel costs less than being refused (the
-    // handshake's reset, and the IPv6 check), and a Python server takes
-    // ten tries to start.
+    // refused: the kernel is asked instead (a send and a receive on one
+    // netlink socket, where a refused try was two sockets and their
+    // closes: a connection refused by a reset, and an IPv6 bind check),
+    // and a Python server is tried several times before it listens.
     let probe = crate::platform::ListenerProbe::open();
     loop {
         let worth_a_try = probe

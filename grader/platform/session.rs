@@ -109,20 +109,17 @@ impl ListedThreadWaits {
             .lines()
             .filter_map(|line| line.trim().parse::<u32>().ok())
         {
+            let read = |file: fs::File| runqueue_wait_in(&file).map(|waited| (file, waited));
             // A file kept from an earlier reading answers for the thread
             // it was opened for: if that thread has ended and a new one
-            // took its ID, the read fails and the ID is opened afresh.
-            let kept = open.remove(&tid).and_then(|file| {
-                let waited = runqueue_wait_in(&file)?;
-                Some((file, waited))
-            });
-            let Some((file, waited)) = kept.or_else(|| {
-                // /proc/TID answers for any thread, though only leaders
-                // are listed there.
-                let file = fs::File::open(format!("/proc/{tid}/schedstat")).ok()?;
-                let waited = runqueue_wait_in(&file)?;
-                Some((file, waited))
-            }) else {
+            // took its ID, the read fails and the ID is opened afresh
+            // (/proc/TID answers for any thread, though only leaders are
+            // listed there).
+            let reading = open
+                .remove(&tid)
+                .and_then(read)
+                .or_else(|| read(fs::File::open(format!("/proc/{tid}/schedstat")).ok()?));
+            let Some((file, waited)) = reading else {
                 continue;
             };
             waits.insert(tid, waited);

@@ -159,7 +159,8 @@ fn has_pidfd_open() -> bool {
 
 /// Whether this process has one thread (the caller's). A thread just
 /// joined is listed a moment longer (the kernel wakes the joiner before it
-/// lets the thread go): asked again a few times over a millisecond.
+/// lets the thread go: seen once in 2,000 joins here), and there is no
+/// event for its going: asked again a few times over a millisecond.
 fn single_threaded() -> bool {
     let one = || std::fs::read_dir("/proc/self/task").is_ok_and(|tasks| tasks.count() == 1);
     (0..5).any(|attempt| {
