@@ -728,6 +728,30 @@ fn junit_is_valid_against_the_jenkins_xunit_schema() {
     }
 }
 
+/// An exercise's `duration_ms` is its own run, launch to cleanup. It was
+/// counted from the grade's start, the wait for a turn behind the other
+/// exercises included: with `--jobs 1` the last of 11 exercises "took"
+/// as long as the whole grade, where its run was a tenth of it. (The runs
+/// overlap a little, each next one starting while the last is cleaned
+/// up, so their sum may pass the whole grade's.)
+#[test]
+fn an_exercises_duration_leaves_out_its_wait_for_a_turn() {
+    require_namespace!();
+    let (code, report) = grade_json(&submission("reference-python"), &["--jobs", "1"]);
+    assert_eq!(code, 0, "{report}");
+    let durations: Vec<u64> = report["exercises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|exercise| exercise["duration_ms"].as_u64().unwrap())
+        .collect();
+    let whole = report["duration_ms"].as_u64().unwrap();
+    assert!(
+        durations.iter().all(|&duration| duration < whole / 2),
+        "exercises {durations:?} in a grade of {whole} ms"
+    );
+}
+
 #[test]
 fn exercises_sharing_a_port_take_turns() {
     require_namespace!();

@@ -447,9 +447,12 @@ async fn build(
     }
 }
 
-/// Grades one exercise; every outcome, good or bad, is a result.
+/// Grades one exercise; every outcome, good or bad, is a result. Its
+/// duration is its own: the time its runs waited for a turn (behind the
+/// other exercises of a grade with `--jobs`) is not counted.
 async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResult {
     let started = Instant::now();
+    let mut waited = Duration::ZERO;
     let located = locate(
         context.workspace.base(),
         &exercise.id,
@@ -481,21 +484,26 @@ async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResul
                     ..Details::default()
                 },
             ),
-            None => run(exercise, program, None, context).await,
+            None => {
+                let (graded, waited_for_turn) = run(exercise, program, None, context).await;
+                waited += waited_for_turn;
+                graded
+            }
         },
     };
     // The robustness tier replays a conversation that went right.
     let mut robustness = Vec::new();
     if let (Status::Passed, Located::Found(program)) = (graded.status, &located) {
         for variant in context.options.variants_of(exercise) {
-            let replayed = run(exercise, program, Some(variant), context).await;
+            let (replayed, waited_for_turn) = run(exercise, program, Some(variant), context).await;
+            waited += waited_for_turn;
             robustness.push(replayed.into_variant_result(variant, exercise, context));
         }
     }
     ExerciseResult {
         program_file,
         robustness,
-        ..graded.into_result(exercise, started.elapsed())
+        ..graded.into_result(exercise, started.elapsed().saturating_sub(waited))
     }
 }
 
@@ -624,18 +632,35 @@ impl Graded {
 }
 
 /// Runs `program` on `exercise`, in the normal tier or in a robustness
-/// `variant`: prepare, converse, judge.
+/// `variant`: prepare, converse, judge; with how long the run waited for
+/// its turn first.
 async fn run(
     exercise: &Exercise,
     program: &Program,
     variant: Option<Variant>,
     context: &Context,
-) -> Graded {
+) -> (Graded, Duration) {
+    let asked = Instant::now();
     // The semaphore is never closed: the turn is always there.
     let turn = Arc::clone(&context.program_turns)
         .acquire_owned()
         .await
         .ok();
+    let waited = asked.elapsed();
+    (
+        run_in_turn(exercise, program, variant, context, turn).await,
+        waited,
+    )
+}
+
+/// [`run`] once the run has its turn.
+async fn run_in_turn(
+    exercise: &Exercise,
+    program: &Program,
+    variant: Option<Variant>,
+    context: &Context,
+    turn: Option<tokio::sync::OwnedSemaphorePermit>,
+) -> Graded {
     let prepared = match prepare(exercise, program, variant, context).await {
         Ok(prepared) => prepared,
         Err(not) => {
