@@ -26,8 +26,9 @@
 #   `programs_cpu_ms` of the grade's JSON; sockgrade's own is the CPU of
 #   the whole command (every process of it, as its caller's rusage counts
 #   them once they are waited for) less the programs'. That is the
-#   launcher, the process that makes the namespaces and the grading
-#   process, whose own part (`grader_cpu_ms`) is shown beside it.
+#   launcher, the process that makes the namespaces (without root only)
+#   and the grading process, whose own part (`grader_cpu_ms`) is shown
+#   beside it.
 #   Target: own <= 10% of the programs' for reference-python.
 #   4. batch: `sockgrade batch --seed 1` (the default --jobs: eight per
 #      CPU, with admission by CPU pressure) of 57 submissions, 19

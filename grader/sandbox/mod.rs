@@ -10,8 +10,11 @@
 //! threads: a batch) or a fork of a caller with one thread
 //! ([`fork_into_namespaces`]: `grade`) unshares, forks a child that
 //! becomes PID 1 of the new namespace, brings its loopback up and runs
-//! the grade there, in the same image (with no second exec). No student
-//! code ever runs in the caller's own namespaces or process.
+//! the grade there, in the same image (with no second exec). As root the
+//! fork needs no child in between: the caller asks for a PID namespace
+//! for its next child alone, forks it as PID 1 (which makes its network
+//! namespace itself) and returns to its own. No student code ever runs
+//! in the caller's own namespaces or process.
 //!
 //! Each program is also confined on its own ([`Confinement`]): a cgroup,
 //! Landlock, another user when sockgrade is root, and rlimits, as far as
