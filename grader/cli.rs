@@ -438,6 +438,8 @@ fn list(args: &ListArgs) -> Result<u8, Error> {
 }
 
 fn grade(args: &GradeArgs) -> Result<u8, Error> {
+    // Before anything is made that a stop would leave behind.
+    platform::catch_stop_signals();
     if formats_to_stdout(args) > 1 {
         return Err(Error::bad_input(
             "only one of --json, --junit, --gradescope and --html can be `-` (stdout): give the others a file",
@@ -600,6 +602,7 @@ fn until_child_ends(
 /// in the file it names. Every failure after the request is read is a
 /// reply; the exit code is 0 when a reply was written.
 fn child_grade() -> Result<u8, Error> {
+    platform::catch_stop_signals();
     grade_and_reply(child::read_request(std::io::stdin().lock())?)
 }
 
@@ -657,6 +660,8 @@ const EXERCISES_PER_CPU: usize = 2;
 const BATCH_JOBS_PER_CPU: usize = 8;
 
 fn batch(args: &BatchArgs) -> Result<u8, Error> {
+    // Before anything is made that a stop would leave behind.
+    platform::catch_stop_signals();
     let set = args.exercises.load()?;
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     // A resumed run draws the values of the run it resumes, unless told

@@ -108,8 +108,19 @@ pub fn terminate_process(pid: u32) {
     os::terminate_process(pid);
 }
 
+/// Catches a request to stop from now on, for [`stop_requested`] to see
+/// once a runtime waits for one: before, a Ctrl-C or SIGTERM ended the
+/// process at once, and left behind what it had made (a child grader's
+/// private folder, a grade going on without its command). Inherited by a
+/// fork (a stop asked before it is the child's too), undone by an exec.
+/// Nothing to catch early on Windows, where a console event is only
+/// handled once asked for.
+pub fn catch_stop_signals() {
+    os::catch_stop_signals();
+}
+
 /// Waits for a request to stop: Ctrl-C, and SIGTERM on Unix or Ctrl-Break
-/// on Windows.
+/// on Windows; at once if one came since [`catch_stop_signals`].
 pub async fn stop_requested() {
     os::stop_requested().await;
 }

@@ -119,18 +119,45 @@ pub fn terminate_process(pid: u32) {
     }
 }
 
+/// Set by [`catch_stop_signals`]'s handler.
+static STOP_ASKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn catch_stop_signals() {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
+    extern "C" fn note(_: libc::c_int) {
+        STOP_ASKED.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    let action = SigAction::new(
+        SigHandler::Handler(note),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic.
+        let _ = unsafe { sigaction(signal, &action) };
+    }
+}
+
 pub async fn stop_requested() {
     use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
+    // Listened for first, then the early catch asked: a stop before the
+    // listening began was caught, one after it is heard.
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    if STOP_ASKED.load(std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    match (interrupt, terminate) {
+        (Ok(mut interrupt), Ok(mut terminate)) => {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = interrupt.recv() => {}
                 _ = terminate.recv() => {}
             }
         }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+        (Ok(mut only), Err(_)) | (Err(_), Ok(mut only)) => {
+            only.recv().await;
         }
+        (Err(_), Err(_)) => std::future::pending().await,
     }
 }
 

@@ -140,6 +140,8 @@ pub fn terminate_process(pid: u32) {
     }
 }
 
+pub fn catch_stop_signals() {}
+
 pub async fn stop_requested() {
     match tokio::signal::windows::ctrl_break() {
         Ok(mut ctrl_break) => {
