@@ -154,7 +154,15 @@ pub async fn grade_submission(
         && manifest.as_ref().is_none_or(|m| m.build.is_none());
     let exercises = match Workspace::prepare(folder, owner, views) {
         Ok(workspace) => {
-            grade_exercises(folder, workspace, manifest, &selected, options, environment).await?
+            grade_exercises(
+                folder,
+                workspace,
+                manifest.as_ref(),
+                &selected,
+                options,
+                environment,
+            )
+            .await?
         }
         // Over a limit: every exercise says so, and none is blamed on the
         // program, which never ran.
@@ -187,12 +195,12 @@ pub async fn grade_submission(
 async fn grade_exercises(
     folder: &Path,
     workspace: Workspace,
-    manifest: Option<Manifest>,
+    manifest: Option<&Manifest>,
     selected: &[&Exercise],
     options: &GradeOptions,
     environment: &Environment,
 ) -> Result<Vec<ExerciseResult>, Error> {
-    let build_failure = match manifest.as_ref().and_then(|m| m.build.as_deref()) {
+    let build_failure = match manifest.and_then(|m| m.build.as_deref()) {
         Some(command) => {
             build(
                 command,
@@ -205,19 +213,19 @@ async fn grade_exercises(
         None => None,
     };
 
+    // Each exercise's program, looked for once, after the build.
+    let located: Vec<Located> = selected
+        .iter()
+        .map(|exercise| locate(workspace.base(), &exercise.id, manifest))
+        .collect();
     let folders = match build_failure {
         Some(_) => HashMap::new(),
-        None => exercise_folders(&workspace, manifest.as_ref(), selected, options),
+        None => {
+            let folders = exercise_folders(&workspace, selected, &located, options);
+            find_interpreters(&located, &environment.interpreters).await;
+            folders
+        }
     };
-    if build_failure.is_none() {
-        find_interpreters(
-            &workspace,
-            manifest.as_ref(),
-            selected,
-            &environment.interpreters,
-        )
-        .await;
-    }
     // A grade alone keeps moves into cgroups quick while its programs
     // start, where a move takes the kernel's machine-wide lock (cgroup
     // v2; see `sandbox::QuickMoves`); a batch's children start programs
@@ -230,7 +238,6 @@ async fn grade_exercises(
         folder: folder.to_path_buf(),
         quick_moves,
         workspace,
-        manifest,
         options: options.clone(),
         environment: environment.clone(),
         build_failure,
@@ -240,7 +247,7 @@ async fn grade_exercises(
     // Exercises of an instructor's file may share a port: those take turns.
     let mut port_turns: HashMap<u16, Arc<Mutex<()>>> = HashMap::new();
     let mut tasks = Vec::new();
-    for exercise in selected.iter().copied() {
+    for (exercise, located) in selected.iter().copied().zip(located) {
         let context = Arc::clone(&context);
         let turn = exercise
             .port
@@ -251,7 +258,7 @@ async fn grade_exercises(
                 Some(turn) => Some(turn.lock().await),
                 None => None,
             };
-            grade_exercise(&exercise, &context).await
+            grade_exercise(&exercise, located, &context).await
         }));
     }
     let mut exercises = Vec::new();
@@ -305,7 +312,6 @@ struct Context {
     /// The submission as given (for paths shown to the student).
     folder: std::path::PathBuf,
     workspace: Workspace,
-    manifest: Option<Manifest>,
     options: GradeOptions,
     environment: Environment,
     build_failure: Option<BuildFailure>,
@@ -341,8 +347,8 @@ struct BuildFailure {
 /// is the rare case the start's retry of ETXTBSY covers.
 fn exercise_folders(
     workspace: &Workspace,
-    manifest: Option<&Manifest>,
     selected: &[&Exercise],
+    located: &[Located],
     options: &GradeOptions,
 ) -> HashMap<String, Result<ExerciseFolders, String>> {
     if workspace.gives_views() {
@@ -350,12 +356,9 @@ fn exercise_folders(
     }
     selected
         .iter()
-        .filter(|exercise| {
-            matches!(
-                locate(workspace.base(), &exercise.id, manifest),
-                Located::Found(_)
-            )
-        })
+        .zip(located)
+        .filter(|(_, located)| matches!(located, Located::Found(_)))
+        .map(|(exercise, _)| exercise)
         // One run in the normal tier, and one per robustness variant.
         .flat_map(|exercise| {
             std::iter::once(None)
@@ -375,20 +378,13 @@ fn exercise_folders(
 /// once four runs were prepared (some 3 ms of a Python grade's start, one
 /// CPU idle meanwhile); found here, the first run prepares and starts its
 /// program before the next begins.
-async fn find_interpreters(
-    workspace: &Workspace,
-    manifest: Option<&Manifest>,
-    selected: &[&Exercise],
-    interpreters: &Interpreters,
-) {
-    let needed: std::collections::HashSet<_> = selected
+async fn find_interpreters(located: &[Located], interpreters: &Interpreters) {
+    let needed: std::collections::HashSet<_> = located
         .iter()
-        .filter_map(
-            |exercise| match locate(workspace.base(), &exercise.id, manifest) {
-                Located::Found(program) => program.interpreter,
-                Located::Missing { .. } => None,
-            },
-        )
+        .filter_map(|located| match located {
+            Located::Found(program) => program.interpreter,
+            Located::Missing { .. } => None,
+        })
         .collect();
     for interpreter in needed {
         interpreters.get(interpreter).await;
@@ -482,17 +478,17 @@ async fn build(
     }
 }
 
-/// Grades one exercise; every outcome, good or bad, is a result. Its
-/// duration is its own: the time its runs waited for a turn (behind the
-/// other exercises of a grade with `--jobs`) is not counted.
-async fn grade_exercise(exercise: &Exercise, context: &Context) -> ExerciseResult {
+/// Grades one exercise whose program was looked for (`located`); every
+/// outcome, good or bad, is a result. Its duration is its own: the time
+/// its runs waited for a turn (behind the other exercises of a grade
+/// with `--jobs`) is not counted.
+async fn grade_exercise(
+    exercise: &Exercise,
+    located: Located,
+    context: &Context,
+) -> ExerciseResult {
     let started = Instant::now();
     let mut waited = Duration::ZERO;
-    let located = locate(
-        context.workspace.base(),
-        &exercise.id,
-        context.manifest.as_ref(),
-    );
     let program_file = match &located {
         Located::Found(program) => program.file.clone(),
         Located::Missing { .. } => None,
