@@ -119,6 +119,13 @@ pub fn catch_stop_signals() {
     os::catch_stop_signals();
 }
 
+/// Runs `handler` on SIGINT and SIGTERM from now on. It may do only what
+/// a signal handler may: store to an atomic, call `kill`.
+#[cfg(unix)]
+pub fn on_stop_signals(handler: extern "C" fn(libc::c_int)) {
+    os::on_stop_signals(handler);
+}
+
 /// Waits for a request to stop: Ctrl-C, and SIGTERM on Unix or Ctrl-Break
 /// on Windows; at once if one came since [`catch_stop_signals`].
 pub async fn stop_requested() {

@@ -123,17 +123,22 @@ pub fn terminate_process(pid: u32) {
 static STOP_ASKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 pub fn catch_stop_signals() {
-    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
     extern "C" fn note(_: libc::c_int) {
         STOP_ASKED.store(true, std::sync::atomic::Ordering::SeqCst);
     }
+    on_stop_signals(note);
+}
+
+pub fn on_stop_signals(handler: extern "C" fn(libc::c_int)) {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
     let action = SigAction::new(
-        SigHandler::Handler(note),
+        SigHandler::Handler(handler),
         SaFlags::SA_RESTART,
         SigSet::empty(),
     );
     for signal in [Signal::SIGINT, Signal::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic.
+        // SAFETY: the caller's handler does only what a signal handler
+        // may (see `platform::on_stop_signals`).
         let _ = unsafe { sigaction(signal, &action) };
     }
 }

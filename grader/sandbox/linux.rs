@@ -125,8 +125,7 @@ pub fn fork_into_namespaces(
         && let Err(e) = own.restore()
     {
         if let Ok(ForkResult::Parent { child }) = forked {
-            let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
-            let _ = waitpid(child, None);
+            kill_and_reap(child);
         }
         return Err(std::io::Error::other(format!(
             "cannot return to its own PID namespace: {e}"
@@ -162,8 +161,7 @@ pub fn fork_into_namespaces(
                 // Refused though it worked a moment ago: the child cannot
                 // be awaited as the runtime awaits processes. It has only
                 // begun; the exec does the grade instead.
-                let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
-                let _ = waitpid(child, None);
+                kill_and_reap(child);
                 return Ok(None);
             }
             Ok(Some(Forked {
@@ -174,6 +172,12 @@ pub fn fork_into_namespaces(
             }))
         }
     }
+}
+
+/// Ends a child that has only begun, and reaps it.
+fn kill_and_reap(child: nix::unistd::Pid) {
+    let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+    let _ = waitpid(child, None);
 }
 
 /// Whether the kernel has pidfd_open (Linux 5.3 and later), asked of
@@ -315,7 +319,6 @@ static ISOLATED_CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI
 /// namespace), so it can stop its programs and remove their cgroups
 /// before the namespace goes.
 fn forward_stop_signals_to(child: nix::unistd::Pid) {
-    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
     extern "C" fn forward(signal: libc::c_int) {
         let child = ISOLATED_CHILD.load(std::sync::atomic::Ordering::Relaxed);
         if child > 0 {
@@ -324,15 +327,7 @@ fn forward_stop_signals_to(child: nix::unistd::Pid) {
         }
     }
     ISOLATED_CHILD.store(child.as_raw(), std::sync::atomic::Ordering::Relaxed);
-    let action = SigAction::new(
-        SigHandler::Handler(forward),
-        SaFlags::SA_RESTART,
-        SigSet::empty(),
-    );
-    for signal in [Signal::SIGTERM, Signal::SIGINT] {
-        // SAFETY: the handler only calls kill.
-        let _ = unsafe { sigaction(signal, &action) };
-    }
+    crate::platform::on_stop_signals(forward);
 }
 
 fn wait_for(child: nix::unistd::Pid) -> Result<u8, String> {
