@@ -486,10 +486,7 @@ fn a_grade_forks_its_child_grader_rather_than_starting_sockgrade_again() {
 #[test]
 fn as_root_a_grade_forks_the_pid_1_of_its_namespace_itself() {
     require_namespace!();
-    if !common::real_root() {
-        eprintln!("skipped: without root a user namespace comes first, made by a child");
-        return;
-    }
+    require_real_root!("without root a user namespace comes first, made by a child");
     // As root no process stands between the command and the PID 1 of the
     // grade's namespace (one fork, run and end less: 0.9 ms of a grade's
     // own CPU). Seen while the programs of a hanging submission run.
@@ -564,10 +561,7 @@ fn a_stop_in_a_grades_first_milliseconds_leaves_nothing_behind() {
 #[test]
 fn a_grade_told_to_stop_ends_its_programs_and_removes_their_cgroups() {
     require_namespace!();
-    if !common::real_root() {
-        eprintln!("skipped: cgroups are made as the real root only");
-        return;
-    }
+    require_real_root!("cgroups are made as the real root only");
     // As a CI runner's timeout or `kill` does (SIGTERM to sockgrade
     // alone), and as Ctrl-C in a terminal does (SIGINT to the whole
     // foreground process group, sockgrade's children too), while its
@@ -1049,10 +1043,7 @@ fn isolation_namespace_is_bad_input_where_namespaces_are_impossible() {
 #[test]
 fn an_unreadable_submission_folder_is_bad_input() {
     require_namespace!();
-    if !common::real_root() {
-        eprintln!("skipped: needs root to make a folder this user cannot read");
-        return;
-    }
+    require_real_root!("needs root to make a folder this user cannot read");
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("secret");
     std::fs::create_dir(&secret).unwrap();
@@ -1108,10 +1099,7 @@ fn a_batch_output_folder_that_cannot_be_made_is_bad_input() {
 
 #[test]
 fn a_run_as_user_that_does_not_exist_is_bad_input() {
-    if !common::real_root() {
-        eprintln!("skipped: --run-as is only used as root");
-        return;
-    }
+    require_real_root!("--run-as is only used as root");
     let folder = submission("missing");
     let output = sockgrade_here(&[
         "grade",
@@ -1475,10 +1463,7 @@ fn as_root_without_sys_admin(args: &str) -> (String, String, Option<i32>) {
 
 #[test]
 fn root_without_sys_admin_grades_without_namespaces_and_says_so() {
-    if !common::real_root() {
-        eprintln!("skipped: needs the real root to drop a capability from");
-        return;
-    }
+    require_real_root!("needs the real root to drop a capability from");
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("results.json");
     let reference = submission("reference-python");

@@ -233,10 +233,7 @@ fn a_program_filling_the_disk_is_stopped_by_the_workspace_limit() {
 #[test]
 fn as_root_a_program_reads_nothing_under_dev_shm_or_opt() {
     require_namespace!();
-    if !common::real_root() {
-        eprintln!("skipped: reads are confined only when sockgrade runs as root");
-        return;
-    }
+    require_real_root!("reads are confined only when sockgrade runs as root");
     use std::os::unix::fs::PermissionsExt;
     let open = std::fs::Permissions::from_mode(0o755);
     // A batch kept in /dev/shm, and a tree in /opt that is no runtime.
@@ -269,10 +266,7 @@ fn as_root_a_program_reads_nothing_under_dev_shm_or_opt() {
 #[test]
 fn a_program_cannot_read_the_graders_command_line() {
     require_namespace!();
-    if !common::real_root() {
-        eprintln!("skipped: as one user, the program and the grader see each other's processes");
-        return;
-    }
+    require_real_root!("as one user, the program and the grader see each other's processes");
     let folder = tempfile::tempdir().unwrap();
     std::fs::write(
         folder.path().join("client-1.py"),

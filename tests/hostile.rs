@@ -318,10 +318,7 @@ fn a_program_sees_none_of_the_graders_environment() {
 #[test]
 fn as_root_a_program_cannot_read_other_submissions() {
     require_namespace!();
-    if !common::real_root() {
-        eprintln!("skipped: reads are confined only when sockgrade runs as root");
-        return;
-    }
+    require_real_root!("reads are confined only when sockgrade runs as root");
     // Another student's file, readable by everyone, as instructors' batch
     // folders usually are.
     let batch = tempfile::tempdir().unwrap();
@@ -382,10 +379,7 @@ fn client_1_probing(names: &[&str]) -> String {
 #[test]
 fn hard_links_links_out_fifos_and_devices_never_reach_the_program() {
     require_namespace!();
-    if !common::real_root() {
-        eprintln!("skipped: only root can make another user's hard link and hand files to nobody");
-        return;
-    }
+    require_real_root!("only root can make another user's hard link and hand files to nobody");
     let token = "sockgrade-test-secret-7f3a";
     let (_secret_dir, secret) = root_only_secret(token);
     let folder = tempfile::tempdir().unwrap();

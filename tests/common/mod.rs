@@ -80,6 +80,17 @@ macro_rules! require_namespace {
     };
 }
 
+/// Skips the test (saying `why`) unless it runs as the real root.
+#[macro_export]
+macro_rules! require_real_root {
+    ($why:literal) => {
+        if !common::real_root() {
+            eprintln!(concat!("skipped: ", $why));
+            return;
+        }
+    };
+}
+
 /// `unshare` arguments for a private network namespace: as root, only
 /// that (so sockgrade keeps the real root's powers: cgroups, another user
 /// for the programs); otherwise inside a user namespace.
