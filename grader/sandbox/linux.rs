@@ -85,8 +85,9 @@ pub struct Forked {
 /// hidden command would), with `TMPDIR` set to `tmpdir`, its stdin and
 /// stdout on /dev/null and its stderr in a pipe; `None` when this process
 /// has a thread besides the caller's, where only an exec is safe, or the
-/// kernel has no pidfd_open (before 5.3). As root the child is that PID 1
-/// itself; otherwise it makes the namespaces and forks it.
+/// kernel has no pidfd_open (before 5.3). As root (of the user namespace
+/// that owns this PID namespace) the child is that PID 1 itself;
+/// otherwise it makes the namespaces and forks it.
 ///
 /// A fork and no exec: the child starts with the caller's memory (the
 /// exercises as loaded), not as a new sockgrade to load, link, and hand
@@ -301,6 +302,12 @@ impl OwnPidNamespace {
     /// way then says why).
     fn leave_for_next_child() -> Option<OwnPidNamespace> {
         let own = std::fs::File::open("/proc/self/ns/pid").ok()?;
+        // Coming back takes CAP_SYS_ADMIN in the user namespace that owns
+        // it: root of a user namespace made below that one (`unshare
+        // --user --map-root-user`) could leave but not come back.
+        if !owned_by_own_user_namespace(&own) {
+            return None;
+        }
         unshare(CloneFlags::CLONE_NEWPID).ok()?;
         Some(OwnPidNamespace(own))
     }
@@ -309,6 +316,27 @@ impl OwnPidNamespace {
     /// namespace's again.
     fn restore(&self) -> nix::Result<()> {
         nix::sched::setns(&self.0, CloneFlags::CLONE_NEWPID)
+    }
+}
+
+/// Whether the namespace `namespace` (an open `/proc/self/ns/*` file)
+/// belongs to this process's own user namespace (the kernel's
+/// NS_GET_USERNS, Linux 4.9 and later; `false` where it cannot say).
+fn owned_by_own_user_namespace(namespace: &std::fs::File) -> bool {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::fs::MetadataExt;
+    /// `_IO(0xb7, 0x1)` in linux/nsfs.h.
+    const NS_GET_USERNS: u64 = 0xb701;
+    // SAFETY: an ioctl on a descriptor we own; it returns a new one.
+    let owner = unsafe { libc::ioctl(namespace.as_raw_fd(), NS_GET_USERNS as _) };
+    if owner < 0 {
+        return false;
+    }
+    // SAFETY: just returned by the kernel, owned by no one else.
+    let owner = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(owner) });
+    match (owner.metadata(), std::fs::metadata("/proc/self/ns/user")) {
+        (Ok(owner), Ok(own)) => owner.ino() == own.ino() && owner.dev() == own.dev(),
+        _ => false,
     }
 }
 

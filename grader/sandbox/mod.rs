@@ -13,8 +13,9 @@
 //! the grade there, in the same image (with no second exec). As root the
 //! fork needs no child in between: the caller asks for a PID namespace
 //! for its next child alone, forks it as PID 1 (which makes its network
-//! namespace itself) and returns to its own. No student code ever runs
-//! in the caller's own namespaces or process.
+//! namespace itself) and returns to its own (which takes the user
+//! namespace that owns it: root of one below goes the maker's way). No
+//! student code ever runs in the caller's own namespaces or process.
 //!
 //! Each program is also confined on its own ([`Confinement`]): a cgroup,
 //! Landlock, another user when sockgrade is root, and rlimits, as far as
